@@ -1,0 +1,14 @@
+//! Pure types and rules of the zhanqun site cluster (站群).
+//!
+//! Nothing here does IO: site kinds and their lifecycle, the cluster's domain rules,
+//! column types and update duties, the publishing workflow and its roles, and the
+//! validation of the codes a government website carries. Every rule is unit-tested here;
+//! the application layer only calls them.
+
+pub mod column;
+pub mod domain_rules;
+pub mod site;
+pub mod validate;
+pub mod workflow;
+
+pub use validate::{FieldError, FieldErrors};
