@@ -1,1 +1,176 @@
-fn main() {}
+//! The `zhanqun` command: serve the cluster, migrate, manage people, back up.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use zhanqun::app::Actor;
+use zhanqun::app::users::NewUser;
+use zhanqun::server::Settings;
+
+#[derive(Parser)]
+#[command(name = "zhanqun", version, about = "站群：一个平台承载全市政府网站")]
+struct Cli {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct StoreArgs {
+    /// Directory for the SQLite database, attachments and configuration.
+    #[arg(long, global = true, env = "ZHANQUN_DATA_DIR", default_value = "./data")]
+    data_dir: PathBuf,
+    /// Database URL (`postgres://…`); without it, an SQLite file in the data directory.
+    #[arg(long, global = true, env = "ZHANQUN_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Configuration file (TOML); default `DATA_DIR/zhanqun.toml` when present.
+    #[arg(long, global = true, env = "ZHANQUN_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (and, later, every site of the cluster).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "ZHANQUN_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+    /// Manage people.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Write a consistent copy of the SQLite database, safe while the server runs.
+    Backup {
+        /// File to write (must not exist).
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a person; the password is read from standard input.
+    Add {
+        username: String,
+        #[arg(long, default_value = "")]
+        display_name: String,
+        /// Make them a system administrator.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// List people.
+    List,
+    /// Disable a person: their tokens stop working at once.
+    Disable { username: String },
+    /// Give a person a role on a site (site_admin, editor, secrecy_reviewer, editorial_reviewer).
+    Grant {
+        username: String,
+        #[arg(long)]
+        site: i64,
+        #[arg(long)]
+        role: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let settings = Settings {
+        data_dir: cli.store.data_dir.clone(),
+        database_url: cli.store.database_url.clone(),
+        config_file: cli.store.config.clone(),
+    };
+    let cli_actor = Actor::system("命令行");
+    match cli.command {
+        Command::Serve { listen } => {
+            let app = settings.open_app().await?;
+            let running = zhanqun::server::start(app, &listen).await?;
+            tracing::info!("zhanqun serving on {} (database: {})", running.base_url(), running.app.db.backend.name());
+            println!("zhanqun 已启动：{}/api/v1/openapi.json", running.base_url());
+            shutdown_signal().await;
+            tracing::info!("shutting down");
+            running.stop().await;
+        }
+        Command::Migrate => {
+            settings.open_app().await?;
+            println!("数据库已是最新结构");
+        }
+        Command::User { command } => {
+            let app = settings.open_app().await?;
+            match command {
+                UserCommand::Add { username, display_name, admin } => {
+                    let mut password = String::new();
+                    std::io::stdin().read_to_string(&mut password).context("reading the password from stdin")?;
+                    let password = password.trim_end_matches(['\r', '\n']).to_string();
+                    let u = app
+                        .create_user(&cli_actor, NewUser { username, display_name, password, is_admin: admin })
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    println!("已添加用户 {}（#{}）{}", u.username, u.id, if u.is_admin { "，系统管理员" } else { "" });
+                }
+                UserCommand::List => {
+                    for u in app.list_users(&cli_actor).await.map_err(|e| anyhow::anyhow!("{e}"))? {
+                        println!(
+                            "{}\t{}\t{}\t{}{}",
+                            u.id,
+                            u.username,
+                            u.display_name,
+                            if u.is_admin { "管理员" } else { "" },
+                            if u.disabled { "（已停用）" } else { "" }
+                        );
+                    }
+                }
+                UserCommand::Disable { username } => {
+                    let u = app.user_by_name(&username).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                    app.disable_user(&cli_actor, u.id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                    println!("已停用用户 {username}");
+                }
+                UserCommand::Grant { username, site, role } => {
+                    let u = app.user_by_name(&username).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let g = app.grant_role(&cli_actor, site, u.id, &role).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                    println!("已授予 {username} 在站点 #{site} 的「{}」角色", g.role_label);
+                }
+            }
+        }
+        Command::Backup { out } => {
+            if settings.database_url.as_deref().is_some_and(|u| !u.starts_with("sqlite:")) {
+                bail!("backup copies the embedded SQLite database; for PostgreSQL use pg_dump");
+            }
+            let db = zhanqun::store::Db::connect(&settings.database_url()).await?;
+            db.backup_to(&out).await?;
+            println!("已备份到 {}", out.display());
+        }
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

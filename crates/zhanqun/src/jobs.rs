@@ -1,0 +1,88 @@
+//! Durable background work. Jobs live in the `jobs` table; the worker claims a due job,
+//! runs it and marks it done in one transaction, so a crash or restart at any point
+//! leaves the job either done or still due, never lost and never done twice. On
+//! PostgreSQL `FOR UPDATE SKIP LOCKED` lets every node run a worker.
+
+use std::time::Duration;
+
+use crate::app::App;
+use crate::app::documents::PublishJob;
+use crate::error::{AppError, AppResult};
+use crate::store::rows::JobRow;
+use crate::store::{Backend, now_ms};
+
+const MAX_ATTEMPTS: i64 = 8;
+
+/// Runs jobs until `shutdown` changes.
+pub async fn run_worker(app: App, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        loop {
+            match run_one_due(&app).await {
+                Ok(true) => continue,
+                Ok(false) => break,
+                Err(e) => {
+                    tracing::error!(error = %e, "job worker");
+                    break;
+                }
+            }
+        }
+        tokio::select! {
+            _ = app.jobs_notify.notified() => {}
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// Claims and runs one due job. Returns whether there was one.
+pub async fn run_one_due(app: &App) -> AppResult<bool> {
+    let now = now_ms();
+    let claim = match app.db.backend {
+        Backend::Sqlite => {
+            "SELECT id, kind, payload, run_at, attempts FROM jobs WHERE done_at IS NULL AND run_at <= $1 \
+             AND (locked_until IS NULL OR locked_until < $1) ORDER BY run_at, id LIMIT 1"
+        }
+        Backend::Postgres => {
+            "SELECT id, kind, payload, run_at, attempts FROM jobs WHERE done_at IS NULL AND run_at <= $1 \
+             AND (locked_until IS NULL OR locked_until < $1) ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED"
+        }
+    };
+    let mut w = app.db.begin_write().await?;
+    let job: Option<JobRow> = sqlx::query_as(claim).bind(now).fetch_optional(w.conn()).await?;
+    let Some(job) = job else { return Ok(false) };
+    let result = match job.kind.as_str() {
+        "publish" => match serde_json::from_str::<PublishJob>(&job.payload) {
+            Ok(p) => app.run_publish_job(&mut w, &p).await,
+            Err(e) => Err(AppError::Internal(anyhow::anyhow!("bad publish job payload: {e}"))),
+        },
+        other => Err(AppError::Internal(anyhow::anyhow!("unknown job kind {other}"))),
+    };
+    match result {
+        Ok(()) => {
+            sqlx::query("UPDATE jobs SET done_at = $1, attempts = attempts + 1 WHERE id = $2")
+                .bind(now_ms())
+                .bind(job.id)
+                .execute(w.conn())
+                .await?;
+            w.commit().await?;
+            tracing::info!(job = job.id, kind = job.kind, "job done");
+        }
+        Err(e) => {
+            drop(w);
+            let attempts = job.attempts + 1;
+            let backoff = 10_000i64.saturating_mul(1 << attempts.min(10));
+            let mut w = app.db.begin_write().await?;
+            sqlx::query("UPDATE jobs SET attempts = $1, last_error = $2, run_at = $3, done_at = $4 WHERE id = $5")
+                .bind(attempts)
+                .bind(e.to_string())
+                .bind(now_ms() + backoff)
+                .bind((attempts >= MAX_ATTEMPTS).then(now_ms))
+                .bind(job.id)
+                .execute(w.conn())
+                .await?;
+            w.commit().await?;
+            tracing::error!(job = job.id, kind = job.kind, attempts, error = %e, "job failed");
+        }
+    }
+    Ok(true)
+}

@@ -1,0 +1,84 @@
+//! Starting and stopping the whole service: database, job worker and HTTP listener.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::app::App;
+use crate::config::Config;
+use crate::store::Db;
+
+/// Where the data lives and how to reach the database.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    pub config_file: Option<PathBuf>,
+}
+
+impl Settings {
+    /// The database URL: the one given, or an SQLite file in the data directory.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(u) => u.clone(),
+            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("zhanqun.db").display()),
+        }
+    }
+
+    /// Creates the data directory, opens (and migrates) the database, loads configuration.
+    pub async fn open_app(&self) -> anyhow::Result<App> {
+        std::fs::create_dir_all(&self.data_dir)
+            .with_context(|| format!("cannot create data directory {}", self.data_dir.display()))?;
+        let config = Config::load(self.config_file.as_deref(), &self.data_dir)?;
+        let db = Db::open(&self.database_url()).await?;
+        Ok(App::new(db, config, absolute(&self.data_dir)))
+    }
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// A running server, for the CLI and for tests.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub app: App,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    http: tokio::task::JoinHandle<std::io::Result<()>>,
+    worker: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops accepting, lets requests in flight finish, stops the worker.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.http.await;
+        let _ = self.worker.await;
+        self.app.db.pool.close().await;
+    }
+
+    /// `http://ADDR`, for clients.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+/// Binds `listen` and serves `app` with its job worker.
+pub async fn start(app: App, listen: &str) -> anyhow::Result<Running> {
+    let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(crate::jobs::run_worker(app.clone(), rx.clone()));
+    let router = crate::web::router(app.clone());
+    let mut rx_http = rx;
+    let http = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = rx_http.changed().await;
+            })
+            .await
+    });
+    Ok(Running { addr, app, shutdown: tx, http, worker })
+}

@@ -1,0 +1,227 @@
+//! Storage: one SQL dialect for SQLite (embedded default) and PostgreSQL (several nodes).
+//!
+//! The queries are written once in the portable subset both engines share (`$1`
+//! placeholders, `RETURNING`, `ON CONFLICT`, BIGINT times in Unix milliseconds) and run
+//! through sqlx's `Any` driver; where the engines differ (auto-increment keys, triggers,
+//! job claiming, backup) the code says so by [`Backend`]. See `docs/decisions/0001-storage.md`.
+
+pub mod rows;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyConnection, AnyPool, AssertSqlSafe, Connection, Transaction};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+/// Which engine a URL points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> anyhow::Result<Backend> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            bail!("unsupported database URL (use sqlite://PATH or postgres://…): {}", redact(url))
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// A URL without its password, for logs and errors.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// The database handle shared by the whole program.
+#[derive(Clone)]
+pub struct Db {
+    pub pool: AnyPool,
+    pub backend: Backend,
+    /// SQLite allows one writer at a time; writers queue here instead of failing with
+    /// `SQLITE_BUSY` when a deferred transaction tries to upgrade its lock.
+    write_lock: Option<Arc<Mutex<()>>>,
+}
+
+/// A write transaction. On SQLite it also holds the process-wide writer lock.
+pub struct WriteTx {
+    pub tx: Transaction<'static, Any>,
+    _guard: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    /// The connection to run statements on.
+    pub fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+}
+
+impl Db {
+    /// Connects to `url` (`sqlite://PATH?mode=rwc` or `postgres://…`) without migrating.
+    pub async fn connect(url: &str) -> anyhow::Result<Db> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        let opts: AnyConnectOptions = url.parse().with_context(|| format!("bad database URL {}", redact(url)))?;
+        let pool = match backend {
+            Backend::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    .min_connections(1)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            sqlx::raw_sql(
+                                "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+                                 PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                            )
+                            .execute(conn)
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(opts)
+                    .await
+            }
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(opts)
+                    .await
+            }
+        }
+        .with_context(|| format!("cannot open database {}", redact(url)))?;
+        let write_lock = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        Ok(Db { pool, backend, write_lock })
+    }
+
+    /// Connects and brings the schema up to date.
+    pub async fn open(url: &str) -> anyhow::Result<Db> {
+        let db = Db::connect(url).await?;
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    /// Starts a write transaction.
+    pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
+        let guard = match &self.write_lock {
+            Some(l) => Some(l.clone().lock_owned().await),
+            None => None,
+        };
+        let tx = self.pool.begin().await?;
+        Ok(WriteTx { tx, _guard: guard })
+    }
+
+    /// Applies the embedded migrations that are not applied yet, each in its own
+    /// transaction. On PostgreSQL an advisory lock keeps nodes starting together in line.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        let mut w = self.begin_write().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(7301903)").execute(w.conn()).await?;
+        }
+        sqlx::raw_sql(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+        )
+        .execute(w.conn())
+        .await?;
+        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations").fetch_all(w.conn()).await?;
+        for m in MIGRATIONS {
+            if applied.contains(&m.version) {
+                continue;
+            }
+            let (id_pk, extra) = match self.backend {
+                Backend::Sqlite => ("INTEGER PRIMARY KEY AUTOINCREMENT", m.sqlite),
+                Backend::Postgres => ("BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY", m.postgres),
+            };
+            let sql = m.common.replace("ID_PK", id_pk);
+            sqlx::raw_sql(AssertSqlSafe(sql))
+                .execute(w.conn())
+                .await
+                .with_context(|| format!("migration {} ({})", m.version, m.name))?;
+            if !extra.trim().is_empty() {
+                sqlx::raw_sql(AssertSqlSafe(extra))
+                    .execute(w.conn())
+                    .await
+                    .with_context(|| format!("migration {} ({}), {} part", m.version, m.name, self.backend.name()))?;
+            }
+            sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+                .bind(m.version)
+                .bind(m.name)
+                .bind(now_ms())
+                .execute(w.conn())
+                .await?;
+            tracing::info!(version = m.version, name = m.name, "applied migration");
+        }
+        w.commit().await?;
+        Ok(())
+    }
+
+    /// Writes a consistent copy of an SQLite database to `dest` while it is in use.
+    pub async fn backup_to(&self, dest: &std::path::Path) -> anyhow::Result<()> {
+        if self.backend != Backend::Sqlite {
+            bail!("backup copies the embedded SQLite database; for PostgreSQL use pg_dump");
+        }
+        if dest.exists() {
+            bail!("{} exists already; choose a new file name", dest.display());
+        }
+        let dest = dest.to_str().context("backup path must be UTF-8")?;
+        let mut conn = self.pool.acquire().await?;
+        sqlx::query("VACUUM INTO $1").bind(dest).execute(&mut *conn).await?;
+        Ok(())
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        let mut c = self.pool.acquire().await?;
+        c.ping().await
+    }
+}
+
+struct Migration {
+    version: i64,
+    name: &'static str,
+    common: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "core",
+    common: include_str!("../../migrations/0001_core.sql"),
+    sqlite: include_str!("../../migrations/0001_core.sqlite.sql"),
+    postgres: include_str!("../../migrations/0001_core.postgres.sql"),
+}];
+
+/// Now, in Unix milliseconds.
+pub fn now_ms() -> i64 {
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    d.as_millis() as i64
+}
+
+/// Whether an error is a unique-constraint violation.
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}

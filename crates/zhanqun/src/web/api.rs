@@ -1,0 +1,327 @@
+//! `/api/v1`: JSON in, JSON out, errors as problem+json. Every handler calls the same
+//! action the admin UI and the CLI call. Described in `openapi.json` beside this file.
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::problem::{ApiJson, ApiPath, ApiQuery};
+use super::{Auth, RawToken};
+use crate::app::App;
+use crate::app::columns::{ColumnPatch, NewColumn};
+use crate::app::documents::{DocumentPatch, NewDocument, TransitionInput};
+use crate::app::sites::{NewSite, SitePatch};
+use crate::app::users::NewUser;
+use crate::error::{AppError, AppResult};
+
+type Json = axum::Json<Value>;
+
+fn to_json<T: serde::Serialize>(v: T) -> AppResult<Json> {
+    serde_json::to_value(v).map(axum::Json).map_err(|e| AppError::Internal(e.into()))
+}
+
+fn created<T: serde::Serialize>(location: String, v: T) -> AppResult<Response> {
+    let mut r = (StatusCode::CREATED, to_json(v)?).into_response();
+    if let Ok(h) = HeaderValue::from_str(&location) {
+        r.headers_mut().insert(header::LOCATION, h);
+    }
+    Ok(r)
+}
+
+pub fn router(app: &App) -> Router<App> {
+    let upload_limit = app.config.max_attachment_bytes().saturating_add(1024 * 1024);
+    Router::new()
+        .route("/openapi.json", get(openapi))
+        .route("/auth/token", post(login).delete(logout))
+        .route("/me", get(me))
+        .route("/users", get(list_users).post(create_user))
+        .route("/users/{id}/disable", post(disable_user))
+        .route("/sites", get(list_sites).post(create_site))
+        .route("/sites/{id}", get(get_site).patch(update_site))
+        .route("/sites/{id}/transitions", post(site_transition))
+        .route("/sites/{id}/audit", get(site_audit))
+        .route("/sites/{id}/roles", get(site_roles).post(grant_role))
+        .route("/sites/{id}/roles/{user_id}/{role}", axum::routing::delete(revoke_role))
+        .route("/sites/{id}/columns", get(list_columns).post(create_column))
+        .route("/columns/{id}", get(get_column).patch(update_column))
+        .route("/columns/{id}/merge", post(merge_column))
+        .route("/columns/{id}/close", post(close_column))
+        .route("/sites/{id}/documents", get(list_documents).post(create_document))
+        .route("/documents/{id}", get(get_document).patch(update_document))
+        .route("/documents/{id}/transitions", post(document_transition))
+        .route("/documents/{id}/history", get(document_history))
+        .route("/documents/{id}/attachments", post(upload_attachment).layer(DefaultBodyLimit::max(upload_limit)))
+        .route("/attachments/{id}", get(download_attachment))
+        .fallback(|| async { AppError::NotFound("没有这个接口".into()) })
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], include_str!("openapi.json")).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginInput {
+    username: String,
+    password: String,
+    ttl_hours: Option<i64>,
+}
+
+async fn login(State(app): State<App>, ApiJson(i): ApiJson<LoginInput>) -> AppResult<Json> {
+    to_json(app.login(&i.username, &i.password, i.ttl_hours).await?)
+}
+
+async fn logout(State(app): State<App>, RawToken(token): RawToken) -> AppResult<StatusCode> {
+    app.revoke_token(&token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn me(Auth(actor): Auth) -> AppResult<Json> {
+    let roles: Vec<Value> =
+        actor.roles.iter().map(|(s, r)| json!({"site_id": s, "role": r, "role_label": r.label()})).collect();
+    Ok(axum::Json(
+        json!({"user_id": actor.user_id, "username": actor.name, "is_admin": actor.is_admin, "roles": roles}),
+    ))
+}
+
+async fn list_users(State(app): State<App>, Auth(actor): Auth) -> AppResult<Json> {
+    to_json(app.list_users(&actor).await?)
+}
+
+async fn create_user(State(app): State<App>, Auth(actor): Auth, ApiJson(i): ApiJson<NewUser>) -> AppResult<Response> {
+    let u = app.create_user(&actor, i).await?;
+    created(format!("/api/v1/users/{}", u.id), u)
+}
+
+async fn disable_user(State(app): State<App>, Auth(actor): Auth, ApiPath(id): ApiPath<i64>) -> AppResult<Json> {
+    to_json(app.disable_user(&actor, id).await?)
+}
+
+#[derive(Deserialize)]
+struct SiteFilter {
+    #[serde(default)]
+    noncompliant: bool,
+}
+
+async fn list_sites(State(app): State<App>, Auth(_): Auth, ApiQuery(f): ApiQuery<SiteFilter>) -> AppResult<Json> {
+    to_json(app.list_sites(f.noncompliant).await?)
+}
+
+async fn create_site(State(app): State<App>, Auth(actor): Auth, ApiJson(i): ApiJson<NewSite>) -> AppResult<Response> {
+    let s = app.create_site(&actor, i).await?;
+    created(format!("/api/v1/sites/{}", s.id), s)
+}
+
+async fn get_site(State(app): State<App>, Auth(_): Auth, ApiPath(id): ApiPath<i64>) -> AppResult<Json> {
+    to_json(app.get_site(id).await?)
+}
+
+async fn update_site(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(p): ApiJson<SitePatch>,
+) -> AppResult<Json> {
+    to_json(app.update_site(&actor, id, p).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SiteTransition {
+    action: String,
+    #[serde(default)]
+    comment: String,
+}
+
+async fn site_transition(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(t): ApiJson<SiteTransition>,
+) -> AppResult<Json> {
+    to_json(app.transition_site(&actor, id, &t.action, t.comment.trim()).await?)
+}
+
+async fn site_audit(State(app): State<App>, Auth(actor): Auth, ApiPath(id): ApiPath<i64>) -> AppResult<Json> {
+    to_json(app.site_audit(&actor, id).await?)
+}
+
+async fn site_roles(State(app): State<App>, Auth(actor): Auth, ApiPath(id): ApiPath<i64>) -> AppResult<Json> {
+    to_json(app.site_roles(&actor, id).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GrantInput {
+    user_id: i64,
+    role: String,
+}
+
+async fn grant_role(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(g): ApiJson<GrantInput>,
+) -> AppResult<Response> {
+    let r = app.grant_role(&actor, id, g.user_id, &g.role).await?;
+    created(format!("/api/v1/sites/{id}/roles/{}/{}", r.user_id, r.role.as_str()), r)
+}
+
+async fn revoke_role(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiPath((id, user_id, role)): ApiPath<(i64, i64, String)>,
+) -> AppResult<StatusCode> {
+    app.revoke_role(&actor, id, user_id, &role).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_columns(State(app): State<App>, Auth(_): Auth, ApiPath(id): ApiPath<i64>) -> AppResult<Json> {
+    to_json(app.list_columns(id).await?)
+}
+
+async fn create_column(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(c): ApiJson<NewColumn>,
+) -> AppResult<Response> {
+    let c = app.create_column(&actor, id, c).await?;
+    created(format!("/api/v1/columns/{}", c.id), c)
+}
+
+async fn get_column(State(app): State<App>, Auth(_): Auth, ApiPath(id): ApiPath<i64>) -> AppResult<Json> {
+    to_json(app.get_column(id).await?)
+}
+
+async fn update_column(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(p): ApiJson<ColumnPatch>,
+) -> AppResult<Json> {
+    to_json(app.update_column(&actor, id, p).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MergeInput {
+    into: i64,
+}
+
+async fn merge_column(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(m): ApiJson<MergeInput>,
+) -> AppResult<Json> {
+    to_json(app.merge_column(&actor, id, m.into).await?)
+}
+
+async fn close_column(State(app): State<App>, Auth(actor): Auth, ApiPath(id): ApiPath<i64>) -> AppResult<Json> {
+    to_json(app.close_column(&actor, id).await?)
+}
+
+#[derive(Deserialize)]
+struct DocFilter {
+    state: Option<String>,
+}
+
+async fn list_documents(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(f): ApiQuery<DocFilter>,
+) -> AppResult<Json> {
+    to_json(app.list_documents(&actor, id, f.state.as_deref()).await?)
+}
+
+async fn create_document(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(d): ApiJson<NewDocument>,
+) -> AppResult<Response> {
+    let d = app.create_document(&actor, id, d).await?;
+    created(format!("/api/v1/documents/{}", d.id), d)
+}
+
+async fn get_document(State(app): State<App>, Auth(actor): Auth, ApiPath(id): ApiPath<i64>) -> AppResult<Json> {
+    to_json(app.get_document(&actor, id).await?)
+}
+
+async fn update_document(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(p): ApiJson<DocumentPatch>,
+) -> AppResult<Json> {
+    to_json(app.update_document(&actor, id, p).await?)
+}
+
+async fn document_transition(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(t): ApiJson<TransitionInput>,
+) -> AppResult<Json> {
+    to_json(app.transition_document(&actor, id, t).await?)
+}
+
+async fn document_history(State(app): State<App>, Auth(actor): Auth, ApiPath(id): ApiPath<i64>) -> AppResult<Json> {
+    to_json(app.document_history(&actor, id).await?)
+}
+
+/// `multipart/form-data` with one part named `file`.
+async fn upload_attachment(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+    mut form: Multipart,
+) -> AppResult<Response> {
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::TooLarge(format!("附件过大，上限 {} MB", app.config.max_attachment_mib))
+        } else {
+            AppError::BadRequest(format!("上传内容有误：{}", e.body_text()))
+        }
+    };
+    while let Some(field) = form.next_field().await.map_err(bad)? {
+        if field.name() != Some("file") {
+            continue;
+        }
+        let name = field.file_name().unwrap_or("").to_string();
+        let bytes = field.bytes().await.map_err(bad)?;
+        let a = app.add_attachment(&actor, id, &name, &bytes).await?;
+        return created(a.url.clone(), a);
+    }
+    Err(AppError::field("file", "required", "请选择要上传的文件（表单字段名 file）"))
+}
+
+async fn download_attachment(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<Response> {
+    let (row, path) = app.get_attachment(&actor, id).await?;
+    let bytes = tokio::fs::read(&path).await?;
+    let disposition = format!(
+        "attachment; filename*=UTF-8''{}",
+        url::form_urlencoded::byte_serialize(row.file_name.as_bytes()).collect::<String>()
+    );
+    let mut r = Response::new(Body::from(bytes));
+    let h = r.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&row.media_type) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    Ok(r)
+}
