@@ -116,11 +116,11 @@ pub fn check_attachment(file_name: &str, bytes: &[u8], max_bytes: usize) -> Resu
     }
     let actual = detected.unwrap_or_else(|| if looks_like_text(bytes) { TEXT.to_string() } else { String::new() });
     if !expected.contains(&actual.as_str()) {
-        let seen = if actual.is_empty() { "无法识别的内容".to_string() } else { actual.clone() };
+        let seen = if actual.is_empty() { "无法识别".to_string() } else { format!("是 {actual}") };
         return Err(AppError::field(
             "file",
             "file_content",
-            format!("附件扩展名为 .{ext}，但文件内容是 {seen}，与扩展名不符"),
+            format!("附件扩展名为 .{ext}，但文件内容{seen}，与扩展名不符"),
         ));
     }
     let media_type = match (actual.as_str(), ext.as_str()) {
@@ -203,8 +203,8 @@ mod tests {
         assert_eq!(check_attachment("图.png", PNG, 1000).unwrap().media_type, "image/png");
         let e = check_attachment("通知.pdf", PNG, 1000).unwrap_err();
         assert!(e.to_string().contains("与扩展名不符"), "{e}");
-        let elf = b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x3e\x00";
-        let e = check_attachment("通知.pdf", elf, 1000).unwrap_err();
+        let elf = [&b"\x7fELF\x02\x01\x01\x00"[..], &[0u8; 56][..]].concat();
+        let e = check_attachment("通知.pdf", &elf, 1000).unwrap_err();
         assert!(e.to_string().contains("可执行程序"), "{e}");
         assert!(check_attachment("run.exe", b"MZ", 1000).is_err());
         assert!(check_attachment("说明.txt", "第一行\n".as_bytes(), 1000).is_ok());

@@ -125,9 +125,10 @@ impl EditionFields {
         e.max_chars("summary", "摘要", &self.summary, 500);
         e.required("body", "正文", &self.body);
         e.max_chars("body", "正文", &self.body, 500_000);
-        let fmt = BodyFormat::parse(&self.body_format).map_err(|err| match err {
-            AppError::Invalid(fe) => e.0.extend(fe.0),
-            _ => {}
+        let fmt = BodyFormat::parse(&self.body_format).map_err(|err| {
+            if let AppError::Invalid(fe) = err {
+                e.0.extend(fe.0);
+            }
         });
         match fmt {
             Ok(f) if e.is_empty() => Ok((self, f)),

@@ -133,7 +133,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
             let f = join(&quoted(&msg));
             FieldError::new(f.clone(), "required", format!("缺少必填字段 {f}"))
         } else if msg.starts_with("unknown field") {
-            let f = join(&quoted(&msg));
+            // The path already ends at the unknown field.
+            let f = if path == "." { quoted(&msg) } else { path };
             FieldError::new(f.clone(), "unknown_field", format!("不认识的字段 {f}"))
         } else {
             let f = if path == "." { "body".to_string() } else { path };
