@@ -99,7 +99,8 @@ async fn main() -> anyhow::Result<()> {
             let app = settings.open_app().await?;
             let running = zhanqun::server::start(app, &listen).await?;
             tracing::info!("zhanqun serving on {} (database: {})", running.base_url(), running.app.db.backend.name());
-            println!("zhanqun 已启动：{}/api/v1/openapi.json", running.base_url());
+            println!("zhanqun 已启动：{}", running.base_url());
+            println!("API 说明：{}/api/v1/openapi.json", running.base_url());
             shutdown_signal().await;
             tracing::info!("shutting down");
             running.stop().await;
