@@ -23,14 +23,26 @@ async fn first_admin_serve_and_backup_while_serving() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
 
-    let out = run_with_stdin(zhanqun(&data).args(["user", "add", "root", "--admin", "--display-name", "网站办"]), "short\n");
+    let out =
+        run_with_stdin(zhanqun(&data).args(["user", "add", "root", "--admin", "--display-name", "网站办"]), "short\n");
     assert!(!out.status.success(), "a weak password is refused");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("密码至少 10 个字符"), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = run_with_stdin(zhanqun(&data).args(["user", "add", "root", "--admin", "--display-name", "网站办"]), "a-strong-password\n");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("密码至少 10 个字符"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run_with_stdin(
+        zhanqun(&data).args(["user", "add", "root", "--admin", "--display-name", "网站办"]),
+        "a-strong-password\n",
+    );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("系统管理员"));
     let out = zhanqun(&data).args(["user", "list"]).output().unwrap();
-    assert!(String::from_utf8_lossy(&out.stdout).contains("root\t网站办\t管理员"), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("root\t网站办\t管理员"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 
     let mut server = zhanqun(&data).args(["serve", "--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).spawn().unwrap();
     let mut line = String::new();
@@ -68,7 +80,8 @@ async fn first_admin_serve_and_backup_while_serving() {
     let restored = dir.path().join("restored");
     std::fs::create_dir_all(&restored).unwrap();
     std::fs::copy(&backup, restored.join("zhanqun.db")).unwrap();
-    let db = zhanqun::store::Db::open(&format!("sqlite://{}?mode=rw", restored.join("zhanqun.db").display())).await.unwrap();
+    let db =
+        zhanqun::store::Db::open(&format!("sqlite://{}?mode=rw", restored.join("zhanqun.db").display())).await.unwrap();
     let names: Vec<String> = sqlx::query_scalar("SELECT name FROM sites").fetch_all(&db.pool).await.unwrap();
     assert_eq!(names, ["教育局网站"]);
 

@@ -11,7 +11,8 @@ use serde_json::Value;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_document_matches_the_router() {
     let s = TestServer::start(Backend::Sqlite).await;
-    let doc: Value = s.client.get(format!("{}/api/v1/openapi.json", s.base)).send().await.unwrap().json().await.unwrap();
+    let doc: Value =
+        s.client.get(format!("{}/api/v1/openapi.json", s.base)).send().await.unwrap().json().await.unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
     let paths = doc["paths"].as_object().unwrap();
     for (path, method) in [
@@ -30,7 +31,10 @@ async fn openapi_document_matches_the_router() {
         ("/api/v1/documents/{id}/history", "get"),
         ("/healthz", "get"),
     ] {
-        assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} is part of the contract but undocumented");
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} is part of the contract but undocumented"
+        );
     }
     let mut checked = 0;
     for (path, ops) in paths {
