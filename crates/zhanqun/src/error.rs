@@ -32,6 +32,9 @@ pub enum AppError {
     /// The request itself is malformed (400).
     #[error("{0}")]
     BadRequest(String),
+    /// The path exists but not with this method (405).
+    #[error("{0}")]
+    MethodNotAllowed(String),
     /// The request body has the wrong media type (415).
     #[error("{0}")]
     UnsupportedMediaType(String),

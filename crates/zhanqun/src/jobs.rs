@@ -47,6 +47,16 @@ pub async fn run_one_due(app: &App) -> AppResult<bool> {
              AND (locked_until IS NULL OR locked_until < $1) ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED"
         }
     };
+    // A cheap read first, so an idle worker never queues for the SQLite writer lock.
+    let due: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM jobs WHERE done_at IS NULL AND run_at <= $1 AND (locked_until IS NULL OR locked_until < $1) LIMIT 1",
+    )
+    .bind(now)
+    .fetch_optional(&app.db.pool)
+    .await?;
+    if due.is_none() {
+        return Ok(false);
+    }
     let mut w = app.db.begin_write().await?;
     let job: Option<JobRow> = sqlx::query_as(claim).bind(now).fetch_optional(w.conn()).await?;
     let Some(job) = job else { return Ok(false) };

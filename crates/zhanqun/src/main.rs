@@ -1,6 +1,6 @@
 //! The `zhanqun` command: serve the cluster, migrate, manage people, back up.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
@@ -99,8 +99,11 @@ async fn main() -> anyhow::Result<()> {
             let app = settings.open_app().await?;
             let running = zhanqun::server::start(app, &listen).await?;
             tracing::info!("zhanqun serving on {} (database: {})", running.base_url(), running.app.db.backend.name());
-            println!("zhanqun 已启动：{}", running.base_url());
-            println!("API 说明：{}/api/v1/openapi.json", running.base_url());
+            // Ignore write errors: a closed stdout must not bring the server down.
+            let mut out = std::io::stdout();
+            let _ = writeln!(out, "zhanqun 已启动：{}", running.base_url());
+            let _ = writeln!(out, "API 说明：{}/api/v1/openapi.json", running.base_url());
+            let _ = out.flush();
             shutdown_signal().await;
             tracing::info!("shutting down");
             running.stop().await;

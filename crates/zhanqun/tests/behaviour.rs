@@ -30,6 +30,7 @@ behaviour!(
     repeated_wrong_passwords_lock_the_account,
     tokens_stop_working_when_revoked_or_disabled,
     audit_trail_cannot_be_edited,
+    concurrent_approvals_publish_once,
 );
 
 fn field_errors(body: &Value) -> Vec<(String, String)> {
@@ -636,6 +637,8 @@ async fn malformed_requests_get_problems_not_crashes(b: Backend) {
     assert_eq!(st, StatusCode::NOT_FOUND);
     let (st, _) = s.get("/api/v1/no-such-thing", &s.admin).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _) = s.call(Method::PUT, "/api/v1/sites", Some(&s.admin), Some(json!({}))).await;
+    assert_eq!(st, StatusCode::METHOD_NOT_ALLOWED);
     let (st, _) = s.call(Method::GET, "/api/v1/sites", None, None).await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
     let (st, _) = s.call(Method::GET, "/api/v1/sites", Some("zq_forged"), None).await;
@@ -711,5 +714,26 @@ async fn audit_trail_cannot_be_edited(b: Backend) {
     assert!(del.is_err(), "DELETE on the audit trail must fail");
     let (_, trail) = s.get(&format!("/api/v1/sites/{site}/audit"), &s.admin).await;
     assert_eq!(trail[0]["actor"], "admin");
+    s.finish().await;
+}
+
+async fn concurrent_approvals_publish_once(b: Backend) {
+    let s = TestServer::start(b).await;
+    let nr = Newsroom::new(&s).await;
+    let (e2, e2_t) = s.person("editorial2").await;
+    s.grant(nr.site, e2, "editorial_reviewer").await;
+    let id = nr.draft(&s, "并发审核").await["id"].as_i64().unwrap();
+    nr.act(&s, &nr.editor.1, id, json!({"action": "submit"})).await;
+    nr.act(&s, &nr.secrecy.1, id, json!({"action": "approve"})).await;
+    // Two editorial reviewers press "approve" at the same moment, twice each.
+    let tokens = [&nr.editorial.1, &e2_t, &nr.editorial.1, &e2_t];
+    let results =
+        futures::future::join_all(tokens.iter().map(|t| nr.act(&s, t, id, json!({"action": "approve"})))).await;
+    let ok = results.iter().filter(|(st, _)| *st == StatusCode::OK).count();
+    let conflicts = results.iter().filter(|(st, _)| *st == StatusCode::CONFLICT).count();
+    assert_eq!((ok, conflicts), (1, 3), "{results:?}");
+    let (_, h) = s.get(&format!("/api/v1/documents/{id}/history"), &nr.editor.1).await;
+    let publishes = h["entries"].as_array().unwrap().iter().filter(|e| e["to"] == "published").count();
+    assert_eq!(publishes, 1);
     s.finish().await;
 }

@@ -8,7 +8,7 @@ use zhanqun_domain::column::{ColumnKind, ColumnStatus, UpdateDuty, check_slug};
 use zhanqun_domain::workflow::Role;
 
 use super::views::ColumnView;
-use super::{Actor, App, Audit, audit, require_role};
+use super::{Actor, App, Audit, Versioned, audit, claim, require_role};
 use crate::error::{AppError, AppResult};
 use crate::store::now_ms;
 use crate::store::rows::ColumnRow;
@@ -327,6 +327,7 @@ impl App {
             other => other,
         })?;
         let c = w.conn();
+        claim(&mut *c, Versioned::Columns, id, src.version).await?;
         // Documents already in the target keep one membership; the rest move over.
         sqlx::query(
             "DELETE FROM document_columns WHERE column_id = $1 AND document_id IN (SELECT document_id FROM document_columns WHERE column_id = $2)",
@@ -395,13 +396,13 @@ impl App {
                 cur.name
             )));
         }
-        let row: ColumnRow = sqlx::query_as(
-            "UPDATE columns SET status = 'closed', version = version + 1, updated_at = $1 WHERE id = $2 RETURNING *",
-        )
-        .bind(now_ms())
-        .bind(id)
-        .fetch_one(w.conn())
-        .await?;
+        claim(w.conn(), Versioned::Columns, id, cur.version).await?;
+        let row: ColumnRow =
+            sqlx::query_as("UPDATE columns SET status = 'closed', updated_at = $1 WHERE id = $2 RETURNING *")
+                .bind(now_ms())
+                .bind(id)
+                .fetch_one(w.conn())
+                .await?;
         audit(w.conn(), actor, column_audit(&row, "close", Some("active"), Some("closed"), serde_json::json!({})))
             .await?;
         w.commit().await?;

@@ -12,7 +12,7 @@ use zhanqun_domain::workflow::{DocAction, DocState, Role, UnpublishMode, unpubli
 use super::views::{
     AttachmentView, AuditView, DocumentView, EditionView, doc_state_label, fmt_opt, fmt_time, parse_time,
 };
-use super::{Actor, App, Audit, audit, require_any_role, require_role};
+use super::{Actor, App, Audit, Versioned, audit, claim, require_any_role, require_role};
 use crate::content::{BodyFormat, check_attachment, render_body};
 use crate::error::{AppError, AppResult};
 use crate::store::now_ms;
@@ -253,7 +253,7 @@ async fn publish_edition(conn: &mut AnyConnection, doc: &DocumentRow, edition_id
     sqlx::query(
         "UPDATE documents SET state = 'published', live_edition_id = $1, draft_edition_id = NULL, \
          first_published_at = COALESCE(first_published_at, $2), unpublish_mode = NULL, unpublish_note = NULL, \
-         redirect_url = NULL, reject_reason = NULL, version = version + 1, updated_at = $2 WHERE id = $3",
+         redirect_url = NULL, reject_reason = NULL, updated_at = $2 WHERE id = $3",
     )
     .bind(edition_id)
     .bind(now)
@@ -621,6 +621,7 @@ impl App {
             return Err(AppError::field("comment", "required", "退回时请填写退回理由"));
         }
         let c = w.conn();
+        claim(c, Versioned::Documents, doc.id, doc.version).await?;
         match (action, step.to) {
             (_, DocState::Published) => publish_edition(c, &doc, edition_id, now).await?,
             (_, to) => {
@@ -636,7 +637,7 @@ impl App {
                     DocAction::Reject => Some(comment.clone()),
                     _ => None,
                 };
-                sqlx::query("UPDATE documents SET state = $1, reject_reason = $2, version = version + 1, updated_at = $3 WHERE id = $4")
+                sqlx::query("UPDATE documents SET state = $1, reject_reason = $2, updated_at = $3 WHERE id = $4")
                     .bind(to.as_str())
                     .bind(reason)
                     .bind(now)
@@ -716,6 +717,7 @@ impl App {
         }
         let now = now_ms();
         let c = w.conn();
+        claim(c, Versioned::Documents, doc.id, doc.version).await?;
         sqlx::query("UPDATE editions SET state = 'unpublished', updated_at = $1 WHERE id = $2")
             .bind(now)
             .bind(live.id)
@@ -726,7 +728,7 @@ impl App {
             None => DocState::Unpublished.as_str().to_string(),
         };
         sqlx::query(
-            "UPDATE documents SET state = $1, unpublish_mode = $2, unpublish_note = $3, redirect_url = $4, version = version + 1, updated_at = $5 WHERE id = $6",
+            "UPDATE documents SET state = $1, unpublish_mode = $2, unpublish_note = $3, redirect_url = $4, updated_at = $5 WHERE id = $6",
         )
         .bind(&state)
         .bind(mode.as_str())
@@ -762,6 +764,7 @@ impl App {
             return Ok(());
         }
         let now = now_ms();
+        claim(c, Versioned::Documents, doc.id, doc.version).await?;
         publish_edition(c, &doc, e.id, now).await?;
         let actor = Actor::system("定时发布");
         let detail = serde_json::json!({"edition": e.number, "publish_at": fmt_opt(e.publish_at)});
@@ -833,11 +836,7 @@ impl App {
         .bind(now_ms())
         .fetch_one(w.conn())
         .await?;
-        sqlx::query("UPDATE documents SET version = version + 1, updated_at = $1 WHERE id = $2")
-            .bind(now_ms())
-            .bind(doc_id)
-            .execute(w.conn())
-            .await?;
+        claim(w.conn(), Versioned::Documents, doc_id, doc.version).await?;
         let detail = serde_json::json!({"attachment_id": row.id, "file_name": row.file_name, "sha256": sha, "size": row.size_bytes});
         audit(w.conn(), actor, doc_audit(&doc, "attach", None, None, "", detail)).await?;
         w.commit().await?;

@@ -115,6 +115,34 @@ pub(crate) async fn require_any_role(conn: &mut AnyConnection, actor: &Actor, si
     Err(AppError::Forbidden(format!("没有权限：您在站点 #{site_id} 没有任何角色")))
 }
 
+/// Tables whose rows carry a `version`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Versioned {
+    Columns,
+    Documents,
+}
+
+/// Claims a row for the action under way: bumps its `version` only if it is still the one
+/// the action loaded. On PostgreSQL the UPDATE also locks the row, so a concurrent action
+/// on the same row waits, then finds the version moved on and is refused instead of
+/// acting on a state that no longer holds. (SQLite serialises writers anyway.)
+pub(crate) async fn claim(conn: &mut AnyConnection, table: Versioned, id: i64, loaded_version: i64) -> AppResult<()> {
+    let sql = match table {
+        Versioned::Columns => {
+            "UPDATE columns SET version = version + 1, updated_at = $1 WHERE id = $2 AND version = $3"
+        }
+        Versioned::Documents => {
+            "UPDATE documents SET version = version + 1, updated_at = $1 WHERE id = $2 AND version = $3"
+        }
+    };
+    let n = sqlx::query(sql).bind(now_ms()).bind(id).bind(loaded_version).execute(conn).await?.rows_affected();
+    if n == 1 {
+        Ok(())
+    } else {
+        Err(AppError::Conflict("刚刚已被他人处理，请刷新后查看最新状态".into()))
+    }
+}
+
 /// One entry of the audit trail. Written in the same transaction as the change it records.
 pub(crate) struct Audit<'a> {
     pub site_id: Option<i64>,

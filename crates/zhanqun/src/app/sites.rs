@@ -456,13 +456,15 @@ impl App {
             }
         }
         let row: SiteRow = sqlx::query_as(
-            "UPDATE sites SET state = $1, version = version + 1, updated_at = $2 WHERE id = $3 RETURNING *",
+            "UPDATE sites SET state = $1, version = version + 1, updated_at = $2 WHERE id = $3 AND version = $4 RETURNING *",
         )
         .bind(to.as_str())
         .bind(now_ms())
         .bind(id)
-        .fetch_one(w.conn())
-        .await?;
+        .bind(cur.version)
+        .fetch_optional(w.conn())
+        .await?
+        .ok_or_else(|| AppError::Conflict("站点刚刚已被他人处理，请刷新后查看最新状态".into()))?;
         audit(
             w.conn(),
             actor,

@@ -58,6 +58,9 @@ pub fn router(app: &App) -> Router<App> {
         .route("/documents/{id}/attachments", post(upload_attachment).layer(DefaultBodyLimit::max(upload_limit)))
         .route("/attachments/{id}", get(download_attachment))
         .fallback(|| async { AppError::NotFound("没有这个接口".into()) })
+        .method_not_allowed_fallback(|| async {
+            AppError::MethodNotAllowed("该接口不支持这种请求方法".into())
+        })
 }
 
 async fn openapi() -> Response {

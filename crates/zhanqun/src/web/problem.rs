@@ -25,6 +25,7 @@ impl AppError {
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -41,6 +42,7 @@ impl AppError {
             AppError::TooLarge(_) => "too-large",
             AppError::BadRequest(_) => "bad-request",
             AppError::UnsupportedMediaType(_) => "unsupported-media-type",
+            AppError::MethodNotAllowed(_) => "method-not-allowed",
             AppError::Internal(_) => "internal",
         }
     }
