@@ -24,6 +24,10 @@ pub struct Config {
     pub max_failed_logins: i64,
     /// How long a locked account stays locked.
     pub lockout_minutes: i64,
+    /// An admin UI session ends after this long without use.
+    pub session_idle_minutes: i64,
+    /// An admin UI session ends this long after login, used or not.
+    pub session_max_hours: i64,
     /// Domain rules; when empty, the national default for `city_domain`.
     pub domain_rules: Vec<DomainRule>,
 }
@@ -38,6 +42,8 @@ impl Default for Config {
             token_ttl_hours: 12,
             max_failed_logins: 5,
             lockout_minutes: 15,
+            session_idle_minutes: 120,
+            session_max_hours: 12,
             domain_rules: Vec::new(),
         }
     }

@@ -60,7 +60,7 @@ pub async fn run_one_due(app: &App) -> AppResult<bool> {
     let mut w = app.db.begin_write().await?;
     let job: Option<JobRow> = sqlx::query_as(claim).bind(now).fetch_optional(w.conn()).await?;
     let Some(job) = job else { return Ok(false) };
-    let result = match job.kind.as_str() {
+    let result: AppResult<Option<(i64, i64)>> = match job.kind.as_str() {
         "publish" => match serde_json::from_str::<PublishJob>(&job.payload) {
             Ok(p) => app.run_publish_job(&mut w, &p).await,
             Err(e) => Err(AppError::Internal(anyhow::anyhow!("bad publish job payload: {e}"))),
@@ -68,13 +68,16 @@ pub async fn run_one_due(app: &App) -> AppResult<bool> {
         other => Err(AppError::Internal(anyhow::anyhow!("unknown job kind {other}"))),
     };
     match result {
-        Ok(()) => {
+        Ok(published) => {
             sqlx::query("UPDATE jobs SET done_at = $1, attempts = attempts + 1 WHERE id = $2")
                 .bind(now_ms())
                 .bind(job.id)
                 .execute(w.conn())
                 .await?;
             w.commit().await?;
+            if let Some((site, doc)) = published {
+                app.document_changed(site, doc).await;
+            }
             tracing::info!(job = job.id, kind = job.kind, "job done");
         }
         Err(e) => {

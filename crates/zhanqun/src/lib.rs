@@ -7,8 +7,10 @@
 pub mod app;
 pub mod config;
 pub mod content;
+pub mod demo;
 pub mod error;
 pub mod jobs;
+pub mod render;
 pub mod server;
 pub mod store;
 pub mod web;

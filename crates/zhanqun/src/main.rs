@@ -38,6 +38,9 @@ enum Command {
         /// Address to listen on.
         #[arg(long, env = "ZHANQUN_LISTEN", default_value = "127.0.0.1:8080")]
         listen: String,
+        /// Seed a demo cluster (once, into an empty database) and print the demo logins.
+        #[arg(long)]
+        demo: bool,
     },
     /// Create or upgrade the database schema, then exit.
     Migrate,
@@ -95,14 +98,34 @@ async fn main() -> anyhow::Result<()> {
     };
     let cli_actor = Actor::system("命令行");
     match cli.command {
-        Command::Serve { listen } => {
+        Command::Serve { listen, demo } => {
             let app = settings.open_app().await?;
+            if demo && app.seed_demo().await? {
+                tracing::info!("seeded the demo cluster");
+            }
             let running = zhanqun::server::start(app, &listen).await?;
             tracing::info!("zhanqun serving on {} (database: {})", running.base_url(), running.app.db.backend.name());
             // Ignore write errors: a closed stdout must not bring the server down.
             let mut out = std::io::stdout();
             let _ = writeln!(out, "zhanqun 已启动：{}", running.base_url());
             let _ = writeln!(out, "API 说明：{}/api/v1/openapi.json", running.base_url());
+            let port = running.addr.port();
+            let _ = writeln!(out, "管理后台：http://localhost:{port}/admin/");
+            for s in running.app.hosts.load().sorted() {
+                let _ = writeln!(
+                    out,
+                    "  {}（{}）：http://{}:{port}/",
+                    s.name,
+                    s.primary_domain.as_deref().unwrap_or("无独立域名"),
+                    s.local_host
+                );
+            }
+            if demo {
+                let _ = writeln!(out, "演示账号（仅演示模式显示）：");
+                for (user, name, pw, what) in zhanqun::demo::DEMO_USERS {
+                    let _ = writeln!(out, "  {user} / {pw}　{name}，{what}");
+                }
+            }
             let _ = out.flush();
             shutdown_signal().await;
             tracing::info!("shutting down");

@@ -57,6 +57,13 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// 32 random bytes, URL-safe, with a prefix that makes leaked tokens easy to spot.
+pub fn random_token() -> String {
+    let mut raw = [0u8; 32];
+    rand::rng().fill_bytes(&mut raw);
+    format!("zq_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw))
+}
+
 /// A freshly issued bearer token.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct IssuedToken {
@@ -65,13 +72,9 @@ pub struct IssuedToken {
 }
 
 impl App {
-    /// Checks a user name and password and issues a token. Wrong credentials count
-    /// towards a lock-out; a locked account is refused until the lock runs out.
-    pub async fn login(&self, username: &str, password: &str, ttl_hours: Option<i64>) -> AppResult<IssuedToken> {
-        let ttl = ttl_hours.unwrap_or(self.config.token_ttl_hours);
-        if !(1..=24 * 90).contains(&ttl) {
-            return Err(AppError::field("ttl_hours", "range", "令牌有效期应为 1 到 2160 小时"));
-        }
+    /// Checks a user name and password. Wrong credentials count towards a lock-out; a
+    /// locked account is refused until the lock runs out, even with the right password.
+    pub async fn verify_credentials(&self, username: &str, password: &str) -> AppResult<UserRow> {
         let wrong = || AppError::Unauthorized("用户名或密码错误".into());
         let now = now_ms();
         let mut w = self.db.begin_write().await?;
@@ -122,14 +125,27 @@ impl App {
         if user.disabled != 0 {
             return Err(AppError::Unauthorized("账号已停用，请联系管理员".into()));
         }
-        let mut raw = [0u8; 32];
-        rand::rng().fill_bytes(&mut raw);
-        let token = format!("zq_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw));
+        if user.failed_logins != 0 {
+            sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
+                .bind(user.id)
+                .execute(w.conn())
+                .await?;
+            w.commit().await?;
+        }
+        Ok(user)
+    }
+
+    /// Checks credentials and issues an API token.
+    pub async fn login(&self, username: &str, password: &str, ttl_hours: Option<i64>) -> AppResult<IssuedToken> {
+        let ttl = ttl_hours.unwrap_or(self.config.token_ttl_hours);
+        if !(1..=24 * 90).contains(&ttl) {
+            return Err(AppError::field("ttl_hours", "range", "令牌有效期应为 1 到 2160 小时"));
+        }
+        let user = self.verify_credentials(username, password).await?;
+        let token = random_token();
+        let now = now_ms();
         let expires = now + ttl * 3_600_000;
-        sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
-            .bind(user.id)
-            .execute(w.conn())
-            .await?;
+        let mut w = self.db.begin_write().await?;
         sqlx::query(
             "INSERT INTO api_tokens (user_id, token_hash, label, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -156,6 +172,17 @@ impl App {
         .fetch_optional(&mut *c)
         .await?;
         let user = user.ok_or_else(|| AppError::Unauthorized("登录已过期或令牌无效，请重新登录".into()))?;
+        self.actor_for_user(&mut c, user).await
+    }
+
+    /// The actor for a (not disabled) user id, with their roles.
+    pub async fn actor_by_user_id(&self, id: i64) -> AppResult<Actor> {
+        let mut c = self.db.pool.acquire().await?;
+        let user: UserRow = sqlx::query_as("SELECT * FROM users WHERE id = $1 AND disabled = 0")
+            .bind(id)
+            .fetch_optional(&mut *c)
+            .await?
+            .ok_or_else(|| AppError::Unauthorized("账号不存在或已停用".into()))?;
         self.actor_for_user(&mut c, user).await
     }
 

@@ -201,6 +201,7 @@ impl App {
         )
         .await?;
         w.commit().await?;
+        self.pages.invalidate_site(row.site_id);
         Ok(ColumnView::from(&row))
     }
 
@@ -297,6 +298,7 @@ impl App {
         )
         .await?;
         w.commit().await?;
+        self.pages.invalidate_site(row.site_id);
         Ok(ColumnView::from(&row))
     }
 
@@ -374,6 +376,7 @@ impl App {
         )
         .await?;
         w.commit().await?;
+        self.pages.invalidate_site(row.site_id);
         Ok(ColumnView::from(&row))
     }
 
@@ -406,6 +409,7 @@ impl App {
         audit(w.conn(), actor, column_audit(&row, "close", Some("active"), Some("closed"), serde_json::json!({})))
             .await?;
         w.commit().await?;
+        self.pages.invalidate_site(row.site_id);
         Ok(ColumnView::from(&row))
     }
 }

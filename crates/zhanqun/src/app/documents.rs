@@ -553,6 +553,10 @@ impl App {
         .await?;
         let view = self.document_view(w.conn(), &doc).await?;
         w.commit().await?;
+        if p.columns.is_some() && doc.live_edition_id.is_some() {
+            // The live page lists its columns, and the column pages list it.
+            self.pages.invalidate_site(doc.site_id);
+        }
         Ok(view)
     }
 
@@ -666,8 +670,10 @@ impl App {
         let doc = load_document(c, id).await?;
         let view = self.document_view(c, &doc).await?;
         w.commit().await?;
-        if step.to == DocState::Scheduled {
-            self.jobs_notify.notify_one();
+        match step.to {
+            DocState::Scheduled => self.jobs_notify.notify_one(),
+            DocState::Published => self.document_changed(doc.site_id, id).await,
+            _ => {}
         }
         Ok(view)
     }
@@ -743,25 +749,31 @@ impl App {
         let doc = load_document(c, doc.id).await?;
         let view = self.document_view(c, &doc).await?;
         w.commit().await?;
+        self.document_changed(doc.site_id, doc.id).await;
         Ok(view)
     }
 
     /// Runs a due scheduled publication. Does nothing when the edition was rejected or
     /// replaced meanwhile; publishing twice is impossible because the edition's state is
     /// checked in the same transaction that marks the job done.
-    pub(crate) async fn run_publish_job(&self, w: &mut crate::store::WriteTx, job: &PublishJob) -> AppResult<()> {
+    /// Returns the (site, document) published, for the caller to invalidate after commit.
+    pub(crate) async fn run_publish_job(
+        &self,
+        w: &mut crate::store::WriteTx,
+        job: &PublishJob,
+    ) -> AppResult<Option<(i64, i64)>> {
         let c = w.conn();
         let doc: Option<DocumentRow> = sqlx::query_as("SELECT * FROM documents WHERE id = $1")
             .bind(job.document_id)
             .fetch_optional(&mut *c)
             .await?;
-        let Some(doc) = doc else { return Ok(()) };
+        let Some(doc) = doc else { return Ok(None) };
         if doc.draft_edition_id != Some(job.edition_id) {
-            return Ok(());
+            return Ok(None);
         }
         let e = load_edition(c, job.edition_id).await?;
         if e.state != DocState::Scheduled.as_str() {
-            return Ok(());
+            return Ok(None);
         }
         let now = now_ms();
         claim(c, Versioned::Documents, doc.id, doc.version).await?;
@@ -769,7 +781,22 @@ impl App {
         let actor = Actor::system("定时发布");
         let detail = serde_json::json!({"edition": e.number, "publish_at": fmt_opt(e.publish_at)});
         audit(c, &actor, doc_audit(&doc, "publish", Some("scheduled"), Some("published"), "", detail)).await?;
-        Ok(())
+        Ok(Some((doc.site_id, doc.id)))
+    }
+
+    /// The draft (or else the live edition) rendered exactly as the public site will show it.
+    pub async fn preview_document(
+        &self,
+        actor: &Actor,
+        id: i64,
+    ) -> AppResult<std::sync::Arc<crate::render::cache::Page>> {
+        let mut c = self.db.pool.acquire().await?;
+        let doc = load_document(&mut c, id).await?;
+        require_any_role(&mut c, actor, doc.site_id).await?;
+        let edition_id =
+            doc.draft_edition_id.or(doc.live_edition_id).ok_or_else(|| AppError::not_found("文档版本", id))?;
+        let e = load_edition(&mut c, edition_id).await?;
+        self.render_article(&mut c, &doc, &e, None).await
     }
 
     /// Every recorded step of a document, oldest first, and its editions.
@@ -840,6 +867,9 @@ impl App {
         let detail = serde_json::json!({"attachment_id": row.id, "file_name": row.file_name, "sha256": sha, "size": row.size_bytes});
         audit(w.conn(), actor, doc_audit(&doc, "attach", None, None, "", detail)).await?;
         w.commit().await?;
+        if doc.live_edition_id.is_some() {
+            self.document_changed(doc.site_id, doc_id).await;
+        }
         Ok(AttachmentView::from(&row))
     }
 
@@ -857,7 +887,7 @@ impl App {
         Ok((row, path))
     }
 
-    fn file_path(&self, sha: &str) -> std::path::PathBuf {
+    pub(crate) fn file_path(&self, sha: &str) -> std::path::PathBuf {
         self.data_dir.join("files").join(&sha[..2]).join(sha)
     }
 

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod columns;
 pub mod documents;
+pub mod sessions;
 pub mod sites;
 pub mod users;
 pub mod views;
@@ -12,11 +13,15 @@ pub mod views;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use sqlx::AnyConnection;
 use zhanqun_domain::workflow::Role;
 
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
+use crate::render::cache::PageCache;
+use crate::render::hosts::HostMap;
+use crate::render::theme::Themes;
 use crate::store::{Db, now_ms};
 
 /// Everything an action needs.
@@ -27,11 +32,57 @@ pub struct App {
     pub data_dir: PathBuf,
     /// Woken when a job is queued, so the worker need not wait for its next poll.
     pub jobs_notify: Arc<tokio::sync::Notify>,
+    pub themes: Arc<Themes>,
+    /// Rendered public pages; actions invalidate what they change, after commit.
+    pub pages: Arc<PageCache>,
+    /// Which site answers for which host name; rebuilt whole and swapped in.
+    pub hosts: Arc<ArcSwap<HostMap>>,
 }
 
 impl App {
     pub fn new(db: Db, config: Config, data_dir: PathBuf) -> App {
-        App { db, config: Arc::new(config), data_dir, jobs_notify: Arc::new(tokio::sync::Notify::new()) }
+        App {
+            db,
+            config: Arc::new(config),
+            themes: Arc::new(Themes::new(data_dir.join("themes"))),
+            data_dir,
+            jobs_notify: Arc::new(tokio::sync::Notify::new()),
+            pages: Arc::new(PageCache::default()),
+            hosts: Arc::new(ArcSwap::from_pointee(HostMap::default())),
+        }
+    }
+
+    /// Rebuilds the host table from the database and swaps it in.
+    pub async fn reload_hosts(&self) -> AppResult<()> {
+        let mut c = self.db.pool.acquire().await?;
+        let map = HostMap::load(&mut c).await?;
+        self.hosts.store(Arc::new(map));
+        Ok(())
+    }
+
+    /// After a site changed: new host table, and none of its pages kept.
+    pub(crate) async fn site_changed(&self, site_id: i64) {
+        self.pages.invalidate_site(site_id);
+        if let Err(e) = self.reload_hosts().await {
+            tracing::error!(error = %e, "reloading the host table failed; the old one stays");
+        }
+    }
+
+    /// After a document changed on the public side: its page, the home page and its columns' pages go.
+    pub(crate) async fn document_changed(&self, site_id: i64, doc_id: i64) {
+        let slugs: Result<Vec<String>, sqlx::Error> = sqlx::query_scalar(
+            "SELECT c.slug FROM document_columns dc JOIN columns c ON c.id = dc.column_id WHERE dc.document_id = $1",
+        )
+        .bind(doc_id)
+        .fetch_all(&self.db.pool)
+        .await;
+        match slugs {
+            Ok(slugs) => {
+                let paths: Vec<String> = slugs.iter().map(|s| format!("/columns/{s}/")).collect();
+                self.pages.invalidate_document(site_id, doc_id, &paths);
+            }
+            Err(_) => self.pages.invalidate_site(site_id),
+        }
     }
 }
 

@@ -317,6 +317,7 @@ impl App {
         )
         .await?;
         w.commit().await?;
+        self.site_changed(row.id).await;
         Ok(self.site_view(&row, fields.aliases))
     }
 
@@ -415,6 +416,7 @@ impl App {
         )
         .await?;
         w.commit().await?;
+        self.site_changed(id).await;
         Ok(self.site_view(&row, fields.aliases))
     }
 
@@ -482,6 +484,7 @@ impl App {
         .await?;
         let aliases = aliases_of(w.conn(), id).await?;
         w.commit().await?;
+        self.site_changed(id).await;
         Ok(self.site_view(&row, aliases))
     }
 

@@ -207,13 +207,22 @@ struct Migration {
     postgres: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "core",
-    common: include_str!("../../migrations/0001_core.sql"),
-    sqlite: include_str!("../../migrations/0001_core.sqlite.sql"),
-    postgres: include_str!("../../migrations/0001_core.postgres.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "core",
+        common: include_str!("../../migrations/0001_core.sql"),
+        sqlite: include_str!("../../migrations/0001_core.sqlite.sql"),
+        postgres: include_str!("../../migrations/0001_core.postgres.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "admin sessions",
+        common: include_str!("../../migrations/0002_admin_sessions.sql"),
+        sqlite: "",
+        postgres: "",
+    },
+];
 
 /// Now, in Unix milliseconds.
 pub fn now_ms() -> i64 {

@@ -1,8 +1,10 @@
 //! HTTP: the JSON API under `/api/v1` and the health check. The public sites and the
 //! admin UI join here later.
 
+pub mod admin;
 pub mod api;
 pub mod problem;
+pub mod public;
 
 use std::time::Duration;
 
@@ -23,6 +25,9 @@ pub fn router(app: App) -> Router {
     Router::new()
         .route("/healthz", axum::routing::get(healthz))
         .nest("/api/v1", api::router(&app))
+        .nest("/admin", admin::router(&app))
+        .route("/admin/", axum::routing::get(admin::dashboard))
+        .fallback(public::public)
         .layer(DefaultBodyLimit::max(json_limit))
         .layer(CatchPanicLayer::custom(|_| AppError::Internal(anyhow::anyhow!("handler panicked")).into_response()))
         .layer(TraceLayer::new_for_http())

@@ -1,0 +1,1183 @@
+//! The admin UI, in Simplified Chinese, rendered on the server, usable without JavaScript.
+//! Every screen calls the same actions as the API, so permissions and audit are the same.
+//!
+//! Sessions live in a cookie (`zq_admin`, HttpOnly, SameSite=Lax, Secure except on
+//! localhost) and expire when idle; every form carries the session's CSRF token. A form
+//! posted after the session expired is not lost: the login page carries its fields and,
+//! once signed in, offers to submit them again.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Multipart, Path, Query, RawForm, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use minijinja::{Value, context};
+use serde::Deserialize;
+
+use crate::app::App;
+use crate::app::columns::{ColumnPatch, NewColumn};
+use crate::app::documents::{DocumentPatch, NewDocument, TransitionInput};
+use crate::app::sessions::{FormClaim, Session};
+use crate::app::sites::{NewSite, SitePatch};
+use crate::app::users::NewUser;
+use crate::error::AppError;
+use crate::render::theme::admin_env;
+
+const SESSION_COOKIE: &str = "zq_admin";
+const PRE_COOKIE: &str = "zq_pre";
+const FLASH_COOKIE: &str = "zq_flash";
+
+pub fn router(app: &App) -> Router<App> {
+    let upload_limit = app.config.max_attachment_bytes().saturating_add(1024 * 1024);
+    Router::new()
+        .route("/", get(|| async { Redirect::permanent("/admin/") }))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/reviews", get(reviews))
+        .route("/sites", get(sites).post(create_site))
+        .route("/sites/{id}", get(site).post(update_site))
+        .route("/sites/{id}/transition", post(site_transition))
+        .route("/sites/{id}/columns", post(create_column))
+        .route("/sites/{id}/roles", post(grant_role))
+        .route("/sites/{id}/roles/revoke", post(revoke_role))
+        .route("/sites/{id}/audit", get(site_audit))
+        .route("/sites/{id}/documents", get(documents).post(create_document))
+        .route("/sites/{id}/documents/new", get(new_document))
+        .route("/columns/{id}", get(column).post(update_column))
+        .route("/columns/{id}/merge", post(merge_column))
+        .route("/columns/{id}/close", post(close_column))
+        .route("/users", get(users).post(create_user))
+        .route("/users/{id}/disable", post(disable_user))
+        .route("/documents/{id}", get(document).post(save_document))
+        .route("/documents/{id}/transition", post(document_transition))
+        .route("/documents/{id}/attachments", post(upload).layer(DefaultBodyLimit::max(upload_limit)))
+        .route("/documents/{id}/preview", get(preview))
+}
+
+// ---------- plumbing ----------
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn is_local(headers: &HeaderMap) -> bool {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    let name = host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host);
+    name == "localhost" || name.ends_with(".localhost") || name == "127.0.0.1" || name == "[::1]"
+}
+
+fn set_cookie(headers: &HeaderMap, name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
+    let secure = if is_local(headers) { "" } else { "; Secure" };
+    let age = max_age.map(|a| format!("; Max-Age={a}")).unwrap_or_default();
+    HeaderValue::from_str(&format!("{name}={value}; Path=/admin; HttpOnly; SameSite=Lax{secure}{age}"))
+        .unwrap_or(HeaderValue::from_static("zq_invalid=1"))
+}
+
+fn page(template: &str, ctx: Value) -> Response {
+    match admin_env().get_template(template).and_then(|t| t.render(ctx)) {
+        Ok(html) => {
+            let mut r = Html(html).into_response();
+            r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r
+        }
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), template, "admin template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, Html("<h1>页面出错</h1><p>已记录，请稍后再试。</p>")).into_response()
+        }
+    }
+}
+
+/// Form fields in order; repeated names (checkboxes) keep every value.
+#[derive(Debug, Default, Clone)]
+struct FormData(Vec<(String, String)>);
+
+impl FormData {
+    fn parse(bytes: &[u8]) -> FormData {
+        FormData(url::form_urlencoded::parse(bytes).into_owned().collect())
+    }
+    fn get(&self, k: &str) -> &str {
+        self.0.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).unwrap_or("")
+    }
+    fn opt(&self, k: &str) -> Option<String> {
+        self.0.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+    }
+    fn all(&self, k: &str) -> Vec<&str> {
+        self.0.iter().filter(|(n, _)| n == k).map(|(_, v)| v.as_str()).collect()
+    }
+    fn map(&self) -> HashMap<String, String> {
+        self.0.iter().filter(|(k, _)| !k.starts_with('_')).cloned().collect()
+    }
+}
+
+/// The signed-in admin user, if the session cookie is alive.
+pub(crate) struct Admin {
+    s: Session,
+    flash: Option<String>,
+}
+
+impl FromRequestParts<App> for Option<Admin> {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else { return Ok(None) };
+        let flash = cookie(&parts.headers, FLASH_COOKIE).map(|f| {
+            url::form_urlencoded::parse(format!("f={f}").as_bytes()).map(|(_, v)| v.into_owned()).collect::<String>()
+        });
+        Ok(app.session(token).await.ok().map(|s| Admin { s, flash }))
+    }
+}
+
+impl Admin {
+    fn base(&self, nav: &str) -> Value {
+        context! {
+            me => context! { name => self.s.display_name.clone(), is_admin => self.s.actor.is_admin },
+            csrf => self.s.csrf.clone(), nav, flash => self.flash.clone(),
+        }
+    }
+}
+
+fn ctx(base: Value, extra: Value) -> Value {
+    context! { ..extra, ..base }
+}
+
+fn to_login(next: &str) -> Response {
+    let enc: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
+    Redirect::to(&format!("/admin/login?next={enc}")).into_response()
+}
+
+/// Redirect with a one-shot message shown on the next page.
+fn redirect_flash(headers: &HeaderMap, to: &str, msg: &str) -> Response {
+    let enc: String = url::form_urlencoded::byte_serialize(msg.as_bytes()).collect();
+    let mut r = Redirect::to(to).into_response();
+    r.headers_mut().append(header::SET_COOKIE, set_cookie(headers, FLASH_COOKIE, &enc, Some(30)));
+    r
+}
+
+/// Redirect with a one-shot error message.
+fn redirect_error(headers: &HeaderMap, to: &str, msg: &str) -> Response {
+    redirect_flash(headers, to, &format!("!{msg}"))
+}
+
+fn clear_flash(mut r: Response, headers: &HeaderMap, admin: &Admin) -> Response {
+    if admin.flash.is_some() {
+        r.headers_mut().append(header::SET_COOKIE, set_cookie(headers, FLASH_COOKIE, "", Some(0)));
+    }
+    r
+}
+
+fn error_page(admin: Option<&Admin>, status: StatusCode, title: &str, message: &str, back: &str) -> Response {
+    let base = admin.map(|a| a.base("")).unwrap_or_default();
+    let mut r = page("message.html", ctx(base, context! { title, message, back }));
+    *r.status_mut() = status;
+    r
+}
+
+fn error_messages(e: &AppError) -> Vec<String> {
+    match e {
+        AppError::Invalid(fe) => fe.0.iter().map(|f| f.message.clone()).collect(),
+        other => vec![other.to_string()],
+    }
+}
+
+fn field_errors(e: &AppError) -> HashMap<String, String> {
+    match e {
+        AppError::Invalid(fe) => {
+            fe.0.iter()
+                .map(|f| (f.field.split('[').next().unwrap_or("").to_string(), format!("　{}", f.message)))
+                .collect()
+        }
+        _ => HashMap::new(),
+    }
+}
+
+/// Checks the session and the CSRF token of a posted form. Without a live session the
+/// login page comes back carrying the form, so nothing typed is lost.
+async fn posted(admin: Option<Admin>, headers: &HeaderMap, path: &str, form: &FormData) -> Result<Admin, Response> {
+    let Some(admin) = admin else {
+        let pre = crate::app::auth::random_token();
+        let carry: Vec<(String, String)> = form.0.iter().filter(|(k, _)| k != "_csrf").cloned().collect();
+        let mut r = page("login.html", context! { pre => pre.clone(), next => path, carry });
+        *r.status_mut() = StatusCode::UNAUTHORIZED;
+        r.headers_mut().append(header::SET_COOKIE, set_cookie(headers, PRE_COOKIE, &pre, None));
+        return Err(r);
+    };
+    let sent = form.get("_csrf");
+    if sent.is_empty() || !constant_time_eq(sent.as_bytes(), admin.s.csrf.as_bytes()) {
+        return Err(error_page(
+            Some(&admin),
+            StatusCode::FORBIDDEN,
+            "表单已失效",
+            "表单已过期或来源不明，请返回刷新页面后重试。",
+            path,
+        ));
+    }
+    Ok(admin)
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn local_base(app: &App, site_id: i64, headers: &HeaderMap) -> Option<String> {
+    let hosts = app.hosts.load();
+    let site = hosts.sites.get(&site_id)?;
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    if is_local(headers) {
+        let port = host.rsplit_once(':').map(|(_, p)| format!(":{p}")).unwrap_or_default();
+        Some(format!("http://{}{port}", site.local_host))
+    } else {
+        site.primary_domain.as_ref().map(|d| format!("{}://{d}", app.config.public_scheme))
+    }
+}
+
+// ---------- login ----------
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with("/admin/") && !n.contains("//") && !n.contains('\\') => n.to_string(),
+        _ => "/admin/".to_string(),
+    }
+}
+
+async fn login_page(headers: HeaderMap, Query(q): Query<NextQuery>) -> Response {
+    let pre = crate::app::auth::random_token();
+    let mut r = page("login.html", context! { pre => pre.clone(), next => safe_next(q.next.as_deref()) });
+    r.headers_mut().append(header::SET_COOKIE, set_cookie(&headers, PRE_COOKIE, &pre, None));
+    r
+}
+
+async fn login(State(app): State<App>, headers: HeaderMap, RawForm(body): RawForm) -> Response {
+    let form = FormData::parse(&body);
+    let next = safe_next(form.opt("next").as_deref());
+    let carry: Vec<(String, String)> =
+        form.0.iter().filter_map(|(k, v)| k.strip_prefix("carry:").map(|k| (k.to_string(), v.clone()))).collect();
+    let pre_ok =
+        cookie(&headers, PRE_COOKIE).is_some_and(|c| constant_time_eq(c.as_bytes(), form.get("_pre").as_bytes()));
+    let again = |errors: Vec<String>| {
+        let pre = crate::app::auth::random_token();
+        let mut r = page(
+            "login.html",
+            context! { pre => pre.clone(), next => next.clone(), carry => carry.clone(), username => form.get("username"), errors, error_title => "未能登录：" },
+        );
+        *r.status_mut() = StatusCode::UNAUTHORIZED;
+        r.headers_mut().append(header::SET_COOKIE, set_cookie(&headers, PRE_COOKIE, &pre, None));
+        r
+    };
+    if !pre_ok {
+        return again(vec!["登录表单已过期，请重新输入。".into()]);
+    }
+    match app.start_session(form.get("username"), form.get("password")).await {
+        Ok(token) => {
+            let session_cookie =
+                set_cookie(&headers, SESSION_COOKIE, &token, Some(app.config.session_max_hours * 3600));
+            let mut r = if carry.is_empty() {
+                Redirect::to(&next).into_response()
+            } else {
+                match app.session(&token).await {
+                    Ok(s) => {
+                        page("resume.html", context! { csrf => s.csrf, action => next.clone(), carry => carry.clone() })
+                    }
+                    Err(_) => Redirect::to(&next).into_response(),
+                }
+            };
+            r.headers_mut().append(header::SET_COOKIE, session_cookie);
+            r
+        }
+        Err(e) => again(error_messages(&e)),
+    }
+}
+
+async fn logout(State(app): State<App>, headers: HeaderMap, admin: Option<Admin>, RawForm(body): RawForm) -> Response {
+    let form = FormData::parse(&body);
+    if admin.is_some_and(|a| constant_time_eq(form.get("_csrf").as_bytes(), a.s.csrf.as_bytes()))
+        && let Some(t) = cookie(&headers, SESSION_COOKIE)
+    {
+        let _ = app.end_session(t).await;
+    }
+    let mut r = Redirect::to("/admin/login").into_response();
+    r.headers_mut().append(header::SET_COOKIE, set_cookie(&headers, SESSION_COOKIE, "", Some(0)));
+    r
+}
+
+// ---------- dashboard ----------
+
+async fn my_sites(app: &App, admin: &Admin) -> Vec<crate::app::views::SiteView> {
+    let all = app.list_sites(false).await.unwrap_or_default();
+    if admin.s.actor.is_admin {
+        return all;
+    }
+    all.into_iter().filter(|s| admin.s.actor.roles.iter().any(|(id, _)| *id == s.id)).collect()
+}
+
+pub(crate) async fn dashboard(State(app): State<App>, headers: HeaderMap, admin: Option<Admin>) -> Response {
+    let Some(admin) = admin else { return to_login("/admin/") };
+    let work = match app.my_work(&admin.s.actor).await {
+        Ok(w) => w,
+        Err(e) => return error_page(Some(&admin), e.status(), "无法读取工作台", &e.to_string(), "/admin/"),
+    };
+    let sites = my_sites(&app, &admin).await;
+    let r = page("dashboard.html", ctx(admin.base("home"), context! { title => "我的工作台", work, sites }));
+    clear_flash(r, &headers, &admin)
+}
+
+async fn reviews(State(app): State<App>, admin: Option<Admin>) -> Response {
+    let Some(admin) = admin else { return to_login("/admin/reviews") };
+    match app.my_work(&admin.s.actor).await {
+        Ok(work) => page("reviews.html", ctx(admin.base("reviews"), context! { title => "审核队列", work })),
+        Err(e) => error_page(Some(&admin), e.status(), "无法读取审核队列", &e.to_string(), "/admin/"),
+    }
+}
+
+// ---------- sites ----------
+
+const KINDS: &[(&str, &str)] = &[
+    ("department", "部门网站"),
+    ("district_portal", "区（市）门户网站"),
+    ("city_portal", "市政府门户网站"),
+    ("zone", "功能区网站"),
+    ("subsite", "子站"),
+    ("column", "栏目"),
+];
+
+async fn sites_page(
+    app: &App,
+    headers: &HeaderMap,
+    admin: &Admin,
+    v: HashMap<String, String>,
+    errors: Vec<String>,
+) -> Response {
+    let sites = app.list_sites(false).await.unwrap_or_default();
+    let form_token = match admin.s.actor.user_id {
+        Some(u) => app.new_form_token(u).await.unwrap_or_default(),
+        None => String::new(),
+    };
+    let r = page(
+        "sites.html",
+        ctx(admin.base("sites"), context! { title => "站点", sites, kinds => KINDS, v, errors, form_token }),
+    );
+    clear_flash(r, headers, admin)
+}
+
+async fn sites(State(app): State<App>, headers: HeaderMap, admin: Option<Admin>) -> Response {
+    let Some(admin) = admin else { return to_login("/admin/sites") };
+    sites_page(&app, &headers, &admin, HashMap::new(), vec![]).await
+}
+
+fn opt_i64(s: &str) -> Option<i64> {
+    s.trim().parse().ok()
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    let t = s.trim();
+    (!t.is_empty()).then(|| t.to_string())
+}
+
+/// Runs a creating action once per form token; a double submit lands where the first did.
+async fn once<F, Fut>(app: &App, admin: &Admin, form: &FormData, act: F) -> Result<String, Result<Response, AppError>>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<String, AppError>>,
+{
+    let token = form.get("_form").to_string();
+    let user = admin.s.actor.user_id.unwrap_or_default();
+    match app.claim_form_token(&token, user).await {
+        Ok(FormClaim::Fresh) => {}
+        Ok(FormClaim::Done(to)) => return Err(Ok(Redirect::to(&to).into_response())),
+        Ok(FormClaim::Invalid) => {
+            return Err(Err(AppError::Conflict("表单已过期，请重新打开页面填写".into())));
+        }
+        Err(e) => return Err(Err(e)),
+    }
+    match act().await {
+        Ok(to) => {
+            let _ = app.finish_form_token(&token, Some(&to)).await;
+            Ok(to)
+        }
+        Err(e) => {
+            let _ = app.finish_form_token(&token, None).await;
+            Err(Err(e))
+        }
+    }
+}
+
+async fn create_site(
+    State(app): State<App>,
+    headers: HeaderMap,
+    admin: Option<Admin>,
+    RawForm(body): RawForm,
+) -> Response {
+    let form = FormData::parse(&body);
+    let admin = match posted(admin, &headers, "/admin/sites", &form).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let input = NewSite {
+        kind: form.get("kind").into(),
+        name: form.get("name").into(),
+        sponsor: form.get("sponsor").into(),
+        parent_id: opt_i64(form.get("parent_id")),
+        primary_domain: non_empty(form.get("primary_domain")),
+        aliases: vec![],
+        site_code: non_empty(form.get("site_code")),
+        icp_filing: None,
+        psb_filing: None,
+        contact: form.get("contact").into(),
+        require_distinct_reviewer: false,
+    };
+    let actor = admin.s.actor.clone();
+    let res = once(&app, &admin, &form, || async {
+        app.create_site(&actor, input).await.map(|s| format!("/admin/sites/{}", s.id))
+    })
+    .await;
+    match res {
+        Ok(to) => redirect_flash(&headers, &to, "已提交登记申请"),
+        Err(Ok(r)) => r,
+        Err(Err(e)) => sites_page(&app, &headers, &admin, form.map(), error_messages(&e)).await,
+    }
+}
+
+async fn site_page(app: &App, headers: &HeaderMap, admin: &Admin, id: i64, extra: Value) -> Response {
+    let site = match app.get_site(id).await {
+        Ok(s) => s,
+        Err(e) => return error_page(Some(admin), e.status(), "站点不存在", &e.to_string(), "/admin/sites"),
+    };
+    let columns = app.list_columns(id).await.unwrap_or_default();
+    let roles = app.site_roles(&admin.s.actor, id).await.unwrap_or_default();
+    let users = if admin.s.actor.is_admin {
+        app.list_users(&admin.s.actor).await.unwrap_or_default()
+    } else {
+        let mut c = app.db.pool.acquire().await;
+        match c.as_mut() {
+            Ok(c) => sqlx::query_as::<_, crate::store::rows::UserRow>(
+                "SELECT * FROM users WHERE disabled = 0 ORDER BY username",
+            )
+            .fetch_all(&mut **c)
+            .await
+            .map(|rows| rows.iter().map(crate::app::users::UserView::from).collect())
+            .unwrap_or_default(),
+            Err(_) => vec![],
+        }
+    };
+    let local = local_base(app, id, headers).map(|b| format!("{b}/"));
+    let r = page(
+        "site.html",
+        ctx(
+            admin.base("sites"),
+            context! { ..extra, ..context! { title => site.name.clone(), template_error => app.themes.error(id), site, columns, roles, users, local } },
+        ),
+    );
+    clear_flash(r, headers, admin)
+}
+
+async fn site(State(app): State<App>, headers: HeaderMap, admin: Option<Admin>, Path(id): Path<i64>) -> Response {
+    let Some(admin) = admin else { return to_login(&format!("/admin/sites/{id}")) };
+    site_page(&app, &headers, &admin, id, context! {}).await
+}
+
+async fn update_site(
+    State(app): State<App>,
+    headers: HeaderMap,
+    admin: Option<Admin>,
+    Path(id): Path<i64>,
+    RawForm(body): RawForm,
+) -> Response {
+    let form = FormData::parse(&body);
+    let path = format!("/admin/sites/{id}");
+    let admin = match posted(admin, &headers, &path, &form).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let aliases: Vec<String> = form.get("aliases").lines().filter_map(non_empty).collect();
+    let patch = SitePatch {
+        version: opt_i64(form.get("version")).unwrap_or(-1),
+        name: form.opt("name"),
+        sponsor: form.opt("sponsor"),
+        primary_domain: form.opt("primary_domain"),
+        aliases: Some(aliases),
+        site_code: form.opt("site_code"),
+        icp_filing: form.opt("icp_filing"),
+        psb_filing: form.opt("psb_filing"),
+        contact: form.opt("contact"),
+        require_distinct_reviewer: Some(form.get("require_distinct_reviewer") == "1"),
+    };
+    match app.update_site(&admin.s.actor, id, patch).await {
+        Ok(_) => redirect_flash(&headers, &path, "已保存"),
+        Err(e) => {
+            site_page(&app, &headers, &admin, id, context! { v => form.map(), errors => error_messages(&e) }).await
+        }
+    }
+}
+
+async fn site_transition(
+    State(app): State<App>,
+    headers: HeaderMap,
+    admin: Option<Admin>,
+    Path(id): Path<i64>,
+    RawForm(body): RawForm,
+) -> Response {
+    let form = FormData::parse(&body);
+    let path = format!("/admin/sites/{id}");
+    let admin = match posted(admin, &headers, &path, &form).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match app.transition_site(&admin.s.actor, id, form.get("action"), form.get("comment").trim()).await {
+        Ok(s) => redirect_flash(&headers, &path, &format!("站点状态已变为「{}」", s.state_label)),
+        Err(e) => {
+            site_page(
+                &app,
+                &headers,
+                &admin,
+                id,
+                context! { errors => error_messages(&e), error_title => "操作未完成：" },
+            )
+            .await
+        }
+    }
+}
+
+async fn create_column(
+    State(app): State<App>,
+    headers: HeaderMap,
+    admin: Option<Admin>,
+    Path(id): Path<i64>,
+    RawForm(body): RawForm,
+) -> Response {
+    let form = FormData::parse(&body);
+    let path = format!("/admin/sites/{id}");
+    let admin = match posted(admin, &headers, &path, &form).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let input = NewColumn {
+        name: form.get("name").into(),
+        slug: form.get("slug").trim().into(),
+        kind: form.get("kind").into(),
+        source: form.get("source").into(),
+        owner: form.get("owner").into(),
+        duty: form.get("duty").into(),
+        duty_days: opt_i64(form.get("duty_days")),
+        parent_id: opt_i64(form.get("parent_id")),
+        sort_order: 0,
+    };
+    match app.create_column(&admin.s.actor, id, input).await {
+        Ok(c) => redirect_flash(&headers, &path, &format!("已新建栏目「{}」", c.name)),
+        Err(e) => {
+            site_page(&app, &headers, &admin, id, context! { cv => form.map(), errors => error_messages(&e) }).await
+        }
+    }
+}
+
+async fn grant_role(
+    State(app): State<App>,
+    headers: HeaderMap,
+    admin: Option<Admin>,
+    Path(id): Path<i64>,
+    RawForm(body): RawForm,
+) -> Response {
+    let form = FormData::parse(&body);
+    let path = format!("/admin/sites/{id}");
+    let admin = match posted(admin, &headers, &path, &form).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match app.grant_role(&admin.s.actor, id, opt_i64(form.get("user_id")).unwrap_or(-1), form.get("role")).await {
+        Ok(g) => redirect_flash(&headers, &path, &format!("已授予 {} 「{}」角色", g.username, g.role_label)),
+        Err(e) => {
+            site_page(
+                &app,
+                &headers,
+                &admin,
+                id,
+                context! { errors => error_messages(&e), error_title => "操作未完成：" },
+            )
+            .await
+        }
+    }
+}
+
+async fn revoke_role(
+    State(app): State<App>,
+    headers: HeaderMap,
+    admin: Option<Admin>,
+    Path(id): Path<i64>,
+    RawForm(body): RawForm,
+) -> Response {
+    let form = FormData::parse(&body);
+    let path = format!("/admin/sites/{id}");
+    let admin = match posted(admin, &headers, &path, &form).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match app.revoke_role(&admin.s.actor, id, opt_i64(form.get("user_id")).unwrap_or(-1), form.get("role")).await {
+        Ok(()) => redirect_flash(&headers, &path, "已撤销角色"),
+        Err(e) => {
+            site_page(
+                &app,
+                &headers,
+                &admin,
+                id,
+                context! { errors => error_messages(&e), error_title => "操作未完成：" },
+            )
+            .await
+        }
+    }
+}
+
+async fn site_audit(State(app): State<App>, admin: Option<Admin>, Path(id): Path<i64>) -> Response {
+    let Some(admin) = admin else { return to_login(&format!("/admin/sites/{id}/audit")) };
+    let site = match app.get_site(id).await {
+        Ok(s) => s,
+        Err(e) => return error_page(Some(&admin), e.status(), "站点不存在", &e.to_string(), "/admin/sites"),
+    };
+    match app.site_audit(&admin.s.actor, id).await {
+        Ok(entries) => page("audit.html", ctx(admin.base("sites"), context! { title => "操作记录", site, entries })),
+        Err(e) => error_page(Some(&admin), e.status(), "无法查看", &e.to_string(), &format!("/admin/sites/{id}")),
+    }
+}
+
+// ---------- columns ----------
+
+async fn column_page(app: &App, headers: &HeaderMap, admin: &Admin, id: i64, extra: Value) -> Response {
+    let column = match app.get_column(id).await {
+        Ok(c) => c,
+        Err(e) => return error_page(Some(admin), e.status(), "栏目不存在", &e.to_string(), "/admin/sites"),
+    };
+    let siblings: Vec<_> = app
+        .list_columns(column.site_id)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|c| c.id != id && c.status == "active")
+        .collect();
+    let r = page(
+        "column.html",
+        ctx(admin.base("sites"), context! { ..extra, ..context! { title => column.name.clone(), column, siblings } }),
+    );
+    clear_flash(r, headers, admin)
+}
+
+async fn column(State(app): State<App>, headers: HeaderMap, admin: Option<Admin>, Path(id): Path<i64>) -> Response {
+    let Some(admin) = admin else { return to_login(&format!("/admin/columns/{id}")) };
+    column_page(&app, &headers, &admin, id, context! {}).await
+}
+
+async fn update_column(
+    State(app): State<App>,
+    headers: HeaderMap,
+    admin: Option<Admin>,
+    Path(id): Path<i64>,
+    RawForm(body): RawForm,
+) -> Response {
+    let form = FormData::parse(&body);
+    let path = format!("/admin/columns/{id}");
+    let admin = match posted(admin, &headers, &path, &form).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let patch = ColumnPatch {
+        version: opt_i64(form.get("version")).unwrap_or(-1),
+        name: form.opt("name"),
+        slug: form.opt("slug"),
+        kind: None,
+        source: form.opt("source"),
+        owner: form.opt("owner"),
+        duty: form.opt("duty"),
+        duty_days: Some(opt_i64(form.get("duty_days"))),
+        parent_id: Some(opt_i64(form.get("parent_id"))),
+        sort_order: None,
+    };
+    match app.update_column(&admin.s.actor, id, patch).await {
+        Ok(_) => redirect_flash(&headers, &path, "已保存"),
+        Err(e) => {
+            column_page(&app, &headers, &admin, id, context! { v => form.map(), errors => error_messages(&e) }).await
+        }
+    }
+}
+
+async fn merge_column(
+    State(app): State<App>,
+    headers: HeaderMap,
+    admin: Option<Admin>,
+    Path(id): Path<i64>,
+    RawForm(body): RawForm,
+) -> Response {
+    let form = FormData::parse(&body);
+    let path = format!("/admin/columns/{id}");
+    let admin = match posted(admin, &headers, &path, &form).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match app.merge_column(&admin.s.actor, id, opt_i64(form.get("into")).unwrap_or(-1)).await {
+        Ok(_) => redirect_flash(&headers, &path, "已合并，原栏目地址将跳转到目标栏目"),
+        Err(e) => {
+            column_page(
+                &app,
+                &headers,
+                &admin,
+                id,
+                context! { errors => error_messages(&e), error_title => "操作未完成：" },
+            )
+            .await
+        }
+    }
+}
+
+async fn close_column(
+    State(app): State<App>,
+    headers: HeaderMap,
+    admin: Option<Admin>,
+    Path(id): Path<i64>,
+    RawForm(body): RawForm,
+) -> Response {
+    let form = FormData::parse(&body);
+    let path = format!("/admin/columns/{id}");
+    let admin = match posted(admin, &headers, &path, &form).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match app.close_column(&admin.s.actor, id).await {
+        Ok(_) => redirect_flash(&headers, &path, "栏目已关闭"),
+        Err(e) => {
+            column_page(
+                &app,
+                &headers,
+                &admin,
+                id,
+                context! { errors => error_messages(&e), error_title => "操作未完成：" },
+            )
+            .await
+        }
+    }
+}
+
+// ---------- people ----------
+
+async fn users_page(app: &App, headers: &HeaderMap, admin: &Admin, extra: Value) -> Response {
+    match app.list_users(&admin.s.actor).await {
+        Ok(users) => clear_flash(
+            page("users.html", ctx(admin.base("users"), context! { ..extra, ..context! { title => "人员", users } })),
+            headers,
+            admin,
+        ),
+        Err(e) => error_page(Some(admin), e.status(), "无法查看人员", &e.to_string(), "/admin/"),
+    }
+}
+
+async fn users(State(app): State<App>, headers: HeaderMap, admin: Option<Admin>) -> Response {
+    let Some(admin) = admin else { return to_login("/admin/users") };
+    users_page(&app, &headers, &admin, context! {}).await
+}
+
+async fn create_user(
+    State(app): State<App>,
+    headers: HeaderMap,
+    admin: Option<Admin>,
+    RawForm(body): RawForm,
+) -> Response {
+    let form = FormData::parse(&body);
+    let admin = match posted(admin, &headers, "/admin/users", &form).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let input = NewUser {
+        username: form.get("username").trim().into(),
+        display_name: form.get("display_name").into(),
+        password: form.get("password").into(),
+        is_admin: form.get("is_admin") == "1",
+    };
+    match app.create_user(&admin.s.actor, input).await {
+        Ok(u) => redirect_flash(&headers, "/admin/users", &format!("已添加 {}", u.username)),
+        Err(e) => {
+            let mut v = form.map();
+            v.remove("password");
+            users_page(&app, &headers, &admin, context! { v, errors => error_messages(&e) }).await
+        }
+    }
+}
+
+async fn disable_user(
+    State(app): State<App>,
+    headers: HeaderMap,
+    admin: Option<Admin>,
+    Path(id): Path<i64>,
+    RawForm(body): RawForm,
+) -> Response {
+    let form = FormData::parse(&body);
+    let admin = match posted(admin, &headers, "/admin/users", &form).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match app.disable_user(&admin.s.actor, id).await {
+        Ok(u) => redirect_flash(&headers, "/admin/users", &format!("已停用 {}", u.username)),
+        Err(e) => {
+            users_page(&app, &headers, &admin, context! { errors => error_messages(&e), error_title => "操作未完成：" })
+                .await
+        }
+    }
+}
+
+// ---------- documents ----------
+
+#[derive(Deserialize)]
+struct StateQuery {
+    state: Option<String>,
+}
+
+const STATES: &[(&str, &str)] = &[
+    ("draft", "草稿"),
+    ("submitted", "待保密审查"),
+    ("editorial_review", "待编辑把关"),
+    ("scheduled", "定时发布"),
+    ("published", "已发布"),
+    ("unpublished", "已撤稿"),
+];
+
+async fn documents(
+    State(app): State<App>,
+    headers: HeaderMap,
+    admin: Option<Admin>,
+    Path(id): Path<i64>,
+    Query(q): Query<StateQuery>,
+) -> Response {
+    let Some(admin) = admin else { return to_login(&format!("/admin/sites/{id}/documents")) };
+    let state = q.state.filter(|s| !s.is_empty());
+    let site = match app.get_site(id).await {
+        Ok(s) => s,
+        Err(e) => return error_page(Some(&admin), e.status(), "站点不存在", &e.to_string(), "/admin/sites"),
+    };
+    let base = local_base(&app, id, &headers).unwrap_or_default();
+    match app.list_documents(&admin.s.actor, id, state.as_deref()).await {
+        Ok(docs) => {
+            let docs: Vec<Value> = docs
+                .into_iter()
+                .map(|d| {
+                    let local_url = format!("{base}/articles/{}.html", d.id);
+                    context! { ..Value::from_serialize(&d), ..context! { local_url } }
+                })
+                .collect();
+            page(
+                "documents.html",
+                ctx(admin.base("sites"), context! { title => "稿件", site, docs, states => STATES, state }),
+            )
+        }
+        Err(e) => error_page(Some(&admin), e.status(), "无法查看稿件", &e.to_string(), &format!("/admin/sites/{id}")),
+    }
+}
+
+struct EditorState {
+    v: HashMap<String, String>,
+    checked: Vec<i64>,
+    errors: Vec<String>,
+    fe: HashMap<String, String>,
+    conflict: Option<String>,
+}
+
+async fn editor_page(
+    app: &App,
+    headers: &HeaderMap,
+    admin: &Admin,
+    site_id: i64,
+    doc_id: Option<i64>,
+    st: Option<EditorState>,
+) -> Response {
+    let site = match app.get_site(site_id).await {
+        Ok(s) => s,
+        Err(e) => return error_page(Some(admin), e.status(), "站点不存在", &e.to_string(), "/admin/sites"),
+    };
+    let columns = app.list_columns(site_id).await.unwrap_or_default();
+    let (doc, history) = match doc_id {
+        Some(id) => {
+            match (app.get_document(&admin.s.actor, id).await, app.document_history(&admin.s.actor, id).await) {
+                (Ok(d), Ok(h)) => (Some(d), Some(h)),
+                (Err(e), _) | (_, Err(e)) => {
+                    return error_page(Some(admin), e.status(), "无法打开稿件", &e.to_string(), "/admin/");
+                }
+            }
+        }
+        None => (None, None),
+    };
+    let editable = doc.as_ref().is_none_or(|d| d.draft.as_ref().is_none_or(|e| e.state == "draft"));
+    let st = st.unwrap_or_else(|| {
+        let mut v = HashMap::new();
+        let mut checked = Vec::new();
+        if let Some(d) = &doc {
+            if let Some(e) = d.draft.as_ref().or(d.live.as_ref()) {
+                for (k, val) in [
+                    ("title", &e.title),
+                    ("subtitle", &e.subtitle),
+                    ("source", &e.source),
+                    ("author", &e.author),
+                    ("keywords", &e.keywords),
+                    ("summary", &e.summary),
+                    ("body", &e.body),
+                    ("body_format", &e.body_format),
+                ] {
+                    v.insert(k.to_string(), val.clone());
+                }
+            }
+            checked = d.columns.clone();
+        } else {
+            v.insert("source".into(), site.sponsor.clone());
+            v.insert("body_format".into(), "markdown".into());
+        }
+        EditorState { v, checked, errors: vec![], fe: HashMap::new(), conflict: None }
+    });
+    let form_token = match (doc.is_none(), admin.s.actor.user_id) {
+        (true, Some(u)) => app.new_form_token(u).await.unwrap_or_default(),
+        _ => String::new(),
+    };
+    let local_url =
+        doc.as_ref().and_then(|d| local_base(app, site_id, headers).map(|b| format!("{b}/articles/{}.html", d.id)));
+    let r = page(
+        "document.html",
+        ctx(
+            admin.base("sites"),
+            context! {
+                title => if doc.is_some() { "编辑稿件" } else { "写新稿件" }, site, columns, doc, history, editable, form_token, local_url,
+                v => st.v, checked => st.checked, errors => st.errors, fe => st.fe, conflict => st.conflict,
+            },
+        ),
+    );
+    clear_flash(r, headers, admin)
+}
+
+async fn new_document(
+    State(app): State<App>,
+    headers: HeaderMap,
+    admin: Option<Admin>,
+    Path(id): Path<i64>,
+) -> Response {
+    let Some(admin) = admin else { return to_login(&format!("/admin/sites/{id}/documents/new")) };
+    editor_page(&app, &headers, &admin, id, None, None).await
+}
+
+fn editor_state(form: &FormData, e: &AppError) -> EditorState {
+    EditorState {
+        v: form.map(),
+        checked: form.all("columns").iter().filter_map(|c| c.parse().ok()).collect(),
+        errors: error_messages(e),
+        fe: field_errors(e),
+        conflict: None,
+    }
+}
+
+async fn create_document(
+    State(app): State<App>,
+    headers: HeaderMap,
+    admin: Option<Admin>,
+    Path(id): Path<i64>,
+    RawForm(body): RawForm,
+) -> Response {
+    let form = FormData::parse(&body);
+    let admin = match posted(admin, &headers, &format!("/admin/sites/{id}/documents"), &form).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let input = NewDocument {
+        title: form.get("title").into(),
+        subtitle: form.get("subtitle").into(),
+        source: form.get("source").into(),
+        author: form.get("author").into(),
+        keywords: form.get("keywords").into(),
+        summary: form.get("summary").into(),
+        body: form.get("body").into(),
+        body_format: form.opt("body_format").unwrap_or_else(|| "markdown".into()),
+        locale: "zh-CN".into(),
+        columns: form.all("columns").iter().filter_map(|c| c.parse().ok()).collect(),
+        canonical_column_id: None,
+    };
+    let actor = admin.s.actor.clone();
+    let res = once(&app, &admin, &form, || async {
+        app.create_document(&actor, id, input).await.map(|d| format!("/admin/documents/{}", d.id))
+    })
+    .await;
+    match res {
+        Ok(to) => redirect_flash(&headers, &to, "草稿已保存"),
+        Err(Ok(r)) => r,
+        Err(Err(e)) => {
+            let st = editor_state(&form, &e);
+            let mut r = editor_page(&app, &headers, &admin, id, None, Some(st)).await;
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            r
+        }
+    }
+}
+
+async fn document(State(app): State<App>, headers: HeaderMap, admin: Option<Admin>, Path(id): Path<i64>) -> Response {
+    let Some(admin) = admin else { return to_login(&format!("/admin/documents/{id}")) };
+    match app.get_document(&admin.s.actor, id).await {
+        Ok(d) => editor_page(&app, &headers, &admin, d.site_id, Some(id), None).await,
+        Err(e) => error_page(Some(&admin), e.status(), "无法打开稿件", &e.to_string(), "/admin/"),
+    }
+}
+
+async fn save_document(
+    State(app): State<App>,
+    headers: HeaderMap,
+    admin: Option<Admin>,
+    Path(id): Path<i64>,
+    RawForm(body): RawForm,
+) -> Response {
+    let form = FormData::parse(&body);
+    let path = format!("/admin/documents/{id}");
+    let admin = match posted(admin, &headers, &path, &form).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let patch = DocumentPatch {
+        version: opt_i64(form.get("version")).unwrap_or(-1),
+        title: form.opt("title"),
+        subtitle: form.opt("subtitle"),
+        source: form.opt("source"),
+        author: form.opt("author"),
+        keywords: form.opt("keywords"),
+        summary: form.opt("summary"),
+        body: form.opt("body"),
+        body_format: form.opt("body_format"),
+        locale: None,
+        columns: Some(form.all("columns").iter().filter_map(|c| c.parse().ok()).collect()),
+        canonical_column_id: None,
+    };
+    match app.update_document(&admin.s.actor, id, patch).await {
+        Ok(_) => redirect_flash(&headers, &path, "已保存"),
+        Err(e) => {
+            let site_id = match app.get_document(&admin.s.actor, id).await {
+                Ok(d) => d.site_id,
+                Err(e) => return error_page(Some(&admin), e.status(), "无法打开稿件", &e.to_string(), "/admin/"),
+            };
+            let mut st = editor_state(&form, &e);
+            let status = e.status();
+            if let AppError::StaleVersion { .. } = e {
+                // Keep what this editor typed in the form; show what the other saved beside it.
+                let theirs =
+                    app.get_document(&admin.s.actor, id).await.ok().and_then(|d| d.draft.or(d.live)).map(|e| e.body);
+                st.conflict = Some(theirs.unwrap_or_default());
+                st.errors = vec![];
+            }
+            let mut r = editor_page(&app, &headers, &admin, site_id, Some(id), Some(st)).await;
+            *r.status_mut() = status;
+            r
+        }
+    }
+}
+
+/// `datetime-local` gives `2026-12-01T09:00`; read it as China Standard Time.
+fn local_datetime(s: &str) -> Option<String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    Some(if s.len() == 16 { format!("{s}:00+08:00") } else { s.to_string() })
+}
+
+async fn document_transition(
+    State(app): State<App>,
+    headers: HeaderMap,
+    admin: Option<Admin>,
+    Path(id): Path<i64>,
+    RawForm(body): RawForm,
+) -> Response {
+    let form = FormData::parse(&body);
+    let path = format!("/admin/documents/{id}");
+    let admin = match posted(admin, &headers, &path, &form).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let action = form.get("action").to_string();
+    let input = TransitionInput {
+        action: action.clone(),
+        comment: form.opt("comment"),
+        publish_at: local_datetime(form.get("publish_at")),
+        mode: None,
+        redirect_url: None,
+        version: opt_i64(form.get("version")),
+    };
+    match app.transition_document(&admin.s.actor, id, input).await {
+        Ok(d) => redirect_flash(&headers, &path, &format!("操作成功，稿件现为「{}」", d.state_label)),
+        Err(e) => redirect_error(&headers, &path, &format!("操作未完成：{}", error_messages(&e).join("；"))),
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfQuery {
+    #[serde(rename = "_csrf")]
+    csrf: Option<String>,
+}
+
+async fn upload(
+    State(app): State<App>,
+    headers: HeaderMap,
+    admin: Option<Admin>,
+    Path(id): Path<i64>,
+    Query(q): Query<CsrfQuery>,
+    mut form: Multipart,
+) -> Response {
+    let path = format!("/admin/documents/{id}");
+    let Some(admin) = admin else { return to_login(&path) };
+    if !q.csrf.as_deref().is_some_and(|c| constant_time_eq(c.as_bytes(), admin.s.csrf.as_bytes())) {
+        return error_page(
+            Some(&admin),
+            StatusCode::FORBIDDEN,
+            "表单已失效",
+            "表单已过期或来源不明，请返回刷新页面后重试。",
+            &path,
+        );
+    }
+    let mut file: Option<(String, Bytes)> = None;
+    loop {
+        match form.next_field().await {
+            Ok(Some(f)) if f.name() == Some("file") => {
+                let name = f.file_name().unwrap_or("").to_string();
+                match f.bytes().await {
+                    Ok(b) => file = Some((name, b)),
+                    Err(e) => return redirect_error(&headers, &path, &format!("上传失败：{}", e.body_text())),
+                }
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => break,
+            Err(e) => {
+                let msg = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    format!("附件过大，上限 {} MB", app.config.max_attachment_mib)
+                } else {
+                    e.body_text()
+                };
+                return redirect_error(&headers, &path, &format!("上传失败：{msg}"));
+            }
+        }
+    }
+    let Some((name, bytes)) = file.filter(|(n, _)| !n.is_empty()) else {
+        return redirect_error(&headers, &path, "请先选择要上传的文件");
+    };
+    match app.add_attachment(&admin.s.actor, id, &name, &bytes).await {
+        Ok(a) => redirect_flash(&headers, &path, &format!("已上传附件「{}」", a.file_name)),
+        Err(e) => redirect_error(&headers, &path, &format!("上传失败：{}", error_messages(&e).join("；"))),
+    }
+}
+
+async fn preview(State(app): State<App>, headers: HeaderMap, admin: Option<Admin>, Path(id): Path<i64>) -> Response {
+    let Some(admin) = admin else { return to_login(&format!("/admin/documents/{id}/preview")) };
+    match app.preview_document(&admin.s.actor, id).await {
+        Ok(p) => {
+            let mut r = crate::web::public::serve_page(&p, &headers, false);
+            r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r
+        }
+        Err(e) => error_page(Some(&admin), e.status(), "无法预览", &e.to_string(), &format!("/admin/documents/{id}")),
+    }
+}
