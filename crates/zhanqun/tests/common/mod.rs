@@ -221,6 +221,28 @@ impl TestServer {
         s["id"].as_i64().unwrap()
     }
 
+    /// Labels a site with `code` and takes it through review and registration to online.
+    pub async fn bring_online(&self, site: i64, code: &str) {
+        let (_, v) = self.get(&format!("/api/v1/sites/{site}"), &self.admin).await;
+        let (st, b) = self
+            .patch(&format!("/api/v1/sites/{site}"), &self.admin, json!({"version": v["version"], "site_code": code}))
+            .await;
+        assert_eq!(st, StatusCode::OK, "{b}");
+        for action in ["approve", "register", "online"] {
+            let (st, b) =
+                self.post(&format!("/api/v1/sites/{site}/transitions"), &self.admin, json!({"action": action})).await;
+            assert_eq!(st, StatusCode::OK, "{action}: {b}");
+        }
+    }
+
+    /// A public page as a browser on `host` gets it: (status, headers, body).
+    pub async fn page(&self, host: &str, path: &str) -> (StatusCode, reqwest::header::HeaderMap, String) {
+        let r = self.client.get(format!("{}{path}", self.base)).header("host", host).send().await.unwrap();
+        let status = r.status();
+        let headers = r.headers().clone();
+        (status, headers, r.text().await.unwrap())
+    }
+
     pub async fn column(&self, site: i64, slug: &str, parent: Option<i64>) -> i64 {
         let (st, c) = self
             .post(
@@ -253,6 +275,7 @@ pub struct Newsroom {
 impl Newsroom {
     pub async fn new(s: &TestServer) -> Newsroom {
         let site = s.department("jyj").await;
+        s.bring_online(site, "3702000012").await;
         let column = s.column(site, "news", None).await;
         let editor = s.person("editor").await;
         let secrecy = s.person("secrecy").await;
