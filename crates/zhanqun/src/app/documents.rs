@@ -349,7 +349,7 @@ impl App {
             return Err(AppError::Conflict(format!("站点「{}」已关停，不能再发布信息", site.name)));
         }
         check_locale(&input.locale)?;
-        let (f, fmt) = EditionFields {
+        let fields = EditionFields {
             title: input.title,
             subtitle: input.subtitle,
             source: input.source,
@@ -359,8 +359,18 @@ impl App {
             body: input.body,
             body_format: input.body_format,
         }
-        .validate()?;
-        let canonical = check_columns(w.conn(), site_id, &input.columns, input.canonical_column_id).await?;
+        .validate();
+        // Report the content and the column problems together.
+        let columns = check_columns(w.conn(), site_id, &input.columns, input.canonical_column_id).await;
+        let ((f, fmt), canonical) = match (fields, columns) {
+            (Ok(f), Ok(c)) => (f, c),
+            (Err(mut e), Err(AppError::Invalid(more))) => {
+                e.0.extend(more.0);
+                return Err(e.into());
+            }
+            (Err(e), _) => return Err(e.into()),
+            (_, Err(e)) => return Err(e),
+        };
         let now = now_ms();
         let user = actor.user_id.unwrap_or_default();
         let doc_id: i64 = sqlx::query_scalar(

@@ -1,0 +1,318 @@
+//! The admin UI over real HTTP with cookies, as editors and reviewers use it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{Backend, Newsroom, PW, TestServer};
+use reqwest::StatusCode;
+
+behaviour!(
+    an_editor_writes_and_both_reviewers_publish_through_the_admin,
+    a_rejection_reason_reaches_the_editor,
+    bad_input_is_explained_in_chinese_and_nothing_typed_is_lost,
+    a_double_submitted_form_creates_one_document,
+    two_editors_saving_at_once_keep_both_texts,
+    an_expired_session_does_not_lose_the_text,
+    forms_without_the_csrf_token_are_refused,
+);
+
+/// A browser session: a cookie jar, no automatic redirects.
+struct Browser {
+    c: reqwest::Client,
+    base: String,
+}
+
+fn hidden<'a>(html: &'a str, name: &str) -> &'a str {
+    let key = format!("name=\"{name}\" value=\"");
+    let i = html.find(&key).unwrap_or_else(|| panic!("no hidden {name} in page")) + key.len();
+    &html[i..i + html[i..].find('"').unwrap()]
+}
+
+impl Browser {
+    async fn login(s: &TestServer, user: &str, pw: &str) -> Browser {
+        let c =
+            reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let b = Browser { c, base: s.base.clone() };
+        let (_, html) = b.get("/admin/login").await;
+        let pre = hidden(&html, "_pre").to_string();
+        let (st, loc, _) =
+            b.post("/admin/login", &[("_pre", &pre), ("username", user), ("password", pw), ("next", "/admin/")]).await;
+        assert_eq!(st, StatusCode::SEE_OTHER, "login as {user}");
+        assert_eq!(loc, "/admin/");
+        b
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, String) {
+        let r = self.c.get(format!("{}{path}", self.base)).header("host", "localhost").send().await.unwrap();
+        (r.status(), r.text().await.unwrap())
+    }
+
+    /// Posts a form; returns status, Location and body.
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> (StatusCode, String, String) {
+        let r =
+            self.c.post(format!("{}{path}", self.base)).header("host", "localhost").form(form).send().await.unwrap();
+        let loc = r.headers().get("location").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+        (r.status(), loc, r.text().await.unwrap())
+    }
+
+    /// Opens `page`, takes its CSRF (and one-time form) token, and posts `form` to `action`.
+    async fn submit(&self, page: &str, action: &str, form: &[(&str, &str)]) -> (StatusCode, String, String) {
+        let (st, html) = self.get(page).await;
+        assert_eq!(st, StatusCode::OK, "{page}");
+        let csrf = hidden(&html, "_csrf").to_string();
+        let mut f: Vec<(&str, &str)> = vec![("_csrf", &csrf)];
+        let token;
+        if html.contains("name=\"_form\"") {
+            token = hidden(&html, "_form").to_string();
+            f.push(("_form", &token));
+        }
+        f.extend_from_slice(form);
+        self.post(action, &f).await
+    }
+}
+
+async fn new_document(b: &Browser, nr: &Newsroom, title: &str, body: &str) -> i64 {
+    let column = nr.column.to_string();
+    let (st, loc, html) = b
+        .submit(
+            &format!("/admin/sites/{}/documents/new", nr.site),
+            &format!("/admin/sites/{}/documents", nr.site),
+            &[("title", title), ("body", body), ("columns", &column), ("body_format", "markdown")],
+        )
+        .await;
+    assert_eq!(st, StatusCode::SEE_OTHER, "{html}");
+    loc.rsplit('/').next().unwrap().parse().unwrap()
+}
+
+async fn act(b: &Browser, doc: i64, action: &str, comment: &str) -> String {
+    let page = format!("/admin/documents/{doc}");
+    let (_, html) = b.get(&page).await;
+    let version = hidden(&html, "version").to_string();
+    let (st, loc, _) = b
+        .submit(
+            &page,
+            &format!("/admin/documents/{doc}/transition"),
+            &[("action", action), ("comment", comment), ("version", &version)],
+        )
+        .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (_, html) = b.get(&loc).await;
+    html
+}
+
+async fn an_editor_writes_and_both_reviewers_publish_through_the_admin(bk: Backend) {
+    let s = TestServer::start(bk).await;
+    let nr = Newsroom::new(&s).await;
+    let editor = Browser::login(&s, "editor", PW).await;
+    let id = new_document(&editor, &nr, "关于举办教师节表彰活动的通知", "为弘扬尊师重教的良好风尚……").await;
+    let html = act(&editor, id, "submit", "").await;
+    assert!(html.contains("稿件现为「待保密审查」"), "{html}");
+
+    let secrecy = Browser::login(&s, "secrecy", PW).await;
+    let (_, dash) = secrecy.get("/admin/").await;
+    let queue = &dash[dash.find("待我保密审查").unwrap()..dash.find("待我编辑把关").unwrap()];
+    assert!(queue.contains("关于举办教师节表彰活动的通知"), "the secrecy reviewer sees it waiting");
+    act(&secrecy, id, "approve", "不涉密").await;
+
+    let editorial = Browser::login(&s, "editorial", PW).await;
+    let html = act(&editorial, id, "approve", "").await;
+    assert!(html.contains("稿件现为「已发布」"), "{html}");
+    let (st, _, page) = s.page("jyj.qingdao.gov.cn", &format!("/articles/{id}.html")).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(page.contains("关于举办教师节表彰活动的通知"));
+    // The trail on the document page names everyone.
+    let (_, html) = editor.get(&format!("/admin/documents/{id}")).await;
+    for who in ["editor", "secrecy", "editorial"] {
+        assert!(html.contains(&format!("<td>{who}</td>")), "{who} in the trail");
+    }
+    // The preview is the public page.
+    let (st, preview) = editor.get(&format!("/admin/documents/{id}/preview")).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(preview, page);
+    s.finish().await;
+}
+
+async fn a_rejection_reason_reaches_the_editor(bk: Backend) {
+    let s = TestServer::start(bk).await;
+    let nr = Newsroom::new(&s).await;
+    let editor = Browser::login(&s, "editor", PW).await;
+    let id = new_document(&editor, &nr, "待退回的稿件", "正文").await;
+    act(&editor, id, "submit", "").await;
+    let secrecy = Browser::login(&s, "secrecy", PW).await;
+    let html = act(&secrecy, id, "reject", "").await;
+    assert!(html.contains("退回时请填写退回理由"), "a reason is required: {html}");
+    act(&secrecy, id, "reject", "附件含有内部资料，请删除").await;
+    let (_, dash) = editor.get("/admin/").await;
+    let returned = &dash[dash.find("被退回的稿件").unwrap()..dash.find("待我保密审查").unwrap()];
+    assert!(returned.contains("待退回的稿件") && returned.contains("附件含有内部资料，请删除"), "{returned}");
+    let (_, page) = editor.get(&format!("/admin/documents/{id}")).await;
+    assert!(page.contains("退回理由：</strong>附件含有内部资料，请删除"));
+    s.finish().await;
+}
+
+async fn bad_input_is_explained_in_chinese_and_nothing_typed_is_lost(bk: Backend) {
+    let s = TestServer::start(bk).await;
+    let nr = Newsroom::new(&s).await;
+    let editor = Browser::login(&s, "editor", PW).await;
+    let long = "长".repeat(201);
+    let (st, _, html) = editor
+        .submit(
+            &format!("/admin/sites/{}/documents/new", nr.site),
+            &format!("/admin/sites/{}/documents", nr.site),
+            &[("title", &long), ("body", "这段正文不能丢")],
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("标题不能超过 200 个字符"), "{html}");
+    assert!(html.contains("请至少选择一个栏目"));
+    assert!(html.contains("这段正文不能丢"), "the typed body is still in the form");
+    let (_, docs) = s.get(&format!("/api/v1/sites/{}/documents", nr.site), &s.admin).await;
+    assert_eq!(docs.as_array().unwrap().len(), 0);
+    // Pages an editor may not use say so.
+    let (st, html) = editor.get("/admin/users").await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    assert!(html.contains("需要系统管理员权限"));
+    s.finish().await;
+}
+
+async fn a_double_submitted_form_creates_one_document(bk: Backend) {
+    let s = TestServer::start(bk).await;
+    let nr = Newsroom::new(&s).await;
+    let editor = Browser::login(&s, "editor", PW).await;
+    let (_, html) = editor.get(&format!("/admin/sites/{}/documents/new", nr.site)).await;
+    let csrf = hidden(&html, "_csrf").to_string();
+    let token = hidden(&html, "_form").to_string();
+    let column = nr.column.to_string();
+    let form = [
+        ("_csrf", csrf.as_str()),
+        ("_form", &token),
+        ("title", "只应创建一次"),
+        ("body", "正文"),
+        ("columns", &column),
+    ];
+    let path = format!("/admin/sites/{}/documents", nr.site);
+    let (a, b) = tokio::join!(editor.post(&path, &form), editor.post(&path, &form));
+    assert_eq!((a.0, b.0), (StatusCode::SEE_OTHER, StatusCode::SEE_OTHER));
+    assert_eq!(a.1, b.1, "both clicks land on the same document");
+    let (_, docs) = s.get(&format!("/api/v1/sites/{}/documents", nr.site), &s.admin).await;
+    assert_eq!(docs.as_array().unwrap().len(), 1);
+    s.finish().await;
+}
+
+async fn two_editors_saving_at_once_keep_both_texts(bk: Backend) {
+    let s = TestServer::start(bk).await;
+    let nr = Newsroom::new(&s).await;
+    let (e2, _) = s.person("editor2").await;
+    s.grant(nr.site, e2, "editor").await;
+    let a = Browser::login(&s, "editor", PW).await;
+    let b = Browser::login(&s, "editor2", PW).await;
+    let id = new_document(&a, &nr, "共同编辑的稿件", "初稿").await;
+    let page = format!("/admin/documents/{id}");
+    let (_, html_a) = a.get(&page).await;
+    let (_, html_b) = b.get(&page).await;
+    let column = nr.column.to_string();
+    let save = |html: &str, body: &'static str| {
+        let csrf = hidden(html, "_csrf").to_string();
+        let version = hidden(html, "version").to_string();
+        (csrf, version, body)
+    };
+    let (ca, va, ta) = save(&html_a, "甲写的正文");
+    let (cb, vb, tb) = save(&html_b, "乙写的正文");
+    let (st, _, _) = a
+        .post(
+            &page,
+            &[("_csrf", &ca), ("version", &va), ("title", "共同编辑的稿件"), ("body", ta), ("columns", &column)],
+        )
+        .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (st, _, html) = b
+        .post(
+            &page,
+            &[("_csrf", &cb), ("version", &vb), ("title", "共同编辑的稿件"), ("body", tb), ("columns", &column)],
+        )
+        .await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    assert!(html.contains("他人已修改此稿件"));
+    assert!(html.contains("乙写的正文"), "the second editor's text is still in the form");
+    assert!(html.contains("甲写的正文"), "the first editor's saved text is shown beside it");
+    let (_, d) = s.get(&format!("/api/v1/documents/{id}"), &s.admin).await;
+    assert_eq!(d["draft"]["body"], "甲写的正文", "nothing was overwritten");
+    s.finish().await;
+}
+
+async fn an_expired_session_does_not_lose_the_text(bk: Backend) {
+    let s = TestServer::start(bk).await;
+    let nr = Newsroom::new(&s).await;
+    let editor = Browser::login(&s, "editor", PW).await;
+    let id = new_document(&editor, &nr, "写到一半", "开头").await;
+    let page = format!("/admin/documents/{id}");
+    let (_, html) = editor.get(&page).await;
+    let csrf = hidden(&html, "_csrf").to_string();
+    let version = hidden(&html, "version").to_string();
+    // The session runs out while the editor types.
+    sqlx::query("UPDATE sessions SET last_seen_at = 0").execute(&s.app().db.pool).await.unwrap();
+    let column = nr.column.to_string();
+    let long_text = "这是编辑花了一个小时写的正文，不能丢失。";
+    let (st, _, login) = editor
+        .post(
+            &page,
+            &[
+                ("_csrf", &csrf),
+                ("version", &version),
+                ("title", "写到一半"),
+                ("body", long_text),
+                ("columns", &column),
+            ],
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    assert!(login.contains("登录已过期"));
+    assert!(login.contains(long_text), "the login page carries the text");
+    let pre = hidden(&login, "_pre").to_string();
+    let mut form: Vec<(String, String)> = vec![
+        ("_pre".into(), pre),
+        ("username".into(), "editor".into()),
+        ("password".into(), PW.into()),
+        ("next".into(), page.clone()),
+    ];
+    for key in ["version", "title", "body", "columns"] {
+        form.push((format!("carry:{key}"), hidden(&login, &format!("carry:{key}")).to_string()));
+    }
+    let form_ref: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let (st, _, resume) = editor.post("/admin/login", &form_ref).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(resume.contains("继续提交") && resume.contains(long_text));
+    let new_csrf = hidden(&resume, "_csrf").to_string();
+    let (st, _, _) = editor
+        .post(
+            &page,
+            &[
+                ("_csrf", &new_csrf),
+                ("version", &version),
+                ("title", "写到一半"),
+                ("body", long_text),
+                ("columns", &column),
+            ],
+        )
+        .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (_, d) = s.get(&format!("/api/v1/documents/{id}"), &s.admin).await;
+    assert_eq!(d["draft"]["body"], long_text);
+    s.finish().await;
+}
+
+async fn forms_without_the_csrf_token_are_refused(bk: Backend) {
+    let s = TestServer::start(bk).await;
+    let nr = Newsroom::new(&s).await;
+    let editor = Browser::login(&s, "editor", PW).await;
+    let id = new_document(&editor, &nr, "跨站请求测试", "正文").await;
+    let (st, _, html) = editor.post(&format!("/admin/documents/{id}/transition"), &[("action", "submit")]).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    assert!(html.contains("表单已失效"));
+    let (st, _, _) =
+        editor.post(&format!("/admin/documents/{id}/transition"), &[("action", "submit"), ("_csrf", "forged")]).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (_, d) = s.get(&format!("/api/v1/documents/{id}"), &s.admin).await;
+    assert_eq!(d["state"], "draft", "nothing happened");
+    s.finish().await;
+}
