@@ -16,3 +16,6 @@ CREATE TABLE form_tokens (
     created_at BIGINT NOT NULL,
     result TEXT
 );
+
+-- Nodes read recent audit entries to learn what other nodes changed (page caches, hosts).
+CREATE INDEX audit_log_at ON audit_log(at);

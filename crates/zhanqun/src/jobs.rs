@@ -13,9 +13,57 @@ use crate::store::{Backend, now_ms};
 
 const MAX_ATTEMPTS: i64 = 8;
 
-/// Runs jobs until `shutdown` changes.
-pub async fn run_worker(app: App, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+/// What other nodes changed, read from the audit trail (every change that shows on the
+/// public side writes an entry). Entries are matched by id over a window of recent time,
+/// so one that commits late is still seen.
+struct PeerChanges {
+    seen: std::collections::HashMap<i64, i64>,
+    /// When this node started: older entries were in the database before any page was cached.
+    since: i64,
+}
+
+const PEER_WINDOW_MS: i64 = 30_000;
+
+impl PeerChanges {
+    async fn poll(&mut self, app: &App) -> AppResult<()> {
+        let now = now_ms();
+        let rows: Vec<(i64, i64, Option<i64>, String)> =
+            sqlx::query_as("SELECT id, at, site_id, entity FROM audit_log WHERE at >= $1 ORDER BY id")
+                .bind(now - PEER_WINDOW_MS)
+                .fetch_all(&app.db.pool)
+                .await?;
+        let mut sites = std::collections::HashSet::new();
+        let mut hosts = false;
+        for (id, at, site, entity) in rows {
+            if self.seen.insert(id, at).is_none() && at >= self.since {
+                if let Some(s) = site {
+                    sites.insert(s);
+                }
+                hosts |= entity == "site";
+            }
+        }
+        self.seen.retain(|_, at| *at >= now - 2 * PEER_WINDOW_MS);
+        for s in sites {
+            app.pages.invalidate_site(s);
+        }
+        if hosts {
+            app.reload_hosts().await?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs jobs until `shutdown` changes. On PostgreSQL (several nodes) it also keeps this
+/// node's page cache and host table in step with changes made on other nodes since
+/// `started_at` (taken before the node served its first page).
+pub async fn run_worker(app: App, mut shutdown: tokio::sync::watch::Receiver<bool>, started_at: i64) {
+    let mut peers = PeerChanges { seen: std::collections::HashMap::new(), since: started_at };
     loop {
+        if app.db.backend == Backend::Postgres
+            && let Err(e) = peers.poll(&app).await
+        {
+            tracing::warn!(error = %e, "reading changes of other nodes");
+        }
         loop {
             match run_one_due(&app).await {
                 Ok(true) => continue,

@@ -71,7 +71,7 @@ pub async fn start(app: App, listen: &str) -> anyhow::Result<Running> {
     app.reload_hosts().await.map_err(|e| anyhow::anyhow!("loading the host table: {e}"))?;
     let addr = listener.local_addr()?;
     let (tx, rx) = tokio::sync::watch::channel(false);
-    let worker = tokio::spawn(crate::jobs::run_worker(app.clone(), rx.clone()));
+    let worker = tokio::spawn(crate::jobs::run_worker(app.clone(), rx.clone(), crate::store::now_ms()));
     let router = crate::web::router(app.clone());
     let mut rx_http = rx;
     let http = tokio::spawn(async move {
