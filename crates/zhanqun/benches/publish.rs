@@ -1,6 +1,7 @@
 //! Publish-to-readable: how long from the editorial reviewer's `approve` call until
-//! `GET /api/v1/documents/{id}` shows the document published with its public URL, over
-//! real HTTP on 127.0.0.1. Runs on SQLite, and on PostgreSQL too when
+//! `GET /api/v1/documents/{id}` shows the document published with its public URL, and
+//! until the public site serves its page and lists it on the (cached) home page, over real
+//! HTTP on 127.0.0.1. Runs on SQLite, and on PostgreSQL too when
 //! `ZHANQUN_TEST_POSTGRES` names a server.
 //!
 //! `cargo bench -p zhanqun --bench publish` (`-- N` for N documents, default 200).
@@ -23,6 +24,7 @@ async fn run(b: Backend, n: usize) {
     let nr = Newsroom::new(&s).await;
     let mut approve = Vec::with_capacity(n);
     let mut readable = Vec::with_capacity(n);
+    let mut visible = Vec::with_capacity(n);
     for i in 0..n {
         let id = nr.draft(&s, &format!("基准测试文档 {i}")).await["id"].as_i64().unwrap();
         nr.act(&s, &nr.editor.1, id, json!({"action": "submit"})).await;
@@ -35,9 +37,16 @@ async fn run(b: Backend, n: usize) {
         assert_eq!(d["state"], "published");
         assert!(d["public_url"].is_string());
         readable.push(t0.elapsed());
+        let title = format!("基准测试文档 {i}");
+        let (st, _, page) = s.page("jyj.qingdao.gov.cn", &format!("/articles/{id}.html")).await;
+        assert!(st.is_success() && page.contains(&title));
+        let (_, _, home) = s.page("jyj.qingdao.gov.cn", "/").await;
+        assert!(home.contains(&title));
+        visible.push(t0.elapsed());
     }
     approve.sort();
     readable.sort();
+    visible.sort();
     println!(
         "{b:?}: {n} documents; approve call p50 {:.2?} p95 {:.2?}; publish-to-readable p50 {:.2?} p95 {:.2?} max {:.2?}",
         percentile(&approve, 0.5),
@@ -45,6 +54,12 @@ async fn run(b: Backend, n: usize) {
         percentile(&readable, 0.5),
         percentile(&readable, 0.95),
         readable[n - 1]
+    );
+    println!(
+        "{b:?}: publish-to-visible on the public site (article page and home page served) p50 {:.2?} p95 {:.2?} max {:.2?}",
+        percentile(&visible, 0.5),
+        percentile(&visible, 0.95),
+        visible[n - 1]
     );
     s.finish().await;
 }
