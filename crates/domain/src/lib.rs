@@ -5,6 +5,7 @@
 //! validation of the codes a government website carries. Every rule is unit-tested here;
 //! the application layer only calls them.
 
+pub mod calendar;
 pub mod column;
 pub mod domain_rules;
 pub mod site;

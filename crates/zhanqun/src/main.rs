@@ -49,10 +49,31 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// The working-day calendar.
+    Calendar {
+        #[command(subcommand)]
+        command: CalendarCommand,
+    },
     /// Write a consistent copy of the SQLite database, safe while the server runs.
     Backup {
         /// File to write (must not exist).
         out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum CalendarCommand {
+    /// The deadline N working days after a date (the date itself is day zero).
+    Due {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        days: String,
+    },
+    /// A year's holidays and make-up working days.
+    List {
+        #[arg(long)]
+        year: i32,
     },
 }
 
@@ -81,8 +102,25 @@ enum UserCommand {
     },
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("错误：无法启动运行时：{e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // The chain of causes, without a backtrace: a message for the operator.
+            eprintln!("错误：{e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -169,6 +207,34 @@ async fn main() -> anyhow::Result<()> {
                     let u = app.user_by_name(&username).await.map_err(|e| anyhow::anyhow!("{e}"))?;
                     let g = app.grant_role(&cli_actor, site, u.id, &role).await.map_err(|e| anyhow::anyhow!("{e}"))?;
                     println!("已授予 {username} 在站点 #{site} 的「{}」角色", g.role_label);
+                }
+            }
+        }
+        Command::Calendar { command } => {
+            let app = settings.open_app().await?;
+            match command {
+                CalendarCommand::Due { from, days } => {
+                    let d = app.due(&from, &days).map_err(|e| anyhow::anyhow!("{e}"))?;
+                    println!(
+                        "{}{}",
+                        d.due,
+                        if d.estimated {
+                            "（估算：其中有年份尚无国务院放假安排，只按周末计算）"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+                CalendarCommand::List { year } => {
+                    for d in app.calendar_days(year).await.map_err(|e| anyhow::anyhow!("{e}"))? {
+                        println!(
+                            "{}\t{}\t{}\t{}",
+                            d.day,
+                            if d.kind == "holiday" { "放假" } else { "上班" },
+                            d.name,
+                            d.source
+                        );
+                    }
                 }
             }
         }

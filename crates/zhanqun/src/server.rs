@@ -33,7 +33,9 @@ impl Settings {
             .with_context(|| format!("cannot create data directory {}", self.data_dir.display()))?;
         let config = Config::load(self.config_file.as_deref(), &self.data_dir)?;
         let db = Db::open(&self.database_url()).await?;
-        Ok(App::new(db, config, absolute(&self.data_dir)))
+        let app = App::new(db, config, absolute(&self.data_dir));
+        app.reload_calendar().await.map_err(|e| anyhow::anyhow!("loading the calendar: {e}"))?;
+        Ok(app)
     }
 }
 

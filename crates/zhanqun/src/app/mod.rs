@@ -3,6 +3,7 @@
 //! UI, the CLI and importers behave identically.
 
 pub mod auth;
+pub mod calendar;
 pub mod columns;
 pub mod documents;
 pub mod sessions;
@@ -37,6 +38,8 @@ pub struct App {
     pub pages: Arc<PageCache>,
     /// Which site answers for which host name; rebuilt whole and swapped in.
     pub hosts: Arc<ArcSwap<HostMap>>,
+    /// Holidays and make-up working days, as deadlines are counted.
+    pub calendar: Arc<ArcSwap<zhanqun_domain::calendar::Calendar>>,
 }
 
 impl App {
@@ -49,6 +52,7 @@ impl App {
             jobs_notify: Arc::new(tokio::sync::Notify::new()),
             pages: Arc::new(PageCache::default()),
             hosts: Arc::new(ArcSwap::from_pointee(HostMap::default())),
+            calendar: Arc::new(ArcSwap::from_pointee(zhanqun_domain::calendar::Calendar::default())),
         }
     }
 

@@ -166,6 +166,7 @@ impl Db {
                     .await
                     .with_context(|| format!("migration {} ({}), {} part", m.version, m.name, self.backend.name()))?;
             }
+            seed(w.conn(), m.version).await.with_context(|| format!("migration {} ({}), data", m.version, m.name))?;
             sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
                 .bind(m.version)
                 .bind(m.name)
@@ -222,7 +223,34 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: "",
         postgres: "",
     },
+    Migration {
+        version: 3,
+        name: "calendar",
+        common: include_str!("../../migrations/0003_calendar.sql"),
+        sqlite: "",
+        postgres: "",
+    },
 ];
+
+/// Data a migration brings with it: the shipped holiday calendar, once.
+async fn seed(conn: &mut AnyConnection, version: i64) -> anyhow::Result<()> {
+    if version == 3 {
+        for d in zhanqun_domain::calendar::shipped_days() {
+            sqlx::query(
+                "INSERT INTO calendar_days (day, kind, name, source, updated_by, updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(zhanqun_domain::calendar::fmt_date(d.date))
+            .bind(d.kind.as_str())
+            .bind(&d.name)
+            .bind(&d.source)
+            .bind("随项目发布的数据")
+            .bind(now_ms())
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    Ok(())
+}
 
 /// Now, in Unix milliseconds.
 pub fn now_ms() -> i64 {

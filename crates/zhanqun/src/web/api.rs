@@ -57,6 +57,9 @@ pub fn router(app: &App) -> Router<App> {
         .route("/documents/{id}/history", get(document_history))
         .route("/documents/{id}/attachments", post(upload_attachment).layer(DefaultBodyLimit::max(upload_limit)))
         .route("/attachments/{id}", get(download_attachment))
+        .route("/calendar/working-days", get(working_days))
+        .route("/calendar/days", get(calendar_days))
+        .route("/calendar/days/{date}", axum::routing::put(set_calendar_day).delete(delete_calendar_day))
         .fallback(|| async { AppError::NotFound("没有这个接口".into()) })
         .method_not_allowed_fallback(|| async {
             AppError::MethodNotAllowed("该接口不支持这种请求方法".into())
@@ -327,4 +330,53 @@ async fn download_attachment(
     }
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     Ok(r)
+}
+
+/// `?from=YYYY-MM-DD&days=N`: the deadline N working days after `from`. Public.
+async fn working_days(
+    State(app): State<App>,
+    ApiQuery(q): ApiQuery<std::collections::HashMap<String, String>>,
+) -> AppResult<Json> {
+    let from = q.get("from").map(String::as_str).unwrap_or("");
+    let days = q.get("days").map(String::as_str).unwrap_or("");
+    to_json(app.due(from, days)?)
+}
+
+#[derive(Deserialize)]
+struct YearQuery {
+    year: Option<String>,
+}
+
+async fn calendar_days(State(app): State<App>, Auth(_): Auth, ApiQuery(q): ApiQuery<YearQuery>) -> AppResult<Json> {
+    let year = match q.year.as_deref() {
+        None => crate::app::calendar::today().year(),
+        Some(y) => y.trim().parse().map_err(|_| AppError::field("year", "type", format!("年份「{y}」无效")))?,
+    };
+    to_json(app.calendar_days(year).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DayInput {
+    kind: String,
+    name: String,
+    source: String,
+}
+
+async fn set_calendar_day(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiPath(date): ApiPath<String>,
+    ApiJson(d): ApiJson<DayInput>,
+) -> AppResult<Json> {
+    to_json(app.set_calendar_day(&actor, &date, &d.kind, &d.name, &d.source).await?)
+}
+
+async fn delete_calendar_day(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiPath(date): ApiPath<String>,
+) -> AppResult<StatusCode> {
+    app.delete_calendar_day(&actor, &date).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

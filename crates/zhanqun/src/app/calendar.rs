@@ -1,0 +1,178 @@
+//! The working-day calendar as people use it: deadlines, and the days an administrator
+//! keeps up to date when the State Council publishes next year's arrangement.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use time::Date;
+use zhanqun_domain::calendar::{Calendar, DayKind, MAX_DAYS, fmt_date, parse_date};
+
+use super::views::CST;
+use super::{Actor, App, Audit, audit};
+use crate::error::{AppError, AppResult};
+use crate::store::now_ms;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DueView {
+    pub due: String,
+    pub estimated: bool,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct CalendarDay {
+    pub day: String,
+    pub kind: String,
+    pub name: String,
+    pub source: String,
+    pub updated_by: String,
+    pub updated_at: i64,
+}
+
+/// Today in China Standard Time.
+pub fn today() -> Date {
+    time::OffsetDateTime::from_unix_timestamp(now_ms() / 1000).map(|t| t.to_offset(CST).date()).unwrap_or(Date::MIN)
+}
+
+fn date_field(field: &str, s: &str) -> AppResult<Date> {
+    parse_date(s)
+        .ok_or_else(|| AppError::field(field, "date", format!("日期「{s}」格式不对，应为 YYYY-MM-DD，例如 2026-10-01")))
+}
+
+impl App {
+    /// Reads the calendar table into the in-memory calendar deadlines are counted on.
+    pub async fn reload_calendar(&self) -> AppResult<()> {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT day, kind FROM calendar_days").fetch_all(&self.db.pool).await?;
+        let cal = Calendar::new(rows.iter().filter_map(|(d, k)| Some((parse_date(d)?, DayKind::parse(k)?))));
+        self.calendar.store(Arc::new(cal));
+        Ok(())
+    }
+
+    /// The close of the `days`-th working day after `from` (`from` is day zero).
+    pub fn due(&self, from: &str, days: &str) -> AppResult<DueView> {
+        let from = date_field("from", from)?;
+        let n: u32 = days.trim().parse().ok().filter(|n| *n <= MAX_DAYS).ok_or_else(|| {
+            AppError::field("days", "range", format!("工作日天数「{days}」无效，应为 0 到 {MAX_DAYS} 的整数"))
+        })?;
+        let d = self
+            .calendar
+            .load()
+            .add_working_days(from, n)
+            .ok_or_else(|| AppError::field("from", "range", "日期超出可计算的范围"))?;
+        Ok(DueView { due: fmt_date(d.due), estimated: d.estimated })
+    }
+
+    /// The exceptions of one year, in date order.
+    pub async fn calendar_days(&self, year: i32) -> AppResult<Vec<CalendarDay>> {
+        if !(1900..=2200).contains(&year) {
+            return Err(AppError::field("year", "range", "年份应在 1900 到 2200 之间"));
+        }
+        Ok(sqlx::query_as("SELECT * FROM calendar_days WHERE day >= $1 AND day <= $2 ORDER BY day")
+            .bind(format!("{year:04}-01-01"))
+            .bind(format!("{year:04}-12-31"))
+            .fetch_all(&self.db.pool)
+            .await?)
+    }
+
+    /// Refuses changes to days before today: a deadline already passed must not move.
+    fn check_editable(&self, actor: &Actor, day: Date) -> AppResult<()> {
+        if !actor.is_admin {
+            return Err(AppError::Forbidden("只有系统管理员可以修改节假日安排".into()));
+        }
+        if day < today() {
+            return Err(AppError::field(
+                "date",
+                "not_past",
+                format!("{} 已经过去，不能修改：已经到期的期限不能因此改变", fmt_date(day)),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Sets one day's exception (a holiday, or a make-up working day).
+    pub async fn set_calendar_day(
+        &self,
+        actor: &Actor,
+        date: &str,
+        kind: &str,
+        name: &str,
+        source: &str,
+    ) -> AppResult<CalendarDay> {
+        let day = date_field("date", date)?;
+        self.check_editable(actor, day)?;
+        let kind = DayKind::parse(kind)
+            .ok_or_else(|| AppError::field("kind", "one_of", "类型应为 holiday（放假）或 workday（调休上班）"))?;
+        let mut e = zhanqun_domain::FieldErrors::new();
+        e.required("name", "名称", name);
+        e.max_chars("name", "名称", name, 60);
+        e.required("source", "依据", source);
+        e.max_chars("source", "依据", source, 200);
+        e.into_result()?;
+        let key = fmt_date(day);
+        let mut w = self.db.begin_write().await?;
+        let before: Option<CalendarDay> =
+            sqlx::query_as("SELECT * FROM calendar_days WHERE day = $1").bind(&key).fetch_optional(w.conn()).await?;
+        let row: CalendarDay = sqlx::query_as(
+            "INSERT INTO calendar_days (day, kind, name, source, updated_by, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (day) DO UPDATE SET kind = $2, name = $3, source = $4, updated_by = $5, updated_at = $6 RETURNING *",
+        )
+        .bind(&key)
+        .bind(kind.as_str())
+        .bind(name.trim())
+        .bind(source.trim())
+        .bind(&actor.name)
+        .bind(now_ms())
+        .fetch_one(w.conn())
+        .await?;
+        audit(
+            w.conn(),
+            actor,
+            Audit {
+                site_id: None,
+                entity: "calendar",
+                entity_id: i64::from(day.to_julian_day()),
+                action: "set_day",
+                from_state: before.as_ref().map(|b| b.kind.as_str()),
+                to_state: Some(kind.as_str()),
+                comment: "",
+                detail: serde_json::json!({"day": key, "name": row.name, "source": row.source}),
+            },
+        )
+        .await?;
+        w.commit().await?;
+        self.reload_calendar().await?;
+        Ok(row)
+    }
+
+    /// Removes one day's exception: the day follows the plain week again.
+    pub async fn delete_calendar_day(&self, actor: &Actor, date: &str) -> AppResult<()> {
+        let day = date_field("date", date)?;
+        self.check_editable(actor, day)?;
+        let key = fmt_date(day);
+        let mut w = self.db.begin_write().await?;
+        let before: Option<CalendarDay> =
+            sqlx::query_as("SELECT * FROM calendar_days WHERE day = $1").bind(&key).fetch_optional(w.conn()).await?;
+        let Some(before) = before else {
+            return Err(AppError::NotFound(format!("{key} 没有特殊安排")));
+        };
+        sqlx::query("DELETE FROM calendar_days WHERE day = $1").bind(&key).execute(w.conn()).await?;
+        audit(
+            w.conn(),
+            actor,
+            Audit {
+                site_id: None,
+                entity: "calendar",
+                entity_id: i64::from(day.to_julian_day()),
+                action: "delete_day",
+                from_state: Some(before.kind.as_str()),
+                to_state: None,
+                comment: "",
+                detail: serde_json::json!({"day": key, "name": before.name}),
+            },
+        )
+        .await?;
+        w.commit().await?;
+        self.reload_calendar().await?;
+        Ok(())
+    }
+}
