@@ -8,6 +8,7 @@
 pub mod calendar;
 pub mod column;
 pub mod domain_rules;
+pub mod mailbox;
 pub mod site;
 pub mod validate;
 pub mod workflow;

@@ -35,6 +35,7 @@ impl Settings {
         let db = Db::open(&self.database_url()).await?;
         let app = App::new(db, config, absolute(&self.data_dir));
         app.reload_calendar().await.map_err(|e| anyhow::anyhow!("loading the calendar: {e}"))?;
+        app.load_secrets().await.map_err(|e| anyhow::anyhow!("loading secrets: {e}"))?;
         Ok(app)
     }
 }
@@ -77,7 +78,7 @@ pub async fn start(app: App, listen: &str) -> anyhow::Result<Running> {
     let router = crate::web::router(app.clone());
     let mut rx_http = rx;
     let http = tokio::spawn(async move {
-        axum::serve(listener, router)
+        axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
             .with_graceful_shutdown(async move {
                 let _ = rx_http.changed().await;
             })

@@ -6,6 +6,8 @@ pub mod auth;
 pub mod calendar;
 pub mod columns;
 pub mod documents;
+pub mod limits;
+pub mod mailbox;
 pub mod sessions;
 pub mod sites;
 pub mod users;
@@ -40,6 +42,10 @@ pub struct App {
     pub hosts: Arc<ArcSwap<HostMap>>,
     /// Holidays and make-up working days, as deadlines are counted.
     pub calendar: Arc<ArcSwap<zhanqun_domain::calendar::Calendar>>,
+    /// Public form submissions per client address.
+    pub form_limiter: Arc<limits::RateLimiter>,
+    /// The key that signs public-form challenges (from the database, shared by all nodes).
+    pub challenge_key: Arc<ArcSwap<Vec<u8>>>,
 }
 
 impl App {
@@ -53,7 +59,21 @@ impl App {
             pages: Arc::new(PageCache::default()),
             hosts: Arc::new(ArcSwap::from_pointee(HostMap::default())),
             calendar: Arc::new(ArcSwap::from_pointee(zhanqun_domain::calendar::Calendar::default())),
+            form_limiter: Arc::new(limits::RateLimiter::new(10, 10 * 60_000)),
+            challenge_key: Arc::new(ArcSwap::from_pointee(Vec::new())),
         }
+    }
+
+    /// Reads the challenge-signing key.
+    pub async fn load_secrets(&self) -> AppResult<()> {
+        let key: Option<String> = sqlx::query_scalar("SELECT value FROM secrets WHERE name = 'form_challenge'")
+            .fetch_optional(&self.db.pool)
+            .await?;
+        let key = key
+            .and_then(|k| hex::decode(k).ok())
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("form challenge key missing")))?;
+        self.challenge_key.store(Arc::new(key));
+        Ok(())
     }
 
     /// Rebuilds the host table from the database and swaps it in.

@@ -230,10 +230,26 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: "",
         postgres: "",
     },
+    Migration {
+        version: 4,
+        name: "mailbox",
+        common: include_str!("../../migrations/0004_mailbox.sql"),
+        sqlite: "",
+        postgres: "",
+    },
 ];
 
 /// Data a migration brings with it: the shipped holiday calendar, once.
 async fn seed(conn: &mut AnyConnection, version: i64) -> anyhow::Result<()> {
+    if version == 4 {
+        // The key that signs public-form challenges, shared by every node.
+        let mut key = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut key);
+        sqlx::query("INSERT INTO secrets (name, value) VALUES ('form_challenge', $1)")
+            .bind(hex::encode(key))
+            .execute(&mut *conn)
+            .await?;
+    }
     if version == 3 {
         for d in zhanqun_domain::calendar::shipped_days() {
             sqlx::query(

@@ -57,6 +57,16 @@ pub fn router(app: &App) -> Router<App> {
         .route("/documents/{id}/history", get(document_history))
         .route("/documents/{id}/attachments", post(upload_attachment).layer(DefaultBodyLimit::max(upload_limit)))
         .route("/attachments/{id}", get(download_attachment))
+        .route("/bodies", get(list_bodies).post(create_body))
+        .route("/bodies/{id}/members", post(add_body_member))
+        .route("/letters", get(list_letters).post(submit_letter))
+        .route("/letters/track", post(track_letter))
+        .route("/letters/rate", post(rate_letter))
+        .route("/letters/{id}", get(get_letter))
+        .route("/letters/{id}/actions", post(letter_action))
+        .route("/letters/{id}/release", post(release_letter))
+        .route("/mailbox/stats", get(mailbox_stats))
+        .route("/mailbox/sensitive-words", axum::routing::put(set_sensitive_words))
         .route("/calendar/working-days", get(working_days))
         .route("/calendar/days", get(calendar_days))
         .route("/calendar/days/{date}", axum::routing::put(set_calendar_day).delete(delete_calendar_day))
@@ -379,4 +389,167 @@ async fn delete_calendar_day(
 ) -> AppResult<StatusCode> {
     app.delete_calendar_day(&actor, &date).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BodyInput {
+    name: String,
+    site_id: Option<i64>,
+}
+
+async fn list_bodies(State(app): State<App>) -> AppResult<Json> {
+    to_json(app.list_bodies().await?)
+}
+
+async fn create_body(State(app): State<App>, Auth(actor): Auth, ApiJson(b): ApiJson<BodyInput>) -> AppResult<Response> {
+    let b = app.create_body(&actor, &b.name, b.site_id).await?;
+    created(format!("/api/v1/bodies/{}", b.id), b)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MemberInput {
+    user_id: i64,
+}
+
+async fn add_body_member(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(m): ApiJson<MemberInput>,
+) -> AppResult<StatusCode> {
+    app.add_body_member(&actor, id, m.user_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LetterInput {
+    channel: String,
+    to_body_id: Option<i64>,
+    site_id: Option<i64>,
+    subject: String,
+    body: String,
+    writer_name: String,
+    writer_contact: String,
+    #[serde(default)]
+    may_publish: bool,
+}
+
+/// Public: a citizen's letter. Limited per client address; the answer carries the query code.
+async fn submit_letter(
+    State(app): State<App>,
+    axum::extract::ConnectInfo(addr): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    ApiJson(l): ApiJson<LetterInput>,
+) -> AppResult<Response> {
+    if !app.form_limiter.allow(&addr.ip().to_string()) {
+        return Err(AppError::TooManyAttempts("提交过于频繁，请稍后再试".into()));
+    }
+    let r = app
+        .submit_letter(crate::app::mailbox::NewLetter {
+            channel: l.channel,
+            to_body_id: l.to_body_id,
+            site_id: l.site_id,
+            subject: l.subject,
+            body: l.body,
+            writer_name: l.writer_name,
+            writer_contact: l.writer_contact,
+            may_publish: l.may_publish,
+        })
+        .await?;
+    created(format!("/api/v1/letters/{}", r.id), r)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CodeInput {
+    code: String,
+}
+
+async fn track_letter(
+    State(app): State<App>,
+    axum::extract::ConnectInfo(addr): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    ApiJson(c): ApiJson<CodeInput>,
+) -> AppResult<Json> {
+    if !app.form_limiter.allow(&format!("track:{}", addr.ip())) {
+        return Err(AppError::TooManyAttempts("查询过于频繁，请稍后再试".into()));
+    }
+    to_json(app.track_letter(&c.code).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RateInput {
+    code: String,
+    rating: i64,
+    #[serde(default)]
+    comment: String,
+}
+
+async fn rate_letter(State(app): State<App>, ApiJson(r): ApiJson<RateInput>) -> AppResult<Json> {
+    to_json(app.rate_letter(&r.code, r.rating, &r.comment).await?)
+}
+
+#[derive(Deserialize)]
+struct LetterFilter {
+    filter: Option<String>,
+}
+
+async fn list_letters(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiQuery(f): ApiQuery<LetterFilter>,
+) -> AppResult<Json> {
+    to_json(app.list_letters(&actor, f.filter.as_deref()).await?)
+}
+
+async fn get_letter(State(app): State<App>, Auth(actor): Auth, ApiPath(id): ApiPath<i64>) -> AppResult<Json> {
+    to_json(app.get_letter(&actor, id).await?)
+}
+
+async fn letter_action(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(a): ApiJson<crate::app::mailbox::LetterActionInput>,
+) -> AppResult<Json> {
+    to_json(app.letter_action(&actor, id, a).await?)
+}
+
+async fn release_letter(State(app): State<App>, Auth(actor): Auth, ApiPath(id): ApiPath<i64>) -> AppResult<StatusCode> {
+    app.release_letter(&actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct StatsQuery {
+    year: Option<String>,
+    month: Option<String>,
+}
+
+async fn mailbox_stats(State(app): State<App>, ApiQuery(q): ApiQuery<StatsQuery>) -> AppResult<Json> {
+    let year = match q.year.as_deref() {
+        None => crate::app::calendar::today().year(),
+        Some(y) => y.trim().parse().map_err(|_| AppError::field("year", "type", format!("年份「{y}」无效")))?,
+    };
+    let month = match q.month.as_deref() {
+        None | Some("") => None,
+        Some(m) => Some(m.trim().parse().map_err(|_| AppError::field("month", "type", format!("月份「{m}」无效")))?),
+    };
+    to_json(app.mailbox_stats(year, month).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WordsInput {
+    words: Vec<String>,
+}
+
+async fn set_sensitive_words(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiJson(w): ApiJson<WordsInput>,
+) -> AppResult<Json> {
+    to_json(app.set_sensitive_words(&actor, &w.words).await?)
 }

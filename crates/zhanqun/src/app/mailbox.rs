@@ -1,0 +1,823 @@
+//! The mailbox (R6.1–R6.4): letters from citizens, assigned to a handling body and a
+//! contact person, answered within 7 working days (15 when extended), on record and in
+//! public statistics. Writers' names and contacts are seen only by the people handling
+//! the letter, and every such look is recorded.
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::FromRow;
+use zhanqun_domain::FieldErrors;
+use zhanqun_domain::calendar::{fmt_date, parse_date};
+use zhanqun_domain::mailbox::{
+    CODE_ALPHABET, CONSULTATION_MAX_DAYS, Channel, EXTENDED_DAYS, LetterAction, LetterState, REPLY_DAYS, format_code,
+    normalize_code,
+};
+
+use super::calendar::today;
+use super::{Actor, App, Audit, audit};
+use crate::error::{AppError, AppResult};
+use crate::store::now_ms;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct LetterRow {
+    pub id: i64,
+    pub channel: String,
+    pub to_body_id: Option<i64>,
+    pub site_id: Option<i64>,
+    pub subject: String,
+    pub body: String,
+    pub writer_name: String,
+    pub writer_contact: String,
+    pub may_publish: i64,
+    pub code_hash: String,
+    pub state: String,
+    pub held: i64,
+    pub handling_body_id: Option<i64>,
+    pub contact_person: Option<String>,
+    pub arrived_on: String,
+    pub due_on: String,
+    pub due_estimated: i64,
+    pub extended: i64,
+    pub extension_reason: Option<String>,
+    pub reply: Option<String>,
+    pub replied_on: Option<String>,
+    pub reply_working_days: Option<i64>,
+    pub on_time: Option<i64>,
+    pub not_handled_reason: Option<String>,
+    pub rating: Option<i64>,
+    pub rating_comment: Option<String>,
+    pub imported: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub version: i64,
+}
+
+/// A new letter as a citizen writes it.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct NewLetter {
+    pub channel: String,
+    pub to_body_id: Option<i64>,
+    pub site_id: Option<i64>,
+    pub subject: String,
+    pub body: String,
+    pub writer_name: String,
+    pub writer_contact: String,
+    pub may_publish: bool,
+}
+
+/// What anyone may see of a letter (the writer with the code; the public when published).
+#[derive(Debug, Clone, Serialize)]
+pub struct PublicLetter {
+    pub id: i64,
+    pub channel: String,
+    pub channel_label: &'static str,
+    pub subject: String,
+    pub body: String,
+    pub state: String,
+    pub state_label: &'static str,
+    pub handling_body: Option<String>,
+    pub arrived_on: String,
+    pub due_on: String,
+    pub due_estimated: bool,
+    pub reply: Option<String>,
+    pub replied_on: Option<String>,
+    pub not_handled_reason: Option<String>,
+    pub rating: Option<i64>,
+}
+
+/// What the people handling a letter see, personal data included.
+#[derive(Debug, Clone, Serialize)]
+pub struct StaffLetter {
+    #[serde(flatten)]
+    pub public: PublicLetter,
+    pub writer_name: String,
+    pub writer_contact: String,
+    pub may_publish: bool,
+    pub held: bool,
+    pub handling_body_id: Option<i64>,
+    pub contact_person: Option<String>,
+    pub extended: bool,
+    pub extension_reason: Option<String>,
+    pub overdue: bool,
+    pub version: i64,
+}
+
+/// A submitted letter: its number and the code to follow it with (shown once).
+#[derive(Debug, Clone, Serialize)]
+pub struct Receipt {
+    pub id: i64,
+    pub code: String,
+    pub due_on: String,
+    pub held: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LetterActionInput {
+    pub action: String,
+    pub body_id: Option<i64>,
+    pub contact_person: Option<String>,
+    pub reason: Option<String>,
+    pub reply: Option<String>,
+    pub version: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, FromRow)]
+pub struct BodyStats {
+    pub body_id: i64,
+    pub body: String,
+    pub received: i64,
+    pub replied: i64,
+    pub on_time: i64,
+    pub overdue: i64,
+    pub avg_working_days: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, FromRow)]
+pub struct Body {
+    pub id: i64,
+    pub name: String,
+    pub site_id: Option<i64>,
+}
+
+fn code_hash(code: &str) -> String {
+    hex::encode(Sha256::digest(format!("zhanqun-letter:{code}").as_bytes()))
+}
+
+fn new_code() -> String {
+    let mut rng = rand::rng();
+    (0..16).map(|_| CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())] as char).collect()
+}
+
+fn check_contact(c: &str) -> bool {
+    let c = c.trim();
+    let phone =
+        c.len() >= 7 && c.len() <= 20 && c.bytes().all(|b| b.is_ascii_digit() || b == b'-' || b == b'+' || b == b' ');
+    let email = c.len() <= 100
+        && c.split_once('@').is_some_and(|(u, d)| {
+            !u.is_empty() && d.contains('.') && !d.starts_with('.') && !c.contains(char::is_whitespace)
+        });
+    phone || email
+}
+
+impl LetterRow {
+    fn public(&self, body_name: Option<String>) -> PublicLetter {
+        let channel = Channel::parse(&self.channel).unwrap_or(Channel::Mayor);
+        let state = LetterState::parse(&self.state).unwrap_or(LetterState::Received);
+        PublicLetter {
+            id: self.id,
+            channel: self.channel.clone(),
+            channel_label: channel.label(),
+            subject: self.subject.clone(),
+            body: self.body.clone(),
+            state: self.state.clone(),
+            state_label: state.label(),
+            handling_body: body_name,
+            arrived_on: self.arrived_on.clone(),
+            due_on: self.due_on.clone(),
+            due_estimated: self.due_estimated != 0,
+            reply: self.reply.clone(),
+            replied_on: self.replied_on.clone(),
+            not_handled_reason: self.not_handled_reason.clone(),
+            rating: self.rating,
+        }
+    }
+}
+
+impl App {
+    async fn body_name(&self, id: Option<i64>) -> AppResult<Option<String>> {
+        match id {
+            Some(id) => Ok(sqlx::query_scalar("SELECT name FROM bodies WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.db.pool)
+                .await?),
+            None => Ok(None),
+        }
+    }
+
+    fn staff_view(&self, l: &LetterRow, body: Option<String>) -> StaffLetter {
+        let state = LetterState::parse(&l.state).unwrap_or(LetterState::Received);
+        StaffLetter {
+            public: l.public(body),
+            writer_name: l.writer_name.clone(),
+            writer_contact: l.writer_contact.clone(),
+            may_publish: l.may_publish != 0,
+            held: l.held != 0,
+            handling_body_id: l.handling_body_id,
+            contact_person: l.contact_person.clone(),
+            extended: l.extended != 0,
+            extension_reason: l.extension_reason.clone(),
+            overdue: state.is_open() && l.due_on < fmt_date(today()),
+            version: l.version,
+        }
+    }
+
+    /// Creates a handling body (system administrators).
+    pub async fn create_body(&self, actor: &Actor, name: &str, site_id: Option<i64>) -> AppResult<Body> {
+        actor.require_admin()?;
+        let mut e = FieldErrors::new();
+        e.required("name", "机构名称", name);
+        e.max_chars("name", "机构名称", name, 100);
+        e.into_result()?;
+        let mut w = self.db.begin_write().await?;
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM bodies WHERE name = $1")
+            .bind(name.trim())
+            .fetch_optional(w.conn())
+            .await?;
+        if exists.is_some() {
+            return Err(AppError::field("name", "unique", format!("机构「{}」已存在", name.trim())));
+        }
+        let b: Body = sqlx::query_as(
+            "INSERT INTO bodies (name, site_id, created_at) VALUES ($1, $2, $3) RETURNING id, name, site_id",
+        )
+        .bind(name.trim())
+        .bind(site_id)
+        .bind(now_ms())
+        .fetch_one(w.conn())
+        .await?;
+        audit(
+            w.conn(),
+            actor,
+            Audit {
+                site_id,
+                entity: "body",
+                entity_id: b.id,
+                action: "create",
+                from_state: None,
+                to_state: None,
+                comment: "",
+                detail: serde_json::json!({"name": b.name}),
+            },
+        )
+        .await?;
+        w.commit().await?;
+        Ok(b)
+    }
+
+    pub async fn list_bodies(&self) -> AppResult<Vec<Body>> {
+        Ok(sqlx::query_as("SELECT id, name, site_id FROM bodies ORDER BY id").fetch_all(&self.db.pool).await?)
+    }
+
+    /// Makes a person one of a body's letter handlers.
+    pub async fn add_body_member(&self, actor: &Actor, body_id: i64, user_id: i64) -> AppResult<()> {
+        actor.require_admin()?;
+        let mut w = self.db.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO body_members (user_id, body_id) VALUES ($1, $2) ON CONFLICT (user_id, body_id) DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(body_id)
+        .execute(w.conn())
+        .await
+        .map_err(|_| AppError::field("user_id", "exists", "机构或用户不存在"))?;
+        audit(
+            w.conn(),
+            actor,
+            Audit {
+                site_id: None,
+                entity: "body",
+                entity_id: body_id,
+                action: "add_member",
+                from_state: None,
+                to_state: None,
+                comment: "",
+                detail: serde_json::json!({"user_id": user_id}),
+            },
+        )
+        .await?;
+        w.commit().await?;
+        Ok(())
+    }
+
+    async fn is_member(&self, actor: &Actor, body_id: Option<i64>) -> AppResult<bool> {
+        if actor.is_admin {
+            return Ok(true);
+        }
+        let (Some(u), Some(b)) = (actor.user_id, body_id) else { return Ok(false) };
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM body_members WHERE user_id = $1 AND body_id = $2")
+            .bind(u)
+            .bind(b)
+            .fetch_one(&self.db.pool)
+            .await?;
+        Ok(n > 0)
+    }
+
+    /// Accepts a letter. Returns its query code once; only the code's hash is kept.
+    pub async fn submit_letter(&self, l: NewLetter) -> AppResult<Receipt> {
+        let mut e = FieldErrors::new();
+        let channel = Channel::parse(&l.channel);
+        if channel.is_none() {
+            e.add("channel", "one_of", "请选择信箱类别");
+        }
+        if channel == Some(Channel::Body) && l.to_body_id.is_none() {
+            e.add("to_body_id", "required", "请选择要写信的部门");
+        }
+        e.required("subject", "标题", &l.subject);
+        e.max_chars("subject", "标题", &l.subject, 100);
+        e.required("body", "内容", &l.body);
+        e.max_chars("body", "内容", &l.body, 5000);
+        e.required("writer_name", "姓名", &l.writer_name);
+        e.max_chars("writer_name", "姓名", &l.writer_name, 30);
+        if !check_contact(&l.writer_contact) {
+            e.add("writer_contact", "contact", "请填写有效的手机号码、电话号码或电子邮箱");
+        }
+        e.into_result()?;
+        let channel = channel.unwrap_or(Channel::Mayor);
+        let contact = l.writer_contact.trim().to_string();
+        let now = now_ms();
+        let recent: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM letters WHERE writer_contact = $1 AND created_at > $2")
+                .bind(&contact)
+                .bind(now - 3_600_000)
+                .fetch_one(&self.db.pool)
+                .await?;
+        if recent >= 5 {
+            return Err(AppError::TooManyAttempts("同一联系方式一小时内最多提交 5 封来信，请稍后再试".into()));
+        }
+        if let Some(b) = l.to_body_id
+            && self.body_name(Some(b)).await?.is_none()
+        {
+            return Err(AppError::field("to_body_id", "exists", "所选部门不存在"));
+        }
+        let words: Vec<String> =
+            sqlx::query_scalar("SELECT word FROM sensitive_words").fetch_all(&self.db.pool).await?;
+        let text = format!("{} {}", l.subject, l.body);
+        let held = words.iter().any(|w| !w.is_empty() && text.contains(w.as_str()));
+        let arrived = today();
+        let due = self
+            .calendar
+            .load()
+            .add_working_days(arrived, REPLY_DAYS)
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("calendar range")))?;
+        let code = new_code();
+        let mut w = self.db.begin_write().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO letters (channel, to_body_id, site_id, subject, body, writer_name, writer_contact, may_publish, code_hash, state, held, \
+             handling_body_id, arrived_on, due_on, due_estimated, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'received', $10, $11, $12, $13, $14, $15, $15) RETURNING id",
+        )
+        .bind(channel.as_str())
+        .bind(l.to_body_id)
+        .bind(l.site_id)
+        .bind(l.subject.trim())
+        .bind(l.body.trim())
+        .bind(l.writer_name.trim())
+        .bind(&contact)
+        .bind(i64::from(l.may_publish))
+        .bind(code_hash(&code))
+        .bind(i64::from(held))
+        .bind(l.to_body_id)
+        .bind(fmt_date(arrived))
+        .bind(fmt_date(due.due))
+        .bind(i64::from(due.estimated))
+        .bind(now)
+        .fetch_one(w.conn())
+        .await?;
+        let citizen = Actor { user_id: None, name: "来信人".into(), is_admin: false, roles: vec![] };
+        audit(
+            w.conn(),
+            &citizen,
+            Audit {
+                site_id: l.site_id,
+                entity: "letter",
+                entity_id: id,
+                action: "submit",
+                from_state: None,
+                to_state: Some("received"),
+                comment: "",
+                detail: serde_json::json!({"channel": channel.as_str(), "held": held}),
+            },
+        )
+        .await?;
+        w.commit().await?;
+        Ok(Receipt { id, code: format_code(&code), due_on: fmt_date(due.due), held })
+    }
+
+    /// What the writer sees with the query code. A wrong code says nothing about any letter.
+    pub async fn track_letter(&self, code: &str) -> AppResult<PublicLetter> {
+        let not_found = || AppError::NotFound("没有找到这个查询码对应的来信，请核对后重试".into());
+        let code = normalize_code(code).ok_or_else(not_found)?;
+        let l: LetterRow = sqlx::query_as("SELECT * FROM letters WHERE code_hash = $1")
+            .bind(code_hash(&code))
+            .fetch_optional(&self.db.pool)
+            .await?
+            .ok_or_else(not_found)?;
+        Ok(l.public(self.body_name(l.handling_body_id).await?))
+    }
+
+    /// The writer rates the answer, once.
+    pub async fn rate_letter(&self, code: &str, rating: i64, comment: &str) -> AppResult<PublicLetter> {
+        if !(1..=5).contains(&rating) {
+            return Err(AppError::field("rating", "range", "评价应为 1 到 5 星"));
+        }
+        let code = normalize_code(code).ok_or_else(|| AppError::NotFound("查询码无效".into()))?;
+        let mut w = self.db.begin_write().await?;
+        let l: LetterRow = sqlx::query_as("SELECT * FROM letters WHERE code_hash = $1")
+            .bind(code_hash(&code))
+            .fetch_optional(w.conn())
+            .await?
+            .ok_or_else(|| AppError::NotFound("查询码无效".into()))?;
+        if l.reply.is_none() && l.not_handled_reason.is_none() {
+            return Err(AppError::Conflict("来信尚未答复，暂不能评价".into()));
+        }
+        if l.rating.is_some() {
+            return Err(AppError::Conflict("已经评价过了".into()));
+        }
+        sqlx::query("UPDATE letters SET rating = $1, rating_comment = $2, updated_at = $3 WHERE id = $4")
+            .bind(rating)
+            .bind(comment.trim().chars().take(500).collect::<String>())
+            .bind(now_ms())
+            .bind(l.id)
+            .execute(w.conn())
+            .await?;
+        let citizen = Actor { user_id: None, name: "来信人".into(), is_admin: false, roles: vec![] };
+        audit(
+            w.conn(),
+            &citizen,
+            Audit {
+                site_id: l.site_id,
+                entity: "letter",
+                entity_id: l.id,
+                action: "rate",
+                from_state: None,
+                to_state: None,
+                comment: "",
+                detail: serde_json::json!({"rating": rating}),
+            },
+        )
+        .await?;
+        w.commit().await?;
+        self.track_letter(&code).await
+    }
+
+    /// A letter with the writer's personal data, for the people handling it; every look is recorded.
+    pub async fn get_letter(&self, actor: &Actor, id: i64) -> AppResult<StaffLetter> {
+        let l: LetterRow = sqlx::query_as("SELECT * FROM letters WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.db.pool)
+            .await?
+            .ok_or_else(|| AppError::not_found("来信", id))?;
+        if !self.is_member(actor, l.handling_body_id).await? {
+            return Err(AppError::Forbidden("只有承办机构的经办人和市政府办公厅可以查看来信人信息".into()));
+        }
+        let mut w = self.db.begin_write().await?;
+        audit(
+            w.conn(),
+            actor,
+            Audit {
+                site_id: l.site_id,
+                entity: "letter",
+                entity_id: id,
+                action: "view_personal_data",
+                from_state: None,
+                to_state: None,
+                comment: "",
+                detail: serde_json::json!({}),
+            },
+        )
+        .await?;
+        w.commit().await?;
+        Ok(self.staff_view(&l, self.body_name(l.handling_body_id).await?))
+    }
+
+    /// Letters for the people handling them: `due` = `overdue`, `near` (due within 2 working
+    /// days), `consultation_3m` (the national three-month rule), or a state.
+    pub async fn list_letters(&self, actor: &Actor, filter: Option<&str>) -> AppResult<Vec<StaffLetter>> {
+        let today_s = fmt_date(today());
+        let rows: Vec<LetterRow> = if actor.is_admin {
+            sqlx::query_as("SELECT * FROM letters ORDER BY due_on, id LIMIT 1000").fetch_all(&self.db.pool).await?
+        } else {
+            sqlx::query_as(
+                "SELECT * FROM letters WHERE handling_body_id IN (SELECT body_id FROM body_members WHERE user_id = $1) ORDER BY due_on, id LIMIT 1000",
+            )
+            .bind(actor.user_id.unwrap_or_default())
+            .fetch_all(&self.db.pool)
+            .await?
+        };
+        let near = self.calendar.load().add_working_days(today(), 2).map(|d| fmt_date(d.due)).unwrap_or_default();
+        let three_months_ago =
+            today().checked_sub(time::Duration::days(CONSULTATION_MAX_DAYS)).map(fmt_date).unwrap_or_default();
+        let mut out = Vec::new();
+        for l in rows {
+            let open = LetterState::parse(&l.state).is_some_and(LetterState::is_open);
+            let keep = match filter {
+                None | Some("") => true,
+                Some("overdue") => open && l.due_on < today_s,
+                Some("near") => open && l.due_on >= today_s && l.due_on <= near,
+                Some("consultation_3m") => open && l.channel == "consultation" && l.arrived_on < three_months_ago,
+                Some(s) if LetterState::parse(s).is_some() => l.state == s,
+                Some(other) => return Err(AppError::field("filter", "one_of", format!("筛选条件「{other}」无效"))),
+            };
+            if keep {
+                let name = self.body_name(l.handling_body_id).await?;
+                out.push(self.staff_view(&l, name));
+            }
+        }
+        Ok(out)
+    }
+
+    /// One step of handling a letter, checked, recorded and applied in one transaction.
+    pub async fn letter_action(&self, actor: &Actor, id: i64, input: LetterActionInput) -> AppResult<StaffLetter> {
+        let action = LetterAction::parse(&input.action).ok_or_else(|| {
+            AppError::field("action", "one_of", "操作应为 assign、transfer、extend、reply、not_handled 或 close")
+        })?;
+        let text = |v: &Option<String>| v.as_deref().map(str::trim).unwrap_or("").to_string();
+        let mut w = self.db.begin_write().await?;
+        let l: LetterRow = sqlx::query_as("SELECT * FROM letters WHERE id = $1")
+            .bind(id)
+            .fetch_optional(w.conn())
+            .await?
+            .ok_or_else(|| AppError::not_found("来信", id))?;
+        if let Some(v) = input.version
+            && v != l.version
+        {
+            return Err(AppError::StaleVersion {
+                message: "来信已被他人处理，请刷新后再试".into(),
+                current_version: l.version,
+            });
+        }
+        let from = LetterState::parse(&l.state).unwrap_or(LetterState::Received);
+        let city_office = matches!(action, LetterAction::Assign | LetterAction::Transfer | LetterAction::Close);
+        if city_office {
+            actor.require_admin().map_err(|_| {
+                AppError::Forbidden(format!("「{}」须由市政府办公厅（系统管理员）办理", action.label()))
+            })?;
+        } else if !self.is_member(actor, l.handling_body_id).await? {
+            return Err(AppError::Forbidden(format!("只有承办机构的经办人可以「{}」", action.label())));
+        }
+        let to = action.apply(from, l.extended != 0).ok_or_else(|| {
+            if action == LetterAction::Extend && l.extended != 0 {
+                AppError::Conflict("已经申请过延期，不能再次延期".into())
+            } else {
+                AppError::Conflict(format!("来信当前为「{}」，不能「{}」", from.label(), action.label()))
+            }
+        })?;
+        let now = now_ms();
+        let today_d = today();
+        let arrived =
+            parse_date(&l.arrived_on).ok_or_else(|| AppError::Internal(anyhow::anyhow!("bad arrival date")))?;
+        let c = w.conn();
+        let claimed = sqlx::query(
+            "UPDATE letters SET state = $1, version = version + 1, updated_at = $2 WHERE id = $3 AND version = $4",
+        )
+        .bind(to.as_str())
+        .bind(now)
+        .bind(id)
+        .bind(l.version)
+        .execute(&mut *c)
+        .await?
+        .rows_affected();
+        if claimed != 1 {
+            return Err(AppError::Conflict("来信刚刚已被他人处理，请刷新后再试".into()));
+        }
+        let mut detail = serde_json::json!({});
+        match action {
+            LetterAction::Assign | LetterAction::Transfer => {
+                let body = input.body_id.ok_or_else(|| AppError::field("body_id", "required", "请选择承办机构"))?;
+                let name: Option<String> = sqlx::query_scalar("SELECT name FROM bodies WHERE id = $1")
+                    .bind(body)
+                    .fetch_optional(&mut *c)
+                    .await?;
+                let name = name.ok_or_else(|| AppError::field("body_id", "exists", "承办机构不存在"))?;
+                if action == LetterAction::Transfer && Some(body) == l.handling_body_id {
+                    return Err(AppError::field("body_id", "different", "转办须转给另一个机构"));
+                }
+                let person = text(&input.contact_person);
+                if person.is_empty() {
+                    return Err(AppError::field("contact_person", "required", "请填写联系人"));
+                }
+                sqlx::query("UPDATE letters SET handling_body_id = $1, contact_person = $2 WHERE id = $3")
+                    .bind(body)
+                    .bind(&person)
+                    .bind(id)
+                    .execute(&mut *c)
+                    .await?;
+                detail = serde_json::json!({"from_body": l.handling_body_id, "body": body, "body_name": name, "contact_person": person});
+            }
+            LetterAction::Extend => {
+                let reason = text(&input.reason);
+                if reason.is_empty() {
+                    return Err(AppError::field("reason", "required", "申请延期须说明理由"));
+                }
+                let due = self
+                    .calendar
+                    .load()
+                    .add_working_days(arrived, EXTENDED_DAYS)
+                    .ok_or_else(|| AppError::Internal(anyhow::anyhow!("calendar range")))?;
+                sqlx::query("UPDATE letters SET extended = 1, extension_reason = $1, due_on = $2, due_estimated = $3 WHERE id = $4")
+                    .bind(&reason)
+                    .bind(fmt_date(due.due))
+                    .bind(i64::from(due.estimated))
+                    .bind(id)
+                    .execute(&mut *c)
+                    .await?;
+                detail = serde_json::json!({"due_on": fmt_date(due.due), "reason": reason});
+            }
+            LetterAction::Reply | LetterAction::NotHandled => {
+                let (field, content) = if action == LetterAction::Reply {
+                    ("reply", text(&input.reply))
+                } else {
+                    ("reason", text(&input.reason))
+                };
+                if content.is_empty() {
+                    let msg = if action == LetterAction::Reply {
+                        "请填写答复内容"
+                    } else {
+                        "不予办理须说明理由"
+                    };
+                    return Err(AppError::field(field, "required", msg));
+                }
+                if content.chars().count() > 10_000 {
+                    return Err(AppError::field(field, "max_length", "内容不能超过 10000 个字符"));
+                }
+                let days = i64::from(self.calendar.load().working_days_between(arrived, today_d));
+                let on_time = fmt_date(today_d) <= l.due_on;
+                let sql = if action == LetterAction::Reply {
+                    "UPDATE letters SET reply = $1, replied_on = $2, reply_working_days = $3, on_time = $4 WHERE id = $5"
+                } else {
+                    "UPDATE letters SET not_handled_reason = $1, replied_on = $2, reply_working_days = $3, on_time = $4 WHERE id = $5"
+                };
+                sqlx::query(sql)
+                    .bind(&content)
+                    .bind(fmt_date(today_d))
+                    .bind(days)
+                    .bind(i64::from(on_time))
+                    .bind(id)
+                    .execute(&mut *c)
+                    .await?;
+                detail = serde_json::json!({"working_days": days, "on_time": on_time});
+            }
+            LetterAction::Close => {}
+        }
+        let comment = text(&input.reason);
+        audit(
+            c,
+            actor,
+            Audit {
+                site_id: l.site_id,
+                entity: "letter",
+                entity_id: id,
+                action: action.as_str(),
+                from_state: Some(from.as_str()),
+                to_state: Some(to.as_str()),
+                comment: &comment,
+                detail,
+            },
+        )
+        .await?;
+        let l: LetterRow = sqlx::query_as("SELECT * FROM letters WHERE id = $1").bind(id).fetch_one(&mut *c).await?;
+        w.commit().await?;
+        Ok(self.staff_view(&l, self.body_name(l.handling_body_id).await?))
+    }
+
+    /// Per-body figures for a year, or a month of it (`month` 1–12): received, replied,
+    /// on time, overdue and the average working days to a reply.
+    pub async fn mailbox_stats(&self, year: i32, month: Option<u32>) -> AppResult<Vec<BodyStats>> {
+        if !(2000..=2200).contains(&year) {
+            return Err(AppError::field("year", "range", "年份无效"));
+        }
+        let (from, to) = match month {
+            Some(m) if (1..=12).contains(&m) => (format!("{year:04}-{m:02}-01"), format!("{year:04}-{m:02}-31")),
+            Some(_) => return Err(AppError::field("month", "range", "月份应为 1 到 12")),
+            None => (format!("{year:04}-01-01"), format!("{year:04}-12-31")),
+        };
+        let today_s = fmt_date(today());
+        Ok(sqlx::query_as(
+            "SELECT b.id AS body_id, b.name AS body, COUNT(l.id) AS received, \
+             CAST(COALESCE(SUM(CASE WHEN l.replied_on IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS replied, \
+             CAST(COALESCE(SUM(CASE WHEN l.on_time = 1 THEN 1 ELSE 0 END), 0) AS BIGINT) AS on_time, \
+             CAST(COALESCE(SUM(CASE WHEN l.on_time = 0 OR (l.replied_on IS NULL AND l.state IN ('received', 'assigned', 'extended') AND l.due_on < $3) THEN 1 ELSE 0 END), 0) AS BIGINT) AS overdue, \
+             CAST(AVG(l.reply_working_days) AS DOUBLE PRECISION) AS avg_working_days \
+             FROM bodies b JOIN letters l ON l.handling_body_id = b.id \
+             WHERE l.arrived_on >= $1 AND l.arrived_on <= $2 GROUP BY b.id, b.name ORDER BY b.id",
+        )
+        .bind(from)
+        .bind(to)
+        .bind(today_s)
+        .fetch_all(&self.db.pool)
+        .await?)
+    }
+
+    /// Published letters: the writer allowed it, it is answered, and not held.
+    pub async fn published_letters(&self, limit: i64) -> AppResult<Vec<PublicLetter>> {
+        let rows: Vec<LetterRow> = sqlx::query_as(
+            "SELECT * FROM letters WHERE may_publish = 1 AND held = 0 AND reply IS NOT NULL ORDER BY replied_on DESC, id DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.db.pool)
+        .await?;
+        let mut out = Vec::new();
+        for l in rows {
+            let name = self.body_name(l.handling_body_id).await?;
+            out.push(l.public(name));
+        }
+        Ok(out)
+    }
+
+    pub async fn published_letter(&self, id: i64) -> AppResult<PublicLetter> {
+        let l: LetterRow = sqlx::query_as(
+            "SELECT * FROM letters WHERE id = $1 AND may_publish = 1 AND held = 0 AND reply IS NOT NULL",
+        )
+        .bind(id)
+        .fetch_optional(&self.db.pool)
+        .await?
+        .ok_or_else(|| AppError::NotFound("该来信未公开".into()))?;
+        Ok(l.public(self.body_name(l.handling_body_id).await?))
+    }
+
+    /// Words that hold a letter for moderation (never dropped silently).
+    pub async fn set_sensitive_words(&self, actor: &Actor, words: &[String]) -> AppResult<Vec<String>> {
+        actor.require_admin()?;
+        let mut w = self.db.begin_write().await?;
+        sqlx::query("DELETE FROM sensitive_words").execute(w.conn()).await?;
+        let mut kept = Vec::new();
+        for word in words.iter().map(|w| w.trim()).filter(|w| !w.is_empty()) {
+            if word.chars().count() > 50 {
+                return Err(AppError::field("words", "max_length", format!("敏感词「{word}」过长")));
+            }
+            if kept.iter().any(|k| k == word) {
+                continue;
+            }
+            sqlx::query("INSERT INTO sensitive_words (word, created_by, created_at) VALUES ($1, $2, $3)")
+                .bind(word)
+                .bind(&actor.name)
+                .bind(now_ms())
+                .execute(w.conn())
+                .await?;
+            kept.push(word.to_string());
+        }
+        audit(
+            w.conn(),
+            actor,
+            Audit {
+                site_id: None,
+                entity: "sensitive_words",
+                entity_id: 0,
+                action: "replace",
+                from_state: None,
+                to_state: None,
+                comment: "",
+                detail: serde_json::json!({"count": kept.len()}),
+            },
+        )
+        .await?;
+        w.commit().await?;
+        Ok(kept)
+    }
+
+    /// Releases a held letter after moderation.
+    pub async fn release_letter(&self, actor: &Actor, id: i64) -> AppResult<()> {
+        actor.require_admin()?;
+        let mut w = self.db.begin_write().await?;
+        let n = sqlx::query("UPDATE letters SET held = 0, version = version + 1 WHERE id = $1 AND held = 1")
+            .bind(id)
+            .execute(w.conn())
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(AppError::Conflict("该来信不在待审核状态".into()));
+        }
+        audit(
+            w.conn(),
+            actor,
+            Audit {
+                site_id: None,
+                entity: "letter",
+                entity_id: id,
+                action: "release",
+                from_state: None,
+                to_state: None,
+                comment: "",
+                detail: serde_json::json!({}),
+            },
+        )
+        .await?;
+        w.commit().await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contacts() {
+        for ok in ["13800138000", "0532-85912345", "+86 138 0013 8000", "li@example.cn"] {
+            assert!(check_contact(ok), "{ok}");
+        }
+        for bad in ["", "abc", "123", "li@", "@x.cn", "a b@c.cn"] {
+            assert!(!check_contact(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn codes_are_long_and_random() {
+        let a = new_code();
+        let b = new_code();
+        assert_eq!(a.len(), 16);
+        assert_ne!(a, b);
+        assert!(normalize_code(&format_code(&a)).is_some());
+    }
+}
