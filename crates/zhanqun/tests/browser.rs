@@ -205,7 +205,7 @@ mod browser {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     #[ignore = "browser test: needs chromium + chromium-driver and axe-core (.ci/run runs it)"]
-    async fn axe_finds_no_serious_violations_on_the_public_pages() {
+    async fn axe_finds_no_serious_violations_on_the_public_pages_and_forms() {
         let axe_path = std::env::var("ZHANQUN_AXE").unwrap_or_else(|_| {
             concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/node_modules/axe-core/axe.min.js").into()
         });
@@ -231,7 +231,14 @@ mod browser {
             control.as_array().unwrap().iter().any(|i| i == "critical" || i == "serious"),
             "control page: {control}"
         );
-        for path in ["/".to_string(), "/columns/news/".into(), format!("/articles/{last}.html")] {
+        for path in [
+            "/".to_string(),
+            "/columns/news/".into(),
+            format!("/articles/{last}.html"),
+            "/mailbox/".into(),
+            "/mailbox/stats".into(),
+            "/mailbox/track".into(),
+        ] {
             c.goto(&format!("http://jyj.localhost:{}{path}", port(&s))).await.unwrap();
             c.execute(&axe, vec![]).await.unwrap();
             let result = c

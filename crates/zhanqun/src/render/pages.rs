@@ -187,6 +187,20 @@ impl App {
         Ok(Arc::new(Page::new(status, html)))
     }
 
+    /// Any page of a site's theme: `extra` joins the site, its navigation and its language.
+    pub async fn site_page(
+        &self,
+        site_id: i64,
+        status: StatusCode,
+        template: &str,
+        extra: minijinja::Value,
+    ) -> AppResult<Arc<Page>> {
+        let mut c = self.db.pool.acquire().await?;
+        let (_, site, cols) = self.site_ctx(&mut c, site_id).await?;
+        let ctx = minijinja::context! { ..extra, ..minijinja::context! { lang => "zh-CN", site, nav => Self::nav(&cols), current_column => () } };
+        self.render_page(site_id, status, template, ctx)
+    }
+
     /// A page with a heading and a sentence, in the site's theme.
     pub async fn message_page(
         &self,

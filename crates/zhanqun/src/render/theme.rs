@@ -19,6 +19,11 @@ pub const DEFAULT_TEMPLATES: &[(&str, &str)] = &[
     ("column.html", include_str!("../../themes/default/column.html")),
     ("article.html", include_str!("../../themes/default/article.html")),
     ("message.html", include_str!("../../themes/default/message.html")),
+    ("mailbox.html", include_str!("../../themes/default/mailbox.html")),
+    ("receipt.html", include_str!("../../themes/default/receipt.html")),
+    ("track.html", include_str!("../../themes/default/track.html")),
+    ("letter.html", include_str!("../../themes/default/letter.html")),
+    ("mailbox_stats.html", include_str!("../../themes/default/mailbox_stats.html")),
 ];
 
 fn default_source(name: &str) -> Option<&'static str> {

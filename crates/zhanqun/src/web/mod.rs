@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod mailbox;
 pub mod problem;
 pub mod public;
 
@@ -27,6 +28,11 @@ pub fn router(app: App) -> Router {
         .nest("/api/v1", api::router(&app))
         .nest("/admin", admin::router(&app))
         .route("/admin/", axum::routing::get(admin::dashboard))
+        .route("/mailbox/", axum::routing::get(mailbox::index).post(mailbox::submit))
+        .route("/mailbox/track", axum::routing::get(mailbox::track_form).post(mailbox::track))
+        .route("/mailbox/rate", axum::routing::post(mailbox::rate))
+        .route("/mailbox/letters/{file}", axum::routing::get(mailbox::letter))
+        .route("/mailbox/stats", axum::routing::get(mailbox::stats))
         .fallback(public::public)
         .layer(DefaultBodyLimit::max(json_limit))
         .layer(CatchPanicLayer::custom(|_| AppError::Internal(anyhow::anyhow!("handler panicked")).into_response()))

@@ -88,6 +88,19 @@ fn search_term(query: Option<&str>) -> Option<String> {
     url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "q").map(|(_, v)| v.into_owned())
 }
 
+/// The online site a request's `Host` names, or the answer to give instead.
+pub fn resolve_site(app: &App, headers: &HeaderMap) -> Result<crate::render::hosts::SiteInfo, Response> {
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()).and_then(parse_host) else {
+        return Err(plain_page(StatusCode::BAD_REQUEST, "请求无效", "请求中的主机名无效。"));
+    };
+    let hosts = app.hosts.load();
+    match hosts.resolve(&host) {
+        Some(s) if s.state == zhanqun_domain::site::SiteState::Online => Ok(s.clone()),
+        Some(_) => Err(plain_page(StatusCode::NOT_FOUND, "网站未开通", "本网站目前不提供服务。")),
+        None => Err(plain_page(StatusCode::NOT_FOUND, "站点不存在", "本平台上没有这个网站，请检查网址。")),
+    }
+}
+
 pub async fn public(State(app): State<App>, req: Request) -> Response {
     let head = req.method() == Method::HEAD;
     if req.method() != Method::GET && !head {

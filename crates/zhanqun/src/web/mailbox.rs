@@ -1,0 +1,242 @@
+//! The mailbox on every public site: write a letter, follow it with the query code, rate
+//! the answer, read published answers and every body's figures. No JavaScript; a signed
+//! arithmetic question and per-address limits keep floods out without third parties.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, Query, RawForm, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use minijinja::context;
+use zhanqun_domain::mailbox::Channel;
+
+use super::public::{resolve_site, serve_page};
+use crate::app::App;
+use crate::app::limits::{check_challenge, new_challenge};
+use crate::app::mailbox::NewLetter;
+use crate::error::AppError;
+
+fn form(body: &[u8]) -> HashMap<String, String> {
+    url::form_urlencoded::parse(body).into_owned().collect()
+}
+
+async fn render(
+    app: &App,
+    site_id: i64,
+    headers: &HeaderMap,
+    status: StatusCode,
+    template: &str,
+    ctx: minijinja::Value,
+) -> Response {
+    match app.site_page(site_id, status, template, ctx).await {
+        Ok(p) => {
+            let mut r = serve_page(&p, headers, false);
+            r.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+            r
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "mailbox page failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "页面暂时无法显示，请稍后再试。").into_response()
+        }
+    }
+}
+
+fn channels() -> Vec<(&'static str, &'static str)> {
+    Channel::ALL.iter().map(|c| (c.as_str(), c.label())).collect()
+}
+
+async fn write_page(
+    app: &App,
+    site_id: i64,
+    headers: &HeaderMap,
+    status: StatusCode,
+    v: HashMap<String, String>,
+    errors: Vec<String>,
+) -> Response {
+    let bodies = app.list_bodies().await.unwrap_or_default();
+    let letters = app.published_letters(20).await.unwrap_or_default();
+    let challenge = new_challenge(&app.challenge_key.load());
+    let ctx = context! { channels => channels(), bodies, letters, challenge, v, errors };
+    render(app, site_id, headers, status, "mailbox.html", ctx).await
+}
+
+pub async fn index(State(app): State<App>, headers: HeaderMap) -> Response {
+    let site = match resolve_site(&app, &headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    write_page(&app, site.id, &headers, StatusCode::OK, HashMap::new(), vec![]).await
+}
+
+pub async fn submit(
+    State(app): State<App>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    RawForm(body): RawForm,
+) -> Response {
+    let site = match resolve_site(&app, &headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let f = form(&body);
+    let get = |k: &str| f.get(k).cloned().unwrap_or_default();
+    if !app.form_limiter.allow(&addr.ip().to_string()) {
+        return write_page(
+            &app,
+            site.id,
+            &headers,
+            StatusCode::TOO_MANY_REQUESTS,
+            f,
+            vec!["提交过于频繁，请过一会儿再试。您填写的内容已保留。".into()],
+        )
+        .await;
+    }
+    if !check_challenge(&app.challenge_key.load(), &get("token"), &get("answer")) {
+        return write_page(
+            &app,
+            site.id,
+            &headers,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            f,
+            vec!["验证问题回答不正确或已过期，请重新回答。您填写的内容已保留。".into()],
+        )
+        .await;
+    }
+    let letter = NewLetter {
+        channel: get("channel"),
+        to_body_id: get("to_body_id").trim().parse().ok(),
+        site_id: Some(site.id),
+        subject: get("subject"),
+        body: get("body"),
+        writer_name: get("writer_name"),
+        writer_contact: get("writer_contact"),
+        may_publish: get("may_publish") == "1",
+    };
+    match app.submit_letter(letter).await {
+        Ok(receipt) => render(&app, site.id, &headers, StatusCode::CREATED, "receipt.html", context! { receipt }).await,
+        Err(e) => {
+            let errors = match &e {
+                AppError::Invalid(fe) => fe.0.iter().map(|x| x.message.clone()).collect(),
+                other => vec![other.to_string()],
+            };
+            write_page(&app, site.id, &headers, e.status(), f, errors).await
+        }
+    }
+}
+
+pub async fn track_form(State(app): State<App>, headers: HeaderMap) -> Response {
+    let site = match resolve_site(&app, &headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    render(&app, site.id, &headers, StatusCode::OK, "track.html", context! { code => "" }).await
+}
+
+pub async fn track(
+    State(app): State<App>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    RawForm(body): RawForm,
+) -> Response {
+    let site = match resolve_site(&app, &headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let f = form(&body);
+    let code = f.get("code").cloned().unwrap_or_default();
+    if !app.form_limiter.allow(&format!("track:{}", addr.ip())) {
+        return render(
+            &app,
+            site.id,
+            &headers,
+            StatusCode::TOO_MANY_REQUESTS,
+            "track.html",
+            context! { code, error => "查询过于频繁，请稍后再试。" },
+        )
+        .await;
+    }
+    match app.track_letter(&code).await {
+        Ok(letter) => render(&app, site.id, &headers, StatusCode::OK, "track.html", context! { code, letter }).await,
+        Err(e) => {
+            render(&app, site.id, &headers, e.status(), "track.html", context! { code, error => e.to_string() }).await
+        }
+    }
+}
+
+pub async fn rate(State(app): State<App>, headers: HeaderMap, RawForm(body): RawForm) -> Response {
+    let site = match resolve_site(&app, &headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let f = form(&body);
+    let code = f.get("code").cloned().unwrap_or_default();
+    let rating = f.get("rating").and_then(|r| r.parse().ok()).unwrap_or(0);
+    match app.rate_letter(&code, rating, f.get("comment").map(String::as_str).unwrap_or("")).await {
+        Ok(letter) => render(&app, site.id, &headers, StatusCode::OK, "track.html", context! { code, letter }).await,
+        Err(e) => {
+            render(&app, site.id, &headers, e.status(), "track.html", context! { code, error => e.to_string() }).await
+        }
+    }
+}
+
+pub async fn letter(State(app): State<App>, headers: HeaderMap, Path(file): Path<String>) -> Response {
+    let site = match resolve_site(&app, &headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let id = file.strip_suffix(".html").and_then(|n| n.parse::<i64>().ok());
+    match id {
+        Some(id) => match app.published_letter(id).await {
+            Ok(letter) => render(&app, site.id, &headers, StatusCode::OK, "letter.html", context! { letter }).await,
+            Err(e) => {
+                render(
+                    &app,
+                    site.id,
+                    &headers,
+                    e.status(),
+                    "message.html",
+                    context! { heading => "来信未公开", message => e.to_string() },
+                )
+                .await
+            }
+        },
+        None => {
+            render(
+                &app,
+                site.id,
+                &headers,
+                StatusCode::NOT_FOUND,
+                "message.html",
+                context! { heading => "页面不存在", message => "您访问的页面不存在。" },
+            )
+            .await
+        }
+    }
+}
+
+pub async fn stats(State(app): State<App>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+    let site = match resolve_site(&app, &headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let year =
+        q.get("year").and_then(|y| y.trim().parse().ok()).unwrap_or_else(|| crate::app::calendar::today().year());
+    let month: Option<u32> = q.get("month").and_then(|m| m.trim().parse().ok());
+    match app.mailbox_stats(year, month).await {
+        Ok(rows) => {
+            render(&app, site.id, &headers, StatusCode::OK, "mailbox_stats.html", context! { rows, year, month }).await
+        }
+        Err(e) => {
+            render(
+                &app,
+                site.id,
+                &headers,
+                e.status(),
+                "message.html",
+                context! { heading => "无法统计", message => e.to_string() },
+            )
+            .await
+        }
+    }
+}
