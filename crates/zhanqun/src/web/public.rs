@@ -89,6 +89,7 @@ fn search_term(query: Option<&str>) -> Option<String> {
 }
 
 /// The online site a request's `Host` names, or the answer to give instead.
+#[allow(clippy::result_large_err, reason = "the error is the response itself, returned at once")]
 pub fn resolve_site(app: &App, headers: &HeaderMap) -> Result<crate::render::hosts::SiteInfo, Response> {
     let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()).and_then(parse_host) else {
         return Err(plain_page(StatusCode::BAD_REQUEST, "请求无效", "请求中的主机名无效。"));
