@@ -49,6 +49,11 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Import data from retired systems.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
     /// The working-day calendar.
     Calendar {
         #[command(subcommand)]
@@ -58,6 +63,18 @@ enum Command {
     Backup {
         /// File to write (must not exist).
         out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Historical letters from a CSV (UTF-8 or GBK) or XLSX file; rejected rows are written
+    /// with their reasons to FILE.rejected.csv.
+    Letters {
+        file: PathBuf,
+        /// Add handling bodies the file names that the platform does not know yet.
+        #[arg(long)]
+        create_bodies: bool,
     },
 }
 
@@ -208,6 +225,31 @@ async fn run() -> anyhow::Result<()> {
                     let g = app.grant_role(&cli_actor, site, u.id, &role).await.map_err(|e| anyhow::anyhow!("{e}"))?;
                     println!("已授予 {username} 在站点 #{site} 的「{}」角色", g.role_label);
                 }
+            }
+        }
+        Command::Import { command: ImportCommand::Letters { file, create_bodies } } => {
+            let app = settings.open_app().await?;
+            let table = zhanqun::app::import::read_table(&file).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let bar = indicatif::ProgressBar::new(table.rows.len() as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} 行 {per_sec} 剩余 {eta}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let report = app
+                .import_letters(&cli_actor, table, create_bodies, &|n| bar.set_position(n as u64))
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            bar.finish_and_clear();
+            println!("共 {} 行：导入 {} 行，拒绝 {} 行", report.total, report.imported, report.rejected.len());
+            if !report.rejected.is_empty() {
+                let out = PathBuf::from(format!("{}.rejected.csv", file.display()));
+                let mut w = csv::Writer::from_path(&out).with_context(|| format!("writing {}", out.display()))?;
+                w.write_record(["行号", "原因"])?;
+                for r in &report.rejected {
+                    w.write_record([r.row.to_string(), r.reason.clone()])?;
+                }
+                w.flush()?;
+                println!("被拒绝的行及原因见 {}", out.display());
             }
         }
         Command::Calendar { command } => {

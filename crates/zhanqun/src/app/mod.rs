@@ -6,6 +6,7 @@ pub mod auth;
 pub mod calendar;
 pub mod columns;
 pub mod documents;
+pub mod import;
 pub mod limits;
 pub mod mailbox;
 pub mod sessions;
