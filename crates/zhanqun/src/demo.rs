@@ -16,6 +16,7 @@ pub const DEMO_USERS: &[(&str, &str, &str, &str)] = &[
     ("secrecy", "李保密", "demo-secrecy-2026", "各站点保密审查员"),
     ("editorial", "赵把关", "demo-editorial-2026", "各站点编辑审核员"),
     ("jyj-admin", "教育局网站管理员", "demo-siteadmin-2026", "教育局网站站点管理员"),
+    ("handler", "孙经办", "demo-handler-2026", "教育局来信经办人"),
 ];
 
 struct SiteSpec {
@@ -323,10 +324,129 @@ impl App {
             .bind(d.id)
             .execute(&self.db.pool)
             .await?;
+        self.seed_demo_letters(&sys, users[5]).await?;
         for (s, _) in &sites {
             self.pages.invalidate_site(*s);
         }
         Ok(true)
+    }
+
+    /// Letters in every state, some of them weeks old (so some are overdue).
+    async fn seed_demo_letters(&self, sys: &Actor, handler_id: i64) -> anyhow::Result<()> {
+        use crate::app::mailbox::{LetterActionInput, NewLetter};
+        let e = |e: crate::error::AppError| anyhow::anyhow!("{e}");
+        let mut bodies = Vec::new();
+        for name in ["青岛市教育局", "青岛市卫生健康委员会", "青岛市自然资源和规划局", "青岛市市南区人民政府"]
+        {
+            bodies.push(self.create_body(sys, name, None).await.map_err(e)?.id);
+        }
+        self.add_body_member(sys, bodies[0], handler_id).await.map_err(e)?;
+        self.set_sensitive_words(sys, &["内部资料".to_string()]).await.map_err(e)?;
+        let handler = self.actor_by_user_id(handler_id).await.map_err(e)?;
+        // (subject, body, days ago, what happens, publish?)
+        let letters: &[(&str, &str, i64, &str, bool)] = &[
+            (
+                "小区门口路灯不亮",
+                "我住的小区门口路灯已经坏了两周，晚上出行很不方便，希望尽快修理。",
+                0,
+                "received",
+                true,
+            ),
+            ("建议增加公交班次", "早高峰 5 路公交车太挤，建议增加班次。", 1, "received", true),
+            ("学校周边交通安全", "学校门口上下学时段车辆乱停，存在安全隐患。", 3, "assigned", true),
+            ("幼儿园入园报名咨询", "请问今年幼儿园入园报名什么时候开始？需要准备哪些材料？", 20, "assigned", false),
+            ("老旧小区加装电梯", "我们小区想加装电梯，需要哪些手续？涉及规划、住建多个部门。", 10, "extended", true),
+            ("义务教育招生划片", "请问今年学区划片有没有调整？", 12, "replied", true),
+            ("社区卫生服务中心开放时间", "周末社区卫生服务中心是否开放？", 15, "replied", true),
+            ("邻里纠纷", "邻居装修噪音很大，希望政府出面解决。", 9, "not_handled", false),
+            ("课后服务收费", "学校课后服务如何收费？", 30, "closed", true),
+            ("关于一份内部资料的反映", "我这里有一份内部资料，想反映情况。", 2, "held", false),
+        ];
+        for (i, (subject, body, ago, stage, publish)) in letters.iter().enumerate() {
+            let receipt = self
+                .submit_letter(NewLetter {
+                    channel: if i % 3 == 1 { "suggestion" } else { "mayor" }.into(),
+                    to_body_id: None,
+                    site_id: None,
+                    subject: (*subject).into(),
+                    body: (*body).into(),
+                    writer_name: format!("市民{}", i + 1),
+                    writer_contact: format!("1380000{:04}", i + 1),
+                    may_publish: *publish,
+                })
+                .await
+                .map_err(e)?;
+            let id = receipt.id;
+            if *ago > 0 {
+                // Backdate the arrival so the demo has letters near and past their deadlines.
+                let cal = self.calendar.load();
+                let arrived = crate::app::calendar::today() - time::Duration::days(*ago);
+                let due = cal
+                    .add_working_days(arrived, zhanqun_domain::mailbox::REPLY_DAYS)
+                    .map(|d| d.due)
+                    .unwrap_or(arrived);
+                sqlx::query("UPDATE letters SET arrived_on = $1, due_on = $2 WHERE id = $3")
+                    .bind(zhanqun_domain::calendar::fmt_date(arrived))
+                    .bind(zhanqun_domain::calendar::fmt_date(due))
+                    .bind(id)
+                    .execute(&self.db.pool)
+                    .await?;
+            }
+            let act = |action: &str| LetterActionInput { action: action.into(), ..Default::default() };
+            if matches!(*stage, "received" | "held") {
+                continue;
+            }
+            // Even letters go to the education bureau (whose handler is a demo user), odd ones to health.
+            let body_id = if i % 2 == 0 { bodies[0] } else { bodies[1] };
+            let handler = if body_id == bodies[0] { &handler } else { sys };
+            self.letter_action(
+                sys,
+                id,
+                LetterActionInput {
+                    body_id: Some(body_id),
+                    contact_person: Some(if i % 2 == 0 { "孙经办" } else { "周医生" }.into()),
+                    ..act("assign")
+                },
+            )
+            .await
+            .map_err(e)?;
+            match *stage {
+                "extended" => {
+                    self.letter_action(
+                        handler,
+                        id,
+                        LetterActionInput {
+                            reason: Some("涉及规划、住建等多个部门，需联合办理".into()),
+                            ..act("extend")
+                        },
+                    )
+                    .await
+                    .map_err(e)?;
+                }
+                "replied" | "closed" => {
+                    self.letter_action(handler, id, LetterActionInput { reply: Some(format!("您好！关于「{subject}」，经了解，相关工作正在推进，具体安排请关注我局网站通知。感谢您的来信。")), ..act("reply") })
+                        .await
+                        .map_err(e)?;
+                    if *stage == "closed" {
+                        self.letter_action(sys, id, act("close")).await.map_err(e)?;
+                    }
+                }
+                "not_handled" => {
+                    self.letter_action(
+                        handler,
+                        id,
+                        LetterActionInput {
+                            reason: Some("邻里纠纷属于民事纠纷，建议向所在社区人民调解委员会申请调解。".into()),
+                            ..act("not_handled")
+                        },
+                    )
+                    .await
+                    .map_err(e)?;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     async fn demo_publish(&self, editor: &Actor, secrecy: &Actor, editorial: &Actor, id: i64) -> anyhow::Result<()> {

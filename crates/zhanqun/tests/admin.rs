@@ -14,6 +14,8 @@ behaviour!(
     two_editors_saving_at_once_keep_both_texts,
     an_expired_session_does_not_lose_the_text,
     forms_without_the_csrf_token_are_refused,
+    a_handler_answers_a_letter_and_an_administrator_keeps_the_calendar,
+    every_admin_screen_opens,
 );
 
 /// A browser session: a cookie jar, no automatic redirects.
@@ -314,5 +316,117 @@ async fn forms_without_the_csrf_token_are_refused(bk: Backend) {
     assert_eq!(st, StatusCode::FORBIDDEN);
     let (_, d) = s.get(&format!("/api/v1/documents/{id}"), &s.admin).await;
     assert_eq!(d["state"], "draft", "nothing happened");
+    s.finish().await;
+}
+
+async fn a_handler_answers_a_letter_and_an_administrator_keeps_the_calendar(bk: Backend) {
+    let s = TestServer::start(bk).await;
+    let (hid, _) = s.person("handler").await;
+    let (_, body) = s.post("/api/v1/bodies", &s.admin, serde_json::json!({"name": "青岛市教育局"})).await;
+    let body_id = body["id"].as_i64().unwrap();
+    s.post(&format!("/api/v1/bodies/{body_id}/members"), &s.admin, serde_json::json!({"user_id": hid})).await;
+    let (_, r) = s
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/letters",
+            None,
+            Some(serde_json::json!({"channel": "mayor", "subject": "午餐质量", "body": "学校午餐质量有待提高。", "writer_name": "陈女士", "writer_contact": "13911112222"})),
+        )
+        .await;
+    let id = r["id"].as_i64().unwrap();
+    let admin = Browser::login(&s, "admin", common::ADMIN_PW).await;
+    let (_, list) = admin.get("/admin/letters?filter=received").await;
+    assert!(list.contains("午餐质量"));
+    let page = format!("/admin/letters/{id}");
+    let (_, html) = admin.get(&page).await;
+    let version = hidden(&html, "version").to_string();
+    let body_s = body_id.to_string();
+    let (st, _, _) = admin
+        .submit(
+            &page,
+            &format!("/admin/letters/{id}/action"),
+            &[("action", "assign"), ("body_id", &body_s), ("contact_person", "孙老师"), ("version", &version)],
+        )
+        .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let handler = Browser::login(&s, "handler", PW).await;
+    let (_, html) = handler.get(&page).await;
+    assert!(html.contains("陈女士") && html.contains("13911112222"), "the handler sees who wrote");
+    assert!(html.contains("本次查看已记录"));
+    let version = hidden(&html, "version").to_string();
+    let (_, loc, _) = handler
+        .submit(
+            &page,
+            &format!("/admin/letters/{id}/action"),
+            &[("action", "reply"), ("reply", "已督促学校改进。"), ("version", &version)],
+        )
+        .await;
+    let (_, html) = handler.get(&loc).await;
+    assert!(html.contains("来信现为「已答复」"), "{html}");
+    let (st, html) = handler.get("/admin/calendar").await;
+    assert_eq!(st, StatusCode::OK, "{html}");
+    assert!(html.contains("年节假日安排"), "the page opens for anyone signed in");
+    // The administrator adds a day of a coming year and cannot touch the past.
+    let y = zhanqun::app::calendar::today().year() + 1;
+    let day = format!("{y}-10-01");
+    let (st, loc, _) = admin
+        .submit(
+            "/admin/calendar",
+            "/admin/calendar",
+            &[
+                ("date", &day),
+                ("kind", "holiday"),
+                ("name", "国庆节"),
+                ("source", "国务院办公厅通知"),
+                ("year", &y.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (_, html) = admin.get(&loc).await;
+    assert!(html.contains(&day) && html.contains("国庆节"));
+    let (st, _, html) = admin
+        .submit(
+            "/admin/calendar",
+            "/admin/calendar",
+            &[("date", "2020-01-01"), ("kind", "workday"), ("name", "x"), ("source", "y"), ("year", "2020")],
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(html.contains("已经过去，不能修改"), "{html}");
+    s.finish().await;
+}
+
+async fn every_admin_screen_opens(bk: Backend) {
+    let s = TestServer::start(bk).await;
+    let nr = Newsroom::new(&s).await;
+    let id = nr.draft(&s, "屏幕测试稿件").await["id"].as_i64().unwrap();
+    nr.publish(&s, id).await;
+    let admin = Browser::login(&s, "admin", common::ADMIN_PW).await;
+    for (path, want) in [
+        ("/admin/".to_string(), "我的工作台"),
+        ("/admin/reviews".into(), "审核队列"),
+        ("/admin/sites".into(), "登记新站点"),
+        (format!("/admin/sites/{}", nr.site), "人员与角色"),
+        (format!("/admin/sites/{}/audit", nr.site), "操作记录只能追加"),
+        (format!("/admin/sites/{}/documents", nr.site), "屏幕测试稿件"),
+        (format!("/admin/sites/{}/documents?state=published", nr.site), "屏幕测试稿件"),
+        (format!("/admin/sites/{}/documents/new", nr.site), "写新稿件"),
+        (format!("/admin/documents/{id}"), "屏幕测试稿件"),
+        (format!("/admin/columns/{}", nr.column), "合并或关闭"),
+        ("/admin/users".into(), "添加人员"),
+        ("/admin/letters".into(), "来信办理"),
+        ("/admin/letters?filter=overdue".into(), "来信办理"),
+        ("/admin/calendar".into(), "年节假日安排"),
+        ("/admin/calendar?year=2026".into(), "2026 年节假日安排"),
+    ] {
+        let (st, html) = admin.get(&path).await;
+        assert_eq!(st, StatusCode::OK, "{path}: {html}");
+        assert!(html.contains(want), "{path} should show {want}");
+    }
+    let (st, _) = admin.get("/admin/sites/99999").await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _) = admin.get("/admin/documents/99999").await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
     s.finish().await;
 }

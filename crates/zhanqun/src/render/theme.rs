@@ -116,6 +116,9 @@ pub const ADMIN_TEMPLATES: &[(&str, &str)] = &[
     ("documents.html", include_str!("../../themes/admin/documents.html")),
     ("document.html", include_str!("../../themes/admin/document.html")),
     ("audit.html", include_str!("../../themes/admin/audit.html")),
+    ("letters.html", include_str!("../../themes/admin/letters.html")),
+    ("letter.html", include_str!("../../themes/admin/letter.html")),
+    ("calendar.html", include_str!("../../themes/admin/calendar.html")),
 ];
 
 /// The admin UI's template environment.
@@ -123,6 +126,8 @@ pub fn admin_env() -> &'static Environment<'static> {
     static ENV: std::sync::OnceLock<Environment<'static>> = std::sync::OnceLock::new();
     ENV.get_or_init(|| {
         let mut env = Environment::new();
+        // Form values (`v.name`) are absent on a first visit: absent reads as empty.
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
         env.set_formatter(formatter);
         env.set_loader(|name: &str| {
             Ok(ADMIN_TEMPLATES.iter().find(|(n, _)| *n == name).map(|(_, s)| (*s).to_string()))

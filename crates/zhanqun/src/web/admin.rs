@@ -56,6 +56,12 @@ pub fn router(app: &App) -> Router<App> {
         .route("/documents/{id}/transition", post(document_transition))
         .route("/documents/{id}/attachments", post(upload).layer(DefaultBodyLimit::max(upload_limit)))
         .route("/documents/{id}/preview", get(preview))
+        .route("/letters", get(letters))
+        .route("/letters/{id}", get(letter))
+        .route("/letters/{id}/action", post(letter_action))
+        .route("/letters/{id}/release", post(release_letter))
+        .route("/calendar", get(calendar).post(set_day))
+        .route("/calendar/delete", post(delete_day))
 }
 
 // ---------- plumbing ----------
@@ -1179,5 +1185,171 @@ async fn preview(State(app): State<App>, headers: HeaderMap, admin: Option<Admin
             r
         }
         Err(e) => error_page(Some(&admin), e.status(), "无法预览", &e.to_string(), &format!("/admin/documents/{id}")),
+    }
+}
+
+// ---------- letters ----------
+
+const LETTER_FILTERS: &[(&str, &str)] = &[
+    ("", "全部"),
+    ("overdue", "已逾期"),
+    ("near", "即将到期"),
+    ("received", "待交办"),
+    ("consultation_3m", "咨询超 3 个月未答复"),
+];
+
+async fn letters(
+    State(app): State<App>,
+    headers: HeaderMap,
+    admin: Option<Admin>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let Some(admin) = admin else { return to_login("/admin/letters") };
+    let filter = q.get("filter").cloned().unwrap_or_default();
+    match app.list_letters(&admin.s.actor, Some(&filter)).await {
+        Ok(letters) => clear_flash(
+            page(
+                "letters.html",
+                ctx(
+                    admin.base("letters"),
+                    context! { title => "来信办理", letters, filter, filters => LETTER_FILTERS },
+                ),
+            ),
+            &headers,
+            &admin,
+        ),
+        Err(e) => error_page(Some(&admin), e.status(), "无法查看来信", &e.to_string(), "/admin/"),
+    }
+}
+
+async fn letter(State(app): State<App>, headers: HeaderMap, admin: Option<Admin>, Path(id): Path<i64>) -> Response {
+    let Some(admin) = admin else { return to_login(&format!("/admin/letters/{id}")) };
+    match app.get_letter(&admin.s.actor, id).await {
+        Ok(l) => {
+            let bodies = app.list_bodies().await.unwrap_or_default();
+            let l = context! { ..Value::from_serialize(&l.public), ..Value::from_serialize(&l) };
+            clear_flash(
+                page("letter.html", ctx(admin.base("letters"), context! { title => "来信", l, bodies })),
+                &headers,
+                &admin,
+            )
+        }
+        Err(e) => error_page(Some(&admin), e.status(), "无法查看来信", &e.to_string(), "/admin/letters"),
+    }
+}
+
+async fn letter_action(
+    State(app): State<App>,
+    headers: HeaderMap,
+    admin: Option<Admin>,
+    Path(id): Path<i64>,
+    RawForm(body): RawForm,
+) -> Response {
+    let form = FormData::parse(&body);
+    let path = format!("/admin/letters/{id}");
+    let admin = match posted(admin, &headers, &path, &form).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let input = crate::app::mailbox::LetterActionInput {
+        action: form.get("action").into(),
+        body_id: opt_i64(form.get("body_id")),
+        contact_person: form.opt("contact_person"),
+        reason: form.opt("reason"),
+        reply: form.opt("reply"),
+        version: opt_i64(form.get("version")),
+    };
+    match app.letter_action(&admin.s.actor, id, input).await {
+        Ok(l) => redirect_flash(&headers, &path, &format!("操作成功，来信现为「{}」", l.public.state_label)),
+        Err(e) => redirect_error(&headers, &path, &format!("操作未完成：{}", error_messages(&e).join("；"))),
+    }
+}
+
+async fn release_letter(
+    State(app): State<App>,
+    headers: HeaderMap,
+    admin: Option<Admin>,
+    Path(id): Path<i64>,
+    RawForm(body): RawForm,
+) -> Response {
+    let form = FormData::parse(&body);
+    let path = format!("/admin/letters/{id}");
+    let admin = match posted(admin, &headers, &path, &form).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match app.release_letter(&admin.s.actor, id).await {
+        Ok(()) => redirect_flash(&headers, &path, "已审核通过"),
+        Err(e) => redirect_error(&headers, &path, &e.to_string()),
+    }
+}
+
+// ---------- calendar ----------
+
+async fn calendar_page(app: &App, headers: &HeaderMap, admin: &Admin, year: i32, extra: Value) -> Response {
+    match app.calendar_days(year).await {
+        Ok(days) => {
+            let has_arrangement = app.calendar.load().has_arrangement(year);
+            let today = zhanqun_domain::calendar::fmt_date(crate::app::calendar::today());
+            let r = page(
+                "calendar.html",
+                ctx(
+                    admin.base("calendar"),
+                    context! { ..extra, ..context! { title => "节假日安排", year, days, has_arrangement, today } },
+                ),
+            );
+            clear_flash(r, headers, admin)
+        }
+        Err(e) => error_page(Some(admin), e.status(), "无法查看", &e.to_string(), "/admin/calendar"),
+    }
+}
+
+async fn calendar(
+    State(app): State<App>,
+    headers: HeaderMap,
+    admin: Option<Admin>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let Some(admin) = admin else { return to_login("/admin/calendar") };
+    let year = q.get("year").and_then(|y| y.parse().ok()).unwrap_or_else(|| crate::app::calendar::today().year());
+    calendar_page(&app, &headers, &admin, year, context! {}).await
+}
+
+async fn set_day(State(app): State<App>, headers: HeaderMap, admin: Option<Admin>, RawForm(body): RawForm) -> Response {
+    let form = FormData::parse(&body);
+    let admin = match posted(admin, &headers, "/admin/calendar", &form).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let year: i32 = form.get("year").parse().unwrap_or_else(|_| crate::app::calendar::today().year());
+    match app
+        .set_calendar_day(&admin.s.actor, form.get("date"), form.get("kind"), form.get("name"), form.get("source"))
+        .await
+    {
+        Ok(d) => {
+            redirect_flash(&headers, &format!("/admin/calendar?year={}", &d.day[..4]), &format!("已保存 {}", d.day))
+        }
+        Err(e) => {
+            calendar_page(&app, &headers, &admin, year, context! { v => form.map(), errors => error_messages(&e) })
+                .await
+        }
+    }
+}
+
+async fn delete_day(
+    State(app): State<App>,
+    headers: HeaderMap,
+    admin: Option<Admin>,
+    RawForm(body): RawForm,
+) -> Response {
+    let form = FormData::parse(&body);
+    let admin = match posted(admin, &headers, "/admin/calendar", &form).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let back = format!("/admin/calendar?year={}", form.get("year"));
+    match app.delete_calendar_day(&admin.s.actor, form.get("date")).await {
+        Ok(()) => redirect_flash(&headers, &back, &format!("已删除 {}", form.get("date"))),
+        Err(e) => redirect_error(&headers, &back, &error_messages(&e).join("；")),
     }
 }
