@@ -9,6 +9,7 @@ pub mod documents;
 pub mod import;
 pub mod limits;
 pub mod mailbox;
+pub mod participation;
 pub mod sessions;
 pub mod sites;
 pub mod users;

@@ -24,6 +24,10 @@ pub const DEFAULT_TEMPLATES: &[(&str, &str)] = &[
     ("track.html", include_str!("../../themes/default/track.html")),
     ("letter.html", include_str!("../../themes/default/letter.html")),
     ("mailbox_stats.html", include_str!("../../themes/default/mailbox_stats.html")),
+    ("consultations.html", include_str!("../../themes/default/consultations.html")),
+    ("consultation.html", include_str!("../../themes/default/consultation.html")),
+    ("survey.html", include_str!("../../themes/default/survey.html")),
+    ("survey_results.html", include_str!("../../themes/default/survey_results.html")),
 ];
 
 fn default_source(name: &str) -> Option<&'static str> {
@@ -62,6 +66,8 @@ fn formatter(
 fn new_env(dir: Option<PathBuf>) -> Environment<'static> {
     let mut env = Environment::new();
     env.set_formatter(formatter);
+    // Form values are absent on a first visit: absent reads as empty.
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
     env.set_loader(move |name: &str| {
         if let Some(d) = &dir {
             // Only plain file names: no path can leave the site's theme folder.

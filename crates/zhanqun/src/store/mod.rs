@@ -237,6 +237,13 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: "",
         postgres: "",
     },
+    Migration {
+        version: 5,
+        name: "consultations, surveys, reminders",
+        common: include_str!("../../migrations/0005_participation.sql"),
+        sqlite: "",
+        postgres: "",
+    },
 ];
 
 /// Data a migration brings with it: the shipped holiday calendar, once.

@@ -66,7 +66,7 @@ pub fn router(app: &App) -> Router<App> {
 
 // ---------- plumbing ----------
 
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()

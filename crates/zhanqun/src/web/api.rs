@@ -67,6 +67,17 @@ pub fn router(app: &App) -> Router<App> {
         .route("/letters/{id}/release", post(release_letter))
         .route("/mailbox/stats", get(mailbox_stats))
         .route("/mailbox/sensitive-words", axum::routing::put(set_sensitive_words))
+        .route("/consultations", get(list_consultations))
+        .route("/sites/{id}/consultations", post(create_consultation))
+        .route("/consultations/{id}", get(get_consultation))
+        .route("/consultations/{id}/comments", post(submit_comment))
+        .route("/consultations/{id}/comments/pending", get(pending_comments))
+        .route("/consultations/{id}/feedback", axum::routing::put(publish_feedback))
+        .route("/comments/{id}/moderation", post(moderate_comment))
+        .route("/sites/{id}/surveys", post(create_survey))
+        .route("/surveys/{id}", get(get_survey))
+        .route("/surveys/{id}/results", get(survey_results))
+        .route("/surveys/{id}/responses.csv", get(survey_csv))
         .route("/calendar/working-days", get(working_days))
         .route("/calendar/days", get(calendar_days))
         .route("/calendar/days/{date}", axum::routing::put(set_calendar_day).delete(delete_calendar_day))
@@ -552,4 +563,110 @@ async fn set_sensitive_words(
     ApiJson(w): ApiJson<WordsInput>,
 ) -> AppResult<Json> {
     to_json(app.set_sensitive_words(&actor, &w.words).await?)
+}
+
+async fn list_consultations(State(app): State<App>) -> AppResult<Json> {
+    to_json(app.list_consultations(None).await?)
+}
+
+async fn create_consultation(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(c): ApiJson<crate::app::participation::NewConsultation>,
+) -> AppResult<Response> {
+    let c = app.create_consultation(&actor, id, c).await?;
+    created(format!("/api/v1/consultations/{}", c.id), c)
+}
+
+async fn get_consultation(State(app): State<App>, ApiPath(id): ApiPath<i64>) -> AppResult<Json> {
+    to_json(app.consultation(id).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CommentInput {
+    paragraph: Option<i64>,
+    name: String,
+    contact: String,
+    body: String,
+}
+
+/// Public: a comment on a draft, held for moderation; limited per client address.
+async fn submit_comment(
+    State(app): State<App>,
+    axum::extract::ConnectInfo(addr): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(c): ApiJson<CommentInput>,
+) -> AppResult<Response> {
+    if !app.form_limiter.allow(&addr.ip().to_string()) {
+        return Err(AppError::TooManyAttempts("提交过于频繁，请稍后再试".into()));
+    }
+    let cid = app.submit_comment(id, c.paragraph, &c.name, &c.contact, &c.body).await?;
+    created(format!("/api/v1/consultations/{id}"), json!({"id": cid, "status": "pending"}))
+}
+
+async fn pending_comments(State(app): State<App>, Auth(actor): Auth, ApiPath(id): ApiPath<i64>) -> AppResult<Json> {
+    to_json(app.pending_comments(&actor, id).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModerationInput {
+    approve: bool,
+}
+
+async fn moderate_comment(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(m): ApiJson<ModerationInput>,
+) -> AppResult<StatusCode> {
+    app.moderate_comment(&actor, id, m.approve).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FeedbackInput {
+    report: String,
+}
+
+async fn publish_feedback(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(f): ApiJson<FeedbackInput>,
+) -> AppResult<Json> {
+    to_json(app.publish_feedback(&actor, id, &f.report).await?)
+}
+
+async fn create_survey(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(s): ApiJson<crate::app::participation::NewSurvey>,
+) -> AppResult<Response> {
+    let s = app.create_survey(&actor, id, s).await?;
+    created(format!("/api/v1/surveys/{}", s.id), s)
+}
+
+async fn get_survey(State(app): State<App>, ApiPath(id): ApiPath<i64>) -> AppResult<Json> {
+    to_json(app.survey(id).await?)
+}
+
+async fn survey_results(State(app): State<App>, ApiPath(id): ApiPath<i64>) -> AppResult<Json> {
+    to_json(app.survey_results(id).await?)
+}
+
+async fn survey_csv(State(app): State<App>, Auth(actor): Auth, ApiPath(id): ApiPath<i64>) -> AppResult<Response> {
+    let csv = app.survey_csv(&actor, id).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"survey.csv\""),
+        ],
+        csv,
+    )
+        .into_response())
 }

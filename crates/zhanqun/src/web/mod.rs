@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod api;
 pub mod mailbox;
+pub mod participation;
 pub mod problem;
 pub mod public;
 
@@ -33,6 +34,10 @@ pub fn router(app: App) -> Router {
         .route("/mailbox/rate", axum::routing::post(mailbox::rate))
         .route("/mailbox/letters/{file}", axum::routing::get(mailbox::letter))
         .route("/mailbox/stats", axum::routing::get(mailbox::stats))
+        .route("/consultations/", axum::routing::get(participation::consultations))
+        .route("/consultations/{id}/", axum::routing::get(participation::consultation).post(participation::comment))
+        .route("/surveys/{id}/", axum::routing::get(participation::survey).post(participation::answer))
+        .route("/surveys/{id}/results", axum::routing::get(participation::results))
         .fallback(public::public)
         .layer(DefaultBodyLimit::max(json_limit))
         .layer(CatchPanicLayer::custom(|_| AppError::Internal(anyhow::anyhow!("handler panicked")).into_response()))

@@ -1,0 +1,228 @@
+//! Consultations and surveys on the public sites.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, RawForm, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use minijinja::context;
+
+use super::public::{resolve_site, serve_page};
+use crate::app::App;
+use crate::app::limits::{check_challenge, new_challenge};
+use crate::app::participation::Answers;
+use crate::error::AppError;
+
+const VOTER_COOKIE: &str = "zq_voter";
+
+async fn render(
+    app: &App,
+    site_id: i64,
+    headers: &HeaderMap,
+    status: StatusCode,
+    template: &str,
+    ctx: minijinja::Value,
+) -> Response {
+    match app.site_page(site_id, status, template, ctx).await {
+        Ok(p) => {
+            let mut r = serve_page(&p, headers, false);
+            r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r
+        }
+        Err(e) => {
+            tracing::error!(error = %e, template, "participation page failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "页面暂时无法显示，请稍后再试。").into_response()
+        }
+    }
+}
+
+fn messages(e: &AppError) -> Vec<String> {
+    match e {
+        AppError::Invalid(fe) => fe.0.iter().map(|x| x.message.clone()).collect(),
+        other => vec![other.to_string()],
+    }
+}
+
+fn id_of(seg: &str) -> Option<i64> {
+    seg.parse().ok()
+}
+
+async fn not_found(app: &App, site: i64, headers: &HeaderMap, what: &str) -> Response {
+    render(
+        app,
+        site,
+        headers,
+        StatusCode::NOT_FOUND,
+        "message.html",
+        context! { heading => "页面不存在", message => format!("{what}不存在。") },
+    )
+    .await
+}
+
+pub async fn consultations(State(app): State<App>, headers: HeaderMap) -> Response {
+    let site = match resolve_site(&app, &headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let items = app.list_consultations(None).await.unwrap_or_default();
+    render(&app, site.id, &headers, StatusCode::OK, "consultations.html", context! { items }).await
+}
+
+async fn consultation_page(
+    app: &App,
+    site: i64,
+    headers: &HeaderMap,
+    id: i64,
+    status: StatusCode,
+    extra: minijinja::Value,
+) -> Response {
+    match app.consultation(id).await {
+        Ok(c) => {
+            let challenge = new_challenge(&app.challenge_key.load());
+            render(app, site, headers, status, "consultation.html", context! { ..extra, ..context! { c, challenge } })
+                .await
+        }
+        Err(_) => not_found(app, site, headers, "意见征集").await,
+    }
+}
+
+pub async fn consultation(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let site = match resolve_site(&app, &headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match id_of(&id) {
+        Some(id) => consultation_page(&app, site.id, &headers, id, StatusCode::OK, context! {}).await,
+        None => not_found(&app, site.id, &headers, "意见征集").await,
+    }
+}
+
+pub async fn comment(
+    State(app): State<App>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawForm(body): RawForm,
+) -> Response {
+    let site = match resolve_site(&app, &headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Some(id) = id_of(&id) else { return not_found(&app, site.id, &headers, "意见征集").await };
+    let f: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let get = |k: &str| f.get(k).cloned().unwrap_or_default();
+    let again = |status: StatusCode, errors: Vec<String>| {
+        let f = f.clone();
+        let app = app.clone();
+        let headers = headers.clone();
+        async move { consultation_page(&app, site.id, &headers, id, status, context! { v => f, errors }).await }
+    };
+    if !app.form_limiter.allow(&addr.ip().to_string()) {
+        return again(StatusCode::TOO_MANY_REQUESTS, vec!["提交过于频繁，请稍后再试。您填写的内容已保留。".into()])
+            .await;
+    }
+    if !check_challenge(&app.challenge_key.load(), &get("token"), &get("answer")) {
+        return again(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            vec!["验证问题回答不正确或已过期，请重新回答。您填写的内容已保留。".into()],
+        )
+        .await;
+    }
+    let paragraph = get("paragraph").trim().parse().ok();
+    match app.submit_comment(id, paragraph, &get("name"), &get("contact"), &get("body")).await {
+        Ok(_) => {
+            consultation_page(
+                &app,
+                site.id,
+                &headers,
+                id,
+                StatusCode::CREATED,
+                context! { notice => "意见已提交，审核后公开。谢谢您的参与。" },
+            )
+            .await
+        }
+        Err(e) => again(e.status(), messages(&e)).await,
+    }
+}
+
+pub async fn survey(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let site = match resolve_site(&app, &headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match id_of(&id) {
+        Some(id) => match app.survey(id).await {
+            Ok(s) => render(&app, site.id, &headers, StatusCode::OK, "survey.html", context! { s }).await,
+            Err(_) => not_found(&app, site.id, &headers, "调查").await,
+        },
+        None => not_found(&app, site.id, &headers, "调查").await,
+    }
+}
+
+/// One answer per browser (a random cookie), plus the per-address limit.
+pub async fn answer(
+    State(app): State<App>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawForm(body): RawForm,
+) -> Response {
+    let site = match resolve_site(&app, &headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Some(id) = id_of(&id) else { return not_found(&app, site.id, &headers, "调查").await };
+    let Ok(s) = app.survey(id).await else { return not_found(&app, site.id, &headers, "调查").await };
+    let mut answers = Answers::new();
+    for (k, v) in url::form_urlencoded::parse(&body).into_owned() {
+        if let Some(i) = k.strip_prefix('q').and_then(|n| n.parse::<usize>().ok()) {
+            answers.entry(i).or_default().push(v);
+        }
+    }
+    let existing = super::admin::cookie(&headers, VOTER_COOKIE).map(str::to_string);
+    let voter = existing.clone().unwrap_or_else(crate::app::auth::random_token);
+    let result = if app.form_limiter.allow(&format!("survey:{}", addr.ip())) {
+        app.answer_survey(id, &voter, &answers).await
+    } else {
+        Err(AppError::TooManyAttempts("提交过于频繁，请稍后再试".into()))
+    };
+    let mut r = match result {
+        Ok(()) => {
+            render(
+                &app,
+                site.id,
+                &headers,
+                StatusCode::CREATED,
+                "survey.html",
+                context! { s, notice => "提交成功，谢谢您的参与。" },
+            )
+            .await
+        }
+        Err(e) => {
+            render(&app, site.id, &headers, e.status(), "survey.html", context! { s, errors => messages(&e) }).await
+        }
+    };
+    if existing.is_none()
+        && let Ok(v) = HeaderValue::from_str(&format!(
+            "{VOTER_COOKIE}={voter}; Path=/surveys; HttpOnly; SameSite=Lax; Max-Age=31536000"
+        ))
+    {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    r
+}
+
+pub async fn results(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let site = match resolve_site(&app, &headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match id_of(&id) {
+        Some(id) => match app.survey_results(id).await {
+            Ok(r) => render(&app, site.id, &headers, StatusCode::OK, "survey_results.html", context! { r }).await,
+            Err(_) => not_found(&app, site.id, &headers, "调查").await,
+        },
+        None => not_found(&app, site.id, &headers, "调查").await,
+    }
+}
