@@ -48,8 +48,6 @@ CREATE TABLE letters (
 CREATE INDEX letters_body_state ON letters(handling_body_id, state);
 CREATE INDEX letters_state_due ON letters(state, due_on);
 CREATE INDEX letters_contact ON letters(writer_contact, created_at);
--- Covers the public statistics, so counting a year reads the index, not the letters.
-CREATE INDEX letters_stats ON letters(arrived_on, handling_body_id, state, replied_on, on_time, due_on, reply_working_days);
 
 CREATE TABLE sensitive_words (
     word TEXT PRIMARY KEY,

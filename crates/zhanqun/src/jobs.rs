@@ -113,6 +113,10 @@ pub async fn run_one_due(app: &App) -> AppResult<bool> {
             Ok(p) => app.run_publish_job(&mut w, &p).await,
             Err(e) => Err(AppError::Internal(anyhow::anyhow!("bad publish job payload: {e}"))),
         },
+        "letter_reminders" => app.run_letter_reminders(&mut w).await.map(|n| {
+            tracing::info!(reminders = n, "letter reminders recorded");
+            None
+        }),
         other => Err(AppError::Internal(anyhow::anyhow!("unknown job kind {other}"))),
     };
     match result {

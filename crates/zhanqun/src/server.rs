@@ -72,6 +72,7 @@ impl Running {
 pub async fn start(app: App, listen: &str) -> anyhow::Result<Running> {
     let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     app.reload_hosts().await.map_err(|e| anyhow::anyhow!("loading the host table: {e}"))?;
+    app.ensure_daily_jobs().await.map_err(|e| anyhow::anyhow!("scheduling daily jobs: {e}"))?;
     let addr = listener.local_addr()?;
     let (tx, rx) = tokio::sync::watch::channel(false);
     let worker = tokio::spawn(crate::jobs::run_worker(app.clone(), rx.clone(), crate::store::now_ms()));

@@ -13,6 +13,7 @@ behaviour!(
     personal_data_is_for_the_handlers_only_and_every_look_is_recorded,
     bad_letters_floods_and_guessed_codes_are_refused,
     sensitive_words_hold_a_letter_for_moderation,
+    a_daily_job_reminds_handlers_of_late_and_near_letters,
 );
 
 struct Office {
@@ -244,5 +245,56 @@ async fn sensitive_words_hold_a_letter_for_moderation(b: Backend) {
     let (st, _) = s.post(&format!("/api/v1/letters/{id}/release"), &s.admin, json!({})).await;
     assert_eq!(st, StatusCode::NO_CONTENT);
     assert_eq!(s.app().published_letters(10).await.unwrap().len(), 1);
+    s.finish().await;
+}
+
+async fn a_daily_job_reminds_handlers_of_late_and_near_letters(b: Backend) {
+    let s = TestServer::start(b).await;
+    let o = office(&s).await;
+    let mut ids = Vec::new();
+    for (i, subject) in ["已经逾期的来信", "快到期的来信", "还早的来信"].iter().enumerate() {
+        let (_, r) = submit(&s, letter(subject, &format!("1380013900{i}"))).await;
+        let id = r["id"].as_i64().unwrap();
+        act(&s, &s.admin, id, json!({"action": "assign", "body_id": o.body, "contact_person": "李"})).await;
+        ids.push(id);
+    }
+    let pool = &s.app().db.pool;
+    sqlx::query("UPDATE letters SET due_on = '2020-01-01' WHERE id = $1").bind(ids[0]).execute(pool).await.unwrap();
+    let today = zhanqun_domain::calendar::fmt_date(zhanqun::app::calendar::today());
+    sqlx::query("UPDATE letters SET due_on = $1 WHERE id = $2").bind(&today).bind(ids[1]).execute(pool).await.unwrap();
+    // The chain started at boot; make its next run due now, as tomorrow morning would.
+    sqlx::query("UPDATE jobs SET run_at = 0 WHERE kind = 'letter_reminders' AND done_at IS NULL")
+        .execute(pool)
+        .await
+        .unwrap();
+    s.app().jobs_notify.notify_one();
+    let mut got = serde_json::Value::Null;
+    for _ in 0..50 {
+        let (_, r) = s.get("/api/v1/letters/reminders", &o.handler).await;
+        if r.as_array().is_some_and(|a| a.len() == 2) {
+            got = r;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let kinds: Vec<(String, String)> = got
+        .as_array()
+        .expect("two reminders")
+        .iter()
+        .map(|r| (r["subject"].as_str().unwrap().into(), r["kind"].as_str().unwrap().into()))
+        .collect();
+    assert!(
+        kinds.contains(&("已经逾期的来信".into(), "overdue".into()))
+            && kinds.contains(&("快到期的来信".into(), "near".into())),
+        "{kinds:?}"
+    );
+    let (_, none) = s.get("/api/v1/letters/reminders", &o.outsider).await;
+    assert_eq!(none, json!([]), "reminders go to the handlers");
+    let pending: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE kind = 'letter_reminders' AND done_at IS NULL")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert_eq!(pending, 1, "the chain goes on: exactly one next run is scheduled");
     s.finish().await;
 }

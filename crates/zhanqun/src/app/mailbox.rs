@@ -699,6 +699,97 @@ impl App {
         .await?)
     }
 
+    /// The daily reminder run: records today's overdue and near-due letters (once per
+    /// letter, kind and day) and schedules the next run for 08:00 tomorrow (China Standard
+    /// Time). Runs inside the job's transaction.
+    pub(crate) async fn run_letter_reminders(&self, w: &mut crate::store::WriteTx) -> AppResult<usize> {
+        let today_d = today();
+        let today_s = fmt_date(today_d);
+        let near = self
+            .calendar
+            .load()
+            .add_working_days(today_d, 2)
+            .map(|d| fmt_date(d.due))
+            .unwrap_or_else(|| today_s.clone());
+        let c = w.conn();
+        let open: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT id, due_on FROM letters WHERE state IN ('received', 'assigned', 'extended') AND due_on <= $1",
+        )
+        .bind(&near)
+        .fetch_all(&mut *c)
+        .await?;
+        let mut n = 0;
+        for (id, due) in open {
+            let kind = if due < today_s { "overdue" } else { "near" };
+            n += sqlx::query(
+                "INSERT INTO letter_reminders (letter_id, kind, day, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (letter_id, kind, day) DO NOTHING",
+            )
+            .bind(id)
+            .bind(kind)
+            .bind(&today_s)
+            .bind(now_ms())
+            .execute(&mut *c)
+            .await?
+            .rows_affected() as usize;
+        }
+        let pending: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE kind = 'letter_reminders' AND done_at IS NULL")
+                .fetch_one(&mut *c)
+                .await?;
+        // This run's own row is still pending until the worker marks it done.
+        if pending <= 1 {
+            let tomorrow_8 = (today_d + time::Duration::days(1)).midnight().assume_offset(super::views::CST)
+                + time::Duration::hours(8);
+            let at = (tomorrow_8.unix_timestamp_nanos() / 1_000_000) as i64;
+            sqlx::query(
+                "INSERT INTO jobs (kind, payload, run_at, created_at) VALUES ('letter_reminders', '{}', $1, $2)",
+            )
+            .bind(at)
+            .bind(now_ms())
+            .execute(&mut *c)
+            .await?;
+        }
+        Ok(n)
+    }
+
+    /// Starts the daily reminder chain when no run is pending (first start, or after a crash).
+    pub async fn ensure_daily_jobs(&self) -> AppResult<()> {
+        let mut w = self.db.begin_write().await?;
+        let pending: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE kind = 'letter_reminders' AND done_at IS NULL")
+                .fetch_one(w.conn())
+                .await?;
+        if pending == 0 {
+            sqlx::query(
+                "INSERT INTO jobs (kind, payload, run_at, created_at) VALUES ('letter_reminders', '{}', $1, $1)",
+            )
+            .bind(now_ms())
+            .execute(w.conn())
+            .await?;
+        }
+        w.commit().await?;
+        Ok(())
+    }
+
+    /// Reminders recorded for a day: (letter, subject, kind, handling body).
+    pub async fn reminders(&self, actor: &Actor, day: &str) -> AppResult<Vec<(i64, String, String, Option<String>)>> {
+        let day =
+            parse_date(day).map(fmt_date).ok_or_else(|| AppError::field("day", "date", "日期格式应为 YYYY-MM-DD"))?;
+        let rows: Vec<(i64, String, String, Option<String>, Option<i64>)> = sqlx::query_as(
+            "SELECT l.id, l.subject, r.kind, b.name, l.handling_body_id FROM letter_reminders r JOIN letters l ON l.id = r.letter_id              LEFT JOIN bodies b ON b.id = l.handling_body_id WHERE r.day = $1 ORDER BY r.kind DESC, l.due_on",
+        )
+        .bind(day)
+        .fetch_all(&self.db.pool)
+        .await?;
+        let mut out = Vec::new();
+        for (id, subject, kind, body, body_id) in rows {
+            if self.is_member(actor, body_id).await? {
+                out.push((id, subject, kind, body));
+            }
+        }
+        Ok(out)
+    }
+
     /// Published letters: the writer allowed it, it is answered, and not held.
     pub async fn published_letters(&self, limit: i64) -> AppResult<Vec<PublicLetter>> {
         let rows: Vec<LetterRow> = sqlx::query_as(

@@ -94,7 +94,7 @@ impl Db {
                         Box::pin(async move {
                             sqlx::raw_sql(
                                 "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
-                                 PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                                 PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384;",
                             )
                             .execute(conn)
                             .await?;

@@ -61,6 +61,7 @@ pub fn router(app: &App) -> Router<App> {
         .route("/bodies/{id}/members", post(add_body_member))
         .route("/letters", get(list_letters).post(submit_letter))
         .route("/letters/track", post(track_letter))
+        .route("/letters/reminders", get(reminders))
         .route("/letters/rate", post(rate_letter))
         .route("/letters/{id}", get(get_letter))
         .route("/letters/{id}/actions", post(letter_action))
@@ -669,4 +670,18 @@ async fn survey_csv(State(app): State<App>, Auth(actor): Auth, ApiPath(id): ApiP
         csv,
     )
         .into_response())
+}
+
+#[derive(Deserialize)]
+struct DayQuery {
+    day: Option<String>,
+}
+
+/// Reminders of a day (default today) for the letters the caller handles.
+async fn reminders(State(app): State<App>, Auth(actor): Auth, ApiQuery(q): ApiQuery<DayQuery>) -> AppResult<Json> {
+    let day = q.day.unwrap_or_else(|| zhanqun_domain::calendar::fmt_date(crate::app::calendar::today()));
+    let rows = app.reminders(&actor, &day).await?;
+    Ok(axum::Json(serde_json::Value::Array(
+        rows.into_iter().map(|(id, subject, kind, body)| json!({"letter_id": id, "subject": subject, "kind": kind, "handling_body": body})).collect(),
+    )))
 }
