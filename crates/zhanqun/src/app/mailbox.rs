@@ -134,6 +134,16 @@ pub struct BodyStats {
     pub avg_working_days: Option<f64>,
 }
 
+/// A letter late (`overdue`) or due within two working days (`near`) on some day.
+#[derive(Debug, Clone, Serialize, FromRow)]
+pub struct Reminder {
+    pub letter_id: i64,
+    pub subject: String,
+    pub kind: String,
+    pub handling_body: Option<String>,
+    pub handling_body_id: Option<i64>,
+}
+
 #[derive(Debug, Clone, Serialize, FromRow)]
 pub struct Body {
     pub id: i64,
@@ -771,20 +781,21 @@ impl App {
         Ok(())
     }
 
-    /// Reminders recorded for a day: (letter, subject, kind, handling body).
-    pub async fn reminders(&self, actor: &Actor, day: &str) -> AppResult<Vec<(i64, String, String, Option<String>)>> {
+    /// Reminders recorded for a day, for the letters the caller handles.
+    pub async fn reminders(&self, actor: &Actor, day: &str) -> AppResult<Vec<Reminder>> {
         let day =
             parse_date(day).map(fmt_date).ok_or_else(|| AppError::field("day", "date", "日期格式应为 YYYY-MM-DD"))?;
-        let rows: Vec<(i64, String, String, Option<String>, Option<i64>)> = sqlx::query_as(
-            "SELECT l.id, l.subject, r.kind, b.name, l.handling_body_id FROM letter_reminders r JOIN letters l ON l.id = r.letter_id              LEFT JOIN bodies b ON b.id = l.handling_body_id WHERE r.day = $1 ORDER BY r.kind DESC, l.due_on",
+        let rows: Vec<Reminder> = sqlx::query_as(
+            "SELECT l.id AS letter_id, l.subject, r.kind, b.name AS handling_body, l.handling_body_id FROM letter_reminders r \
+             JOIN letters l ON l.id = r.letter_id LEFT JOIN bodies b ON b.id = l.handling_body_id WHERE r.day = $1 ORDER BY r.kind DESC, l.due_on",
         )
         .bind(day)
         .fetch_all(&self.db.pool)
         .await?;
         let mut out = Vec::new();
-        for (id, subject, kind, body, body_id) in rows {
-            if self.is_member(actor, body_id).await? {
-                out.push((id, subject, kind, body));
+        for r in rows {
+            if self.is_member(actor, r.handling_body_id).await? {
+                out.push(r);
             }
         }
         Ok(out)

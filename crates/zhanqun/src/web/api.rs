@@ -680,8 +680,5 @@ struct DayQuery {
 /// Reminders of a day (default today) for the letters the caller handles.
 async fn reminders(State(app): State<App>, Auth(actor): Auth, ApiQuery(q): ApiQuery<DayQuery>) -> AppResult<Json> {
     let day = q.day.unwrap_or_else(|| zhanqun_domain::calendar::fmt_date(crate::app::calendar::today()));
-    let rows = app.reminders(&actor, &day).await?;
-    Ok(axum::Json(serde_json::Value::Array(
-        rows.into_iter().map(|(id, subject, kind, body)| json!({"letter_id": id, "subject": subject, "kind": kind, "handling_body": body})).collect(),
-    )))
+    to_json(app.reminders(&actor, &day).await?)
 }
