@@ -288,44 +288,57 @@ impl App {
         Ok(report)
     }
 
+    /// Inserts accepted rows in one transaction, many rows per statement.
     async fn insert_batch(&self, batch: &mut Vec<Row>, cal: &zhanqun_domain::calendar::Calendar) -> AppResult<usize> {
+        const COLS: usize = 18;
+        const PER_STATEMENT: usize = 50;
         if batch.is_empty() {
             return Ok(0);
         }
         let now = now_ms();
         let mut w = self.db.begin_write().await?;
-        for r in batch.iter() {
-            let due = cal
-                .add_working_days(r.arrived, REPLY_DAYS)
-                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("calendar range")))?;
-            let days = r.replied.map(|d| i64::from(cal.working_days_between(r.arrived, d)));
-            let on_time = r.replied.map(|d| i64::from(d <= due.due));
-            let state = if r.replied.is_some() { "closed" } else { "assigned" };
-            let code: [u8; 16] = rand::random();
-            sqlx::query(
+        for chunk in batch.chunks(PER_STATEMENT) {
+            let mut sql = String::from(
                 "INSERT INTO letters (channel, subject, body, writer_name, writer_contact, may_publish, code_hash, state, handling_body_id, \
-                 contact_person, arrived_on, due_on, due_estimated, reply, replied_on, reply_working_days, on_time, imported, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, '（历史数据）', $10, $11, $12, $13, $14, $15, $16, 1, $17, $17)",
-            )
-            .bind(r.channel.as_str())
-            .bind(&r.subject)
-            .bind(&r.body)
-            .bind(&r.writer_name)
-            .bind(&r.writer_contact)
-            .bind(i64::from(r.may_publish))
-            .bind(hex::encode(code))
-            .bind(state)
-            .bind(r.body_id)
-            .bind(fmt_date(r.arrived))
-            .bind(fmt_date(due.due))
-            .bind(i64::from(due.estimated))
-            .bind(&r.reply)
-            .bind(r.replied.map(fmt_date))
-            .bind(days)
-            .bind(on_time)
-            .bind(now)
-            .execute(w.conn())
-            .await?;
+                 contact_person, arrived_on, due_on, due_estimated, reply, replied_on, reply_working_days, on_time, imported, created_at, updated_at) VALUES ",
+            );
+            for r in 0..chunk.len() {
+                let p = |k: usize| format!("${}", r * COLS + k);
+                if r > 0 {
+                    sql.push_str(", ");
+                }
+                // Placeholders only: every value is bound below. `imported` is 1; the
+                // last placeholder fills both created_at and updated_at.
+                let ph: Vec<String> = (1..=COLS).map(p).collect();
+                sql.push_str(&format!("({}, 1, {}, {})", ph[..COLS - 1].join(", "), ph[COLS - 1], ph[COLS - 1]));
+            }
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for r in chunk {
+                let due = cal
+                    .add_working_days(r.arrived, REPLY_DAYS)
+                    .ok_or_else(|| AppError::Internal(anyhow::anyhow!("calendar range")))?;
+                let code: [u8; 16] = rand::random();
+                q = q
+                    .bind(r.channel.as_str())
+                    .bind(r.subject.clone())
+                    .bind(r.body.clone())
+                    .bind(r.writer_name.clone())
+                    .bind(r.writer_contact.clone())
+                    .bind(i64::from(r.may_publish))
+                    .bind(hex::encode(code))
+                    .bind(if r.replied.is_some() { "closed" } else { "assigned" })
+                    .bind(r.body_id)
+                    .bind("（历史数据）")
+                    .bind(fmt_date(r.arrived))
+                    .bind(fmt_date(due.due))
+                    .bind(i64::from(due.estimated))
+                    .bind(r.reply.clone())
+                    .bind(r.replied.map(fmt_date))
+                    .bind(r.replied.map(|d| i64::from(cal.working_days_between(r.arrived, d))))
+                    .bind(r.replied.map(|d| i64::from(d <= due.due)))
+                    .bind(now);
+            }
+            q.execute(w.conn()).await?;
         }
         w.commit().await?;
         let n = batch.len();
