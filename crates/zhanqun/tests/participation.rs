@@ -11,6 +11,7 @@ use zhanqun_domain::calendar::fmt_date;
 behaviour!(
     a_consultation_collects_moderated_comments_and_reports_back,
     a_survey_takes_one_answer_per_person_and_shows_results,
+    an_interview_takes_moderated_questions_and_its_transcript_goes_through_review,
 );
 
 const HOST: &str = "jyj.qingdao.gov.cn";
@@ -202,5 +203,100 @@ async fn a_survey_takes_one_answer_per_person_and_shows_results(b: Backend) {
     assert!(csv.contains("您对课后服务满意吗？") && csv.contains("体育；科技") && csv.contains("希望增加阅读课"));
     let (st, _) = s.get(&format!("/api/v1/surveys/{id}/responses.csv"), &nr.secrecy.1).await;
     assert_eq!(st, StatusCode::FORBIDDEN);
+    s.finish().await;
+}
+
+async fn an_interview_takes_moderated_questions_and_its_transcript_goes_through_review(b: Backend) {
+    let s = TestServer::start(b).await;
+    let nr = Newsroom::new(&s).await;
+    let starts = (time::OffsetDateTime::now_utc() + time::Duration::hours(2))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let (st, body) = s
+        .post(
+            &format!("/api/v1/sites/{}/interviews", nr.site),
+            &nr.editor.1,
+            json!({"title": "2026年中考政策解读", "guests": "市教育局副局长", "starts_at": "下午三点"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (st, i) = s
+        .post(
+            &format!("/api/v1/sites/{}/interviews", nr.site),
+            &nr.editor.1,
+            json!({"title": "2026年中考政策解读", "guests": "市教育局副局长", "starts_at": starts}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{i}");
+    assert_eq!(i["state"], "upcoming");
+    let id = i["id"].as_i64().unwrap();
+    // Questions in advance, through the public page.
+    let (_, _, page) = s.page(HOST, &format!("/interviews/{id}/")).await;
+    let (answer, token) = solve(&page);
+    let r = s
+        .client
+        .post(format!("{}/interviews/{id}/", s.base))
+        .header("host", HOST)
+        .form(&[
+            ("body", "今年中考体育分值有变化吗？"),
+            ("name", "初三家长"),
+            ("contact", "13800005678"),
+            ("answer", answer.as_str()),
+            ("token", token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let (st, q2) = s
+        .call(
+            Method::POST,
+            &format!("/api/v1/interviews/{id}/questions"),
+            None,
+            Some(json!({"name": "路人", "contact": "x@y.cn", "body": "无关广告"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (_, pending) = s.get(&format!("/api/v1/interviews/{id}/questions/pending"), &nr.editor.1).await;
+    assert_eq!(pending.as_array().unwrap().len(), 2);
+    let q1 = pending[0]["id"].as_i64().unwrap();
+    let (st, _) = s.post(&format!("/api/v1/questions/{}", q2["id"]), &nr.editor.1, json!({"action": "reject"})).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (st, body) = s.post(&format!("/api/v1/questions/{q1}"), &nr.editor.1, json!({"action": "answer"})).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "an answer needs text: {body}");
+    let (st, _) = s
+        .post(
+            &format!("/api/v1/questions/{q1}"),
+            &nr.editor.1,
+            json!({"action": "answer", "answer": "体育分值保持不变。"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (_, _, page) = s.page(HOST, &format!("/interviews/{id}/")).await;
+    assert!(page.contains("今年中考体育分值有变化吗？") && page.contains("体育分值保持不变。"));
+    assert!(
+        !page.contains("无关广告") && !page.contains("13800005678"),
+        "rejected questions and contacts stay private"
+    );
+    // Ending it writes the transcript as a draft that must pass both reviews.
+    let (st, ended) =
+        s.post(&format!("/api/v1/interviews/{id}/end"), &nr.editor.1, json!({"column_id": nr.column})).await;
+    assert_eq!(st, StatusCode::OK, "{ended}");
+    assert_eq!(ended["state"], "ended");
+    let doc = ended["transcript_document_id"].as_i64().unwrap();
+    let (_, d) = s.get(&format!("/api/v1/documents/{doc}"), &nr.editor.1).await;
+    assert_eq!(d["state"], "draft");
+    assert!(d["draft"]["body"].as_str().unwrap().contains("体育分值保持不变。"));
+    let (st, _) = s
+        .call(
+            Method::POST,
+            &format!("/api/v1/interviews/{id}/questions"),
+            None,
+            Some(json!({"name": "迟到", "contact": "x@y.cn", "body": "还能问吗"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    let (st, _) = s.post(&format!("/api/v1/interviews/{id}/end"), &nr.editor.1, json!({"column_id": nr.column})).await;
+    assert_eq!(st, StatusCode::CONFLICT);
     s.finish().await;
 }

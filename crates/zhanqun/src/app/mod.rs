@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod columns;
 pub mod documents;
 pub mod import;
+pub mod interviews;
 pub mod limits;
 pub mod mailbox;
 pub mod participation;

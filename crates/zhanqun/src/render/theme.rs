@@ -28,6 +28,8 @@ pub const DEFAULT_TEMPLATES: &[(&str, &str)] = &[
     ("consultation.html", include_str!("../../themes/default/consultation.html")),
     ("survey.html", include_str!("../../themes/default/survey.html")),
     ("survey_results.html", include_str!("../../themes/default/survey_results.html")),
+    ("interviews.html", include_str!("../../themes/default/interviews.html")),
+    ("interview.html", include_str!("../../themes/default/interview.html")),
 ];
 
 fn default_source(name: &str) -> Option<&'static str> {

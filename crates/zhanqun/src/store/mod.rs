@@ -244,6 +244,13 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: "",
         postgres: "",
     },
+    Migration {
+        version: 6,
+        name: "interviews",
+        common: include_str!("../../migrations/0006_interviews.sql"),
+        sqlite: "",
+        postgres: "",
+    },
 ];
 
 /// Data a migration brings with it: the shipped holiday calendar, once.

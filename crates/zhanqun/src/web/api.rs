@@ -79,6 +79,13 @@ pub fn router(app: &App) -> Router<App> {
         .route("/surveys/{id}", get(get_survey))
         .route("/surveys/{id}/results", get(survey_results))
         .route("/surveys/{id}/responses.csv", get(survey_csv))
+        .route("/interviews", get(list_interviews))
+        .route("/sites/{id}/interviews", post(create_interview))
+        .route("/interviews/{id}", get(get_interview))
+        .route("/interviews/{id}/questions", post(ask_question))
+        .route("/interviews/{id}/questions/pending", get(pending_questions))
+        .route("/interviews/{id}/end", post(end_interview))
+        .route("/questions/{id}", post(handle_question))
         .route("/calendar/working-days", get(working_days))
         .route("/calendar/days", get(calendar_days))
         .route("/calendar/days/{date}", axum::routing::put(set_calendar_day).delete(delete_calendar_day))
@@ -681,4 +688,80 @@ struct DayQuery {
 async fn reminders(State(app): State<App>, Auth(actor): Auth, ApiQuery(q): ApiQuery<DayQuery>) -> AppResult<Json> {
     let day = q.day.unwrap_or_else(|| zhanqun_domain::calendar::fmt_date(crate::app::calendar::today()));
     to_json(app.reminders(&actor, &day).await?)
+}
+
+async fn list_interviews(State(app): State<App>) -> AppResult<Json> {
+    to_json(app.list_interviews().await?)
+}
+
+async fn create_interview(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(i): ApiJson<crate::app::interviews::NewInterview>,
+) -> AppResult<Response> {
+    let i = app.create_interview(&actor, id, i).await?;
+    created(format!("/api/v1/interviews/{}", i.id), i)
+}
+
+async fn get_interview(State(app): State<App>, ApiPath(id): ApiPath<i64>) -> AppResult<Json> {
+    to_json(app.interview(id).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QuestionInput {
+    name: String,
+    contact: String,
+    body: String,
+}
+
+/// Public: a question for an interview, held for moderation; limited per client address.
+async fn ask_question(
+    State(app): State<App>,
+    axum::extract::ConnectInfo(addr): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(q): ApiJson<QuestionInput>,
+) -> AppResult<Response> {
+    if !app.form_limiter.allow(&addr.ip().to_string()) {
+        return Err(AppError::TooManyAttempts("提交过于频繁，请稍后再试".into()));
+    }
+    let qid = app.ask_question(id, &q.name, &q.contact, &q.body).await?;
+    created(format!("/api/v1/interviews/{id}"), json!({"id": qid, "status": "pending"}))
+}
+
+async fn pending_questions(State(app): State<App>, Auth(actor): Auth, ApiPath(id): ApiPath<i64>) -> AppResult<Json> {
+    to_json(app.pending_questions(&actor, id).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HandleInput {
+    action: String,
+    answer: Option<String>,
+}
+
+async fn handle_question(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(h): ApiJson<HandleInput>,
+) -> AppResult<StatusCode> {
+    app.handle_question(&actor, id, &h.action, h.answer.as_deref()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EndInput {
+    column_id: i64,
+}
+
+async fn end_interview(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(e): ApiJson<EndInput>,
+) -> AppResult<Json> {
+    to_json(app.end_interview(&actor, id, e.column_id).await?)
 }

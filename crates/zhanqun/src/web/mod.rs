@@ -38,6 +38,8 @@ pub fn router(app: App) -> Router {
         .route("/consultations/{id}/", axum::routing::get(participation::consultation).post(participation::comment))
         .route("/surveys/{id}/", axum::routing::get(participation::survey).post(participation::answer))
         .route("/surveys/{id}/results", axum::routing::get(participation::results))
+        .route("/interviews/", axum::routing::get(participation::interviews))
+        .route("/interviews/{id}/", axum::routing::get(participation::interview).post(participation::ask))
         .fallback(public::public)
         .layer(DefaultBodyLimit::max(json_limit))
         .layer(CatchPanicLayer::custom(|_| AppError::Internal(anyhow::anyhow!("handler panicked")).into_response()))

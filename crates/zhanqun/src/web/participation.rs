@@ -226,3 +226,83 @@ pub async fn results(State(app): State<App>, headers: HeaderMap, Path(id): Path<
         None => not_found(&app, site.id, &headers, "调查").await,
     }
 }
+
+pub async fn interviews(State(app): State<App>, headers: HeaderMap) -> Response {
+    let site = match resolve_site(&app, &headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let items = app.list_interviews().await.unwrap_or_default();
+    render(&app, site.id, &headers, StatusCode::OK, "interviews.html", context! { items }).await
+}
+
+async fn interview_page(
+    app: &App,
+    site: i64,
+    headers: &HeaderMap,
+    id: i64,
+    status: StatusCode,
+    extra: minijinja::Value,
+) -> Response {
+    match app.interview(id).await {
+        Ok(i) => {
+            let challenge = new_challenge(&app.challenge_key.load());
+            render(app, site, headers, status, "interview.html", context! { ..extra, ..context! { i, challenge } })
+                .await
+        }
+        Err(_) => not_found(app, site, headers, "在线访谈").await,
+    }
+}
+
+pub async fn interview(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let site = match resolve_site(&app, &headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match id_of(&id) {
+        Some(id) => interview_page(&app, site.id, &headers, id, StatusCode::OK, context! {}).await,
+        None => not_found(&app, site.id, &headers, "在线访谈").await,
+    }
+}
+
+pub async fn ask(
+    State(app): State<App>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawForm(body): RawForm,
+) -> Response {
+    let site = match resolve_site(&app, &headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Some(id) = id_of(&id) else { return not_found(&app, site.id, &headers, "在线访谈").await };
+    let f: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let get = |k: &str| f.get(k).cloned().unwrap_or_default();
+    let result = if !app.form_limiter.allow(&addr.ip().to_string()) {
+        Err(AppError::TooManyAttempts("提交过于频繁，请稍后再试。您填写的内容已保留。".into()))
+    } else if !check_challenge(&app.challenge_key.load(), &get("token"), &get("answer")) {
+        Err(AppError::BadRequest("验证问题回答不正确或已过期，请重新回答。您填写的内容已保留。".into()))
+    } else {
+        app.ask_question(id, &get("name"), &get("contact"), &get("body")).await.map(|_| ())
+    };
+    match result {
+        Ok(()) => {
+            interview_page(
+                &app,
+                site.id,
+                &headers,
+                id,
+                StatusCode::CREATED,
+                context! { notice => "问题已提交，审核后公开。" },
+            )
+            .await
+        }
+        Err(e) => {
+            let status =
+                if matches!(e, AppError::BadRequest(_)) { StatusCode::UNPROCESSABLE_ENTITY } else { e.status() };
+            interview_page(&app, site.id, &headers, id, status, context! { v => f.clone(), errors => messages(&e) })
+                .await
+        }
+    }
+}
