@@ -16,6 +16,7 @@ behaviour!(
     forms_without_the_csrf_token_are_refused,
     a_handler_answers_a_letter_and_an_administrator_keeps_the_calendar,
     every_admin_screen_opens,
+    editors_run_consultations_surveys_and_interviews_from_the_admin,
 );
 
 /// A browser session: a cookie jar, no automatic redirects.
@@ -419,6 +420,7 @@ async fn every_admin_screen_opens(bk: Backend) {
         ("/admin/letters?filter=overdue".into(), "来信办理"),
         ("/admin/calendar".into(), "年节假日安排"),
         ("/admin/calendar?year=2026".into(), "2026 年节假日安排"),
+        ("/admin/participation".into(), "发起意见征集"),
     ] {
         let (st, html) = admin.get(&path).await;
         assert_eq!(st, StatusCode::OK, "{path}: {html}");
@@ -428,5 +430,98 @@ async fn every_admin_screen_opens(bk: Backend) {
     assert_eq!(st, StatusCode::NOT_FOUND);
     let (st, _) = admin.get("/admin/documents/99999").await;
     assert_eq!(st, StatusCode::NOT_FOUND);
+    s.finish().await;
+}
+
+async fn editors_run_consultations_surveys_and_interviews_from_the_admin(bk: Backend) {
+    let s = TestServer::start(bk).await;
+    let nr = Newsroom::new(&s).await;
+    let editor = Browser::login(&s, "editor", PW).await;
+    let site = nr.site.to_string();
+    let today = zhanqun::app::calendar::today();
+    let (open, close) = (
+        zhanqun_domain::calendar::fmt_date(today),
+        zhanqun_domain::calendar::fmt_date(today + time::Duration::days(7)),
+    );
+    let (st, _, _) = editor
+        .submit(
+            "/admin/participation",
+            "/admin/participation/consultations",
+            &[
+                ("site_id", &site),
+                ("title", "课后服务办法（征求意见稿）"),
+                ("draft", "第一段。\n\n第二段。"),
+                ("opens_on", &open),
+                ("closes_on", &close),
+            ],
+        )
+        .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (st, _, html) = editor
+        .submit(
+            "/admin/participation",
+            "/admin/participation/surveys",
+            &[
+                ("site_id", &site),
+                ("title", "满意度调查"),
+                ("questions", "选择|题目"),
+                ("opens_on", &open),
+                ("closes_on", &close),
+            ],
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(html.contains("第 1 行的类型应为"), "a bad question line is explained");
+    let (st, _, _) = editor
+        .submit(
+            "/admin/participation",
+            "/admin/participation/surveys",
+            &[
+                ("site_id", &site),
+                ("title", "满意度调查"),
+                ("questions", "单选|*您满意吗？|满意;不满意\n量表|请打分|5"),
+                ("opens_on", &open),
+                ("closes_on", &close),
+            ],
+        )
+        .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (st, _, _) = editor
+        .submit(
+            "/admin/participation",
+            "/admin/participation/interviews",
+            &[("site_id", &site), ("title", "局长访谈"), ("guests", "局长"), ("starts_at", "2030-01-01T09:30")],
+        )
+        .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (_, consultations) = s.call(reqwest::Method::GET, "/api/v1/consultations", None, None).await;
+    let cid = consultations[0]["id"].as_i64().unwrap();
+    s.call(
+        reqwest::Method::POST,
+        &format!("/api/v1/consultations/{cid}/comments"),
+        None,
+        Some(serde_json::json!({"paragraph": 2, "name": "周", "contact": "z@q.cn", "body": "建议补充收费标准"})),
+    )
+    .await;
+    let (_, html) = editor.get("/admin/participation").await;
+    assert!(html.contains("课后服务办法") && html.contains("满意度调查") && html.contains("局长访谈"));
+    assert!(html.contains("第 2 段 · 周：建议补充收费标准"));
+    let comment_id =
+        html.split("/admin/participation/comments/").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let (st, _, _) = editor
+        .submit(
+            "/admin/participation",
+            &format!("/admin/participation/comments/{comment_id}"),
+            &[("decision", "approve")],
+        )
+        .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (_, _, page) = s.page("jyj.qingdao.gov.cn", &format!("/consultations/{cid}/")).await;
+    assert!(page.contains("周：建议补充收费标准"));
+    let (_, survey) = s.call(reqwest::Method::GET, "/api/v1/surveys/1", None, None).await;
+    assert_eq!(survey["questions"][0]["required"], true);
+    assert_eq!(survey["questions"][1]["max"], 5);
+    let (_, interview) = s.call(reqwest::Method::GET, "/api/v1/interviews/1", None, None).await;
+    assert_eq!(interview["starts_at"], "2030-01-01 09:30", "the admin's local time is China Standard Time");
     s.finish().await;
 }

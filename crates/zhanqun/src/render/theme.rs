@@ -127,6 +127,7 @@ pub const ADMIN_TEMPLATES: &[(&str, &str)] = &[
     ("letters.html", include_str!("../../themes/admin/letters.html")),
     ("letter.html", include_str!("../../themes/admin/letter.html")),
     ("calendar.html", include_str!("../../themes/admin/calendar.html")),
+    ("participation.html", include_str!("../../themes/admin/participation.html")),
 ];
 
 /// The admin UI's template environment.

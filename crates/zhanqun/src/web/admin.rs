@@ -62,6 +62,14 @@ pub fn router(app: &App) -> Router<App> {
         .route("/letters/{id}/release", post(release_letter))
         .route("/calendar", get(calendar).post(set_day))
         .route("/calendar/delete", post(delete_day))
+        .route("/participation", get(participation))
+        .route("/participation/consultations", post(new_consultation))
+        .route("/participation/consultations/{id}/feedback", post(consultation_feedback))
+        .route("/participation/comments/{id}", post(moderate_comment))
+        .route("/participation/surveys", post(new_survey))
+        .route("/participation/interviews", post(new_interview))
+        .route("/participation/interviews/{id}/end", post(end_interview))
+        .route("/participation/questions/{id}", post(handle_question))
 }
 
 // ---------- plumbing ----------
@@ -1351,5 +1359,258 @@ async fn delete_day(
     match app.delete_calendar_day(&admin.s.actor, form.get("date")).await {
         Ok(()) => redirect_flash(&headers, &back, &format!("已删除 {}", form.get("date"))),
         Err(e) => redirect_error(&headers, &back, &error_messages(&e).join("；")),
+    }
+}
+
+// ---------- participation ----------
+
+async fn participation_page(app: &App, headers: &HeaderMap, admin: &Admin, extra: Value) -> Response {
+    let actor = &admin.s.actor;
+    let sites = my_sites(app, admin).await;
+    let mut consultations = Vec::new();
+    for c in app.list_consultations(None).await.unwrap_or_default() {
+        if !sites.iter().any(|s| s.id == c.site_id) {
+            continue;
+        }
+        let pending = app.pending_comments(actor, c.id).await.unwrap_or_default();
+        let public =
+            local_base(app, c.site_id, headers).map(|b| format!("{b}/consultations/{}/", c.id)).unwrap_or_default();
+        consultations.push(context! { ..Value::from_serialize(&c), ..context! { pending, public } });
+    }
+    let mut surveys = Vec::new();
+    let ids: Vec<(i64, i64)> = sqlx::query_as("SELECT id, site_id FROM surveys ORDER BY id DESC")
+        .fetch_all(&app.db.pool)
+        .await
+        .unwrap_or_default();
+    for (id, site_id) in ids {
+        if !sites.iter().any(|s| s.id == site_id) {
+            continue;
+        }
+        if let Ok(s) = app.survey(id).await {
+            let base = local_base(app, site_id, headers).unwrap_or_default();
+            surveys.push(context! { ..Value::from_serialize(&s), ..context! { public => format!("{base}/surveys/{id}/"), results => format!("{base}/surveys/{id}/results") } });
+        }
+    }
+    let mut interviews = Vec::new();
+    for i in app.list_interviews().await.unwrap_or_default() {
+        if !sites.iter().any(|s| s.id == i.site_id) {
+            continue;
+        }
+        let pending = app.pending_questions(actor, i.id).await.unwrap_or_default();
+        let columns: Vec<_> = app
+            .list_columns(i.site_id)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|c| c.status == "active")
+            .collect();
+        let public =
+            local_base(app, i.site_id, headers).map(|b| format!("{b}/interviews/{}/", i.id)).unwrap_or_default();
+        interviews.push(context! { ..Value::from_serialize(&i), ..context! { pending, columns, public } });
+    }
+    let r = page(
+        "participation.html",
+        ctx(
+            admin.base("participation"),
+            context! { ..extra, ..context! { title => "互动交流", sites, consultations, surveys, interviews } },
+        ),
+    );
+    clear_flash(r, headers, admin)
+}
+
+async fn participation(State(app): State<App>, headers: HeaderMap, admin: Option<Admin>) -> Response {
+    let Some(admin) = admin else { return to_login("/admin/participation") };
+    participation_page(&app, &headers, &admin, context! {}).await
+}
+
+const PART: &str = "/admin/participation";
+
+async fn new_consultation(
+    State(app): State<App>,
+    headers: HeaderMap,
+    admin: Option<Admin>,
+    RawForm(body): RawForm,
+) -> Response {
+    let form = FormData::parse(&body);
+    let admin = match posted(admin, &headers, PART, &form).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let input = crate::app::participation::NewConsultation {
+        title: form.get("title").into(),
+        draft: form.get("draft").into(),
+        opens_on: form.get("opens_on").into(),
+        closes_on: form.get("closes_on").into(),
+    };
+    match app.create_consultation(&admin.s.actor, opt_i64(form.get("site_id")).unwrap_or(-1), input).await {
+        Ok(c) => redirect_flash(&headers, PART, &format!("已发起意见征集「{}」", c.title)),
+        Err(e) => {
+            participation_page(&app, &headers, &admin, context! { v => form.map(), errors => error_messages(&e) }).await
+        }
+    }
+}
+
+async fn consultation_feedback(
+    State(app): State<App>,
+    headers: HeaderMap,
+    admin: Option<Admin>,
+    Path(id): Path<i64>,
+    RawForm(body): RawForm,
+) -> Response {
+    let form = FormData::parse(&body);
+    let admin = match posted(admin, &headers, PART, &form).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match app.publish_feedback(&admin.s.actor, id, form.get("report")).await {
+        Ok(_) => redirect_flash(&headers, PART, "反馈已发布"),
+        Err(e) => redirect_error(&headers, PART, &error_messages(&e).join("；")),
+    }
+}
+
+async fn moderate_comment(
+    State(app): State<App>,
+    headers: HeaderMap,
+    admin: Option<Admin>,
+    Path(id): Path<i64>,
+    RawForm(body): RawForm,
+) -> Response {
+    let form = FormData::parse(&body);
+    let admin = match posted(admin, &headers, PART, &form).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match app.moderate_comment(&admin.s.actor, id, form.get("decision") == "approve").await {
+        Ok(()) => redirect_flash(&headers, PART, "已审核"),
+        Err(e) => redirect_error(&headers, PART, &error_messages(&e).join("；")),
+    }
+}
+
+/// `单选|*题目|选项1;选项2` per line (`*` marks a required question; a scale's third part is its top).
+fn parse_questions(text: &str) -> Result<Vec<crate::app::participation::Question>, AppError> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().map(str::trim).filter(|l| !l.is_empty()).enumerate() {
+        let parts: Vec<&str> = line.split('|').map(str::trim).collect();
+        let kind = match parts.first().copied() {
+            Some("单选" | "single") => "single",
+            Some("多选" | "multiple") => "multiple",
+            Some("量表" | "scale") => "scale",
+            Some("问答" | "text") => "text",
+            _ => {
+                return Err(AppError::field(
+                    "questions",
+                    "format",
+                    format!("第 {} 行的类型应为 单选、多选、量表 或 问答", n + 1),
+                ));
+            }
+        };
+        let prompt = parts.get(1).copied().unwrap_or("");
+        let (required, prompt) = match prompt.strip_prefix('*') {
+            Some(p) => (true, p.trim()),
+            None => (false, prompt),
+        };
+        let third = parts.get(2).copied().unwrap_or("");
+        out.push(crate::app::participation::Question {
+            kind: kind.into(),
+            prompt: prompt.into(),
+            required,
+            options: if matches!(kind, "single" | "multiple") {
+                third.split(';').map(|o| o.trim().to_string()).filter(|o| !o.is_empty()).collect()
+            } else {
+                vec![]
+            },
+            max: if kind == "scale" { third.parse().ok().or(Some(5)) } else { None },
+        });
+    }
+    Ok(out)
+}
+
+async fn new_survey(
+    State(app): State<App>,
+    headers: HeaderMap,
+    admin: Option<Admin>,
+    RawForm(body): RawForm,
+) -> Response {
+    let form = FormData::parse(&body);
+    let admin = match posted(admin, &headers, PART, &form).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let questions = match parse_questions(form.get("questions")) {
+        Ok(q) => q,
+        Err(e) => return participation_page(&app, &headers, &admin, context! { errors => error_messages(&e) }).await,
+    };
+    let input = crate::app::participation::NewSurvey {
+        title: form.get("title").into(),
+        intro: String::new(),
+        questions,
+        opens_on: form.get("opens_on").into(),
+        closes_on: form.get("closes_on").into(),
+    };
+    match app.create_survey(&admin.s.actor, opt_i64(form.get("site_id")).unwrap_or(-1), input).await {
+        Ok(s) => redirect_flash(&headers, PART, &format!("已发起网上调查「{}」", s.title)),
+        Err(e) => participation_page(&app, &headers, &admin, context! { errors => error_messages(&e) }).await,
+    }
+}
+
+async fn new_interview(
+    State(app): State<App>,
+    headers: HeaderMap,
+    admin: Option<Admin>,
+    RawForm(body): RawForm,
+) -> Response {
+    let form = FormData::parse(&body);
+    let admin = match posted(admin, &headers, PART, &form).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let input = crate::app::interviews::NewInterview {
+        title: form.get("title").into(),
+        guests: form.get("guests").into(),
+        starts_at: local_datetime(form.get("starts_at")).unwrap_or_default(),
+    };
+    match app.create_interview(&admin.s.actor, opt_i64(form.get("site_id")).unwrap_or(-1), input).await {
+        Ok(i) => redirect_flash(&headers, PART, &format!("已安排在线访谈「{}」", i.title)),
+        Err(e) => participation_page(&app, &headers, &admin, context! { errors => error_messages(&e) }).await,
+    }
+}
+
+async fn end_interview(
+    State(app): State<App>,
+    headers: HeaderMap,
+    admin: Option<Admin>,
+    Path(id): Path<i64>,
+    RawForm(body): RawForm,
+) -> Response {
+    let form = FormData::parse(&body);
+    let admin = match posted(admin, &headers, PART, &form).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match app.end_interview(&admin.s.actor, id, opt_i64(form.get("column_id")).unwrap_or(-1)).await {
+        Ok(i) => redirect_flash(
+            &headers,
+            PART,
+            &format!("访谈已结束，实录稿为稿件 #{}，请报送审核", i.transcript_document_id.unwrap_or_default()),
+        ),
+        Err(e) => redirect_error(&headers, PART, &error_messages(&e).join("；")),
+    }
+}
+
+async fn handle_question(
+    State(app): State<App>,
+    headers: HeaderMap,
+    admin: Option<Admin>,
+    Path(id): Path<i64>,
+    RawForm(body): RawForm,
+) -> Response {
+    let form = FormData::parse(&body);
+    let admin = match posted(admin, &headers, PART, &form).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match app.handle_question(&admin.s.actor, id, form.get("action"), form.opt("answer").as_deref()).await {
+        Ok(()) => redirect_flash(&headers, PART, "已处理"),
+        Err(e) => redirect_error(&headers, PART, &error_messages(&e).join("；")),
     }
 }
