@@ -24,3 +24,15 @@ CREATE TABLE interview_questions (
     created_at BIGINT NOT NULL
 );
 CREATE INDEX interview_questions_status ON interview_questions(interview_id, status);
+
+-- Files a citizen attaches to a letter (checked by content like document attachments).
+CREATE TABLE letter_attachments (
+    id ID_PK,
+    letter_id BIGINT NOT NULL REFERENCES letters(id),
+    file_name TEXT NOT NULL,
+    media_type TEXT NOT NULL,
+    size_bytes BIGINT NOT NULL,
+    sha256 TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX letter_attachments_letter ON letter_attachments(letter_id);

@@ -373,6 +373,7 @@ impl App {
                     writer_name: format!("市民{}", i + 1),
                     writer_contact: format!("1380000{:04}", i + 1),
                     may_publish: *publish,
+                    attachment: None,
                 })
                 .await
                 .map_err(e)?;

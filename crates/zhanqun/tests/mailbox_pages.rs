@@ -7,7 +7,11 @@ use common::{Backend, Newsroom, TestServer};
 use reqwest::StatusCode;
 use serde_json::json;
 
-behaviour!(a_citizen_writes_follows_and_rates_on_a_public_site, a_wrong_answer_or_a_flood_keeps_the_text,);
+behaviour!(
+    a_citizen_writes_follows_and_rates_on_a_public_site,
+    a_wrong_answer_or_a_flood_keeps_the_text,
+    a_letter_carries_a_file_seen_only_by_its_handlers,
+);
 
 const HOST: &str = "jyj.qingdao.gov.cn";
 
@@ -130,5 +134,44 @@ async fn a_wrong_answer_or_a_flood_keeps_the_text(b: Backend) {
     assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM letters").fetch_one(&s.app().db.pool).await.unwrap();
     assert_eq!(n, 5, "five accepted before the contact limit; nothing refused was stored");
+    s.finish().await;
+}
+
+async fn a_letter_carries_a_file_seen_only_by_its_handlers(b: Backend) {
+    let s = TestServer::start(b).await;
+    let _nr = Newsroom::new(&s).await;
+    let (_, _, page) = s.page(HOST, "/mailbox/").await;
+    assert!(page.contains("enctype=\"multipart/form-data\""));
+    let (answer, token) = solve(&page);
+    let png = [&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A][..], &[0u8; 64][..]].concat();
+    let send = |name: &'static str, bytes: Vec<u8>| {
+        let form = reqwest::multipart::Form::new()
+            .text("channel", "mayor")
+            .text("subject", "路面坑洼（附照片）")
+            .text("body", "某路有一个大坑，照片见附件。")
+            .text("writer_name", "吴")
+            .text("writer_contact", "13900003333")
+            .text("answer", answer.clone())
+            .text("token", token.clone())
+            .part("file", reqwest::multipart::Part::bytes(bytes).file_name(name));
+        s.client.post(format!("{}/mailbox/", s.base)).header("host", HOST).multipart(form).send()
+    };
+    let r = send("照片.pdf", png.clone()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("与扩展名不符") && html.contains("某路有一个大坑"), "refused, text kept");
+    let r = send("照片.png", png.clone()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let receipt = r.text().await.unwrap();
+    let id: i64 = between(&receipt, "来信编号：", "</p>").parse().unwrap();
+    let (_, l) = s.get(&format!("/api/v1/letters/{id}"), &s.admin).await;
+    let aid = l["attachments"][0]["id"].as_i64().unwrap();
+    assert_eq!(l["attachments"][0]["file_name"], "照片.png");
+    let got =
+        s.client.get(format!("{}/api/v1/letter-attachments/{aid}", s.base)).bearer_auth(&s.admin).send().await.unwrap();
+    assert_eq!(got.bytes().await.unwrap().to_vec(), png);
+    let (_, stranger) = s.person("stranger").await;
+    let (st, _) = s.get(&format!("/api/v1/letter-attachments/{aid}"), &stranger).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
     s.finish().await;
 }

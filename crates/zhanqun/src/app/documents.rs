@@ -902,7 +902,7 @@ impl App {
     }
 
     /// Writes a content-addressed file atomically (temporary file, then rename).
-    async fn store_file(&self, sha: &str, bytes: &[u8]) -> AppResult<()> {
+    pub(crate) async fn store_file(&self, sha: &str, bytes: &[u8]) -> AppResult<()> {
         let path = self.file_path(sha);
         if tokio::fs::try_exists(&path).await.unwrap_or(false) {
             return Ok(());

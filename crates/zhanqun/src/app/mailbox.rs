@@ -64,6 +64,19 @@ pub struct NewLetter {
     pub writer_name: String,
     pub writer_contact: String,
     pub may_publish: bool,
+    /// One optional file: (file name, bytes).
+    #[serde(skip)]
+    pub attachment: Option<(String, Vec<u8>)>,
+}
+
+/// A file attached to a letter (seen only by the people handling it).
+#[derive(Debug, Clone, Serialize, FromRow)]
+pub struct LetterAttachment {
+    pub id: i64,
+    pub file_name: String,
+    pub media_type: String,
+    pub size_bytes: i64,
+    pub sha256: String,
 }
 
 /// What anyone may see of a letter (the writer with the code; the public when published).
@@ -100,6 +113,7 @@ pub struct StaffLetter {
     pub extended: bool,
     pub extension_reason: Option<String>,
     pub overdue: bool,
+    pub attachments: Vec<LetterAttachment>,
     pub version: i64,
 }
 
@@ -219,6 +233,7 @@ impl App {
             extended: l.extended != 0,
             extension_reason: l.extension_reason.clone(),
             overdue: state.is_open() && l.due_on < fmt_date(today()),
+            attachments: Vec::new(),
             version: l.version,
         }
     }
@@ -333,6 +348,13 @@ impl App {
             e.add("writer_contact", "contact", "请填写有效的手机号码、电话号码或电子邮箱");
         }
         e.into_result()?;
+        let checked = match &l.attachment {
+            Some((name, bytes)) => Some((
+                crate::content::check_attachment(name, bytes, self.config.max_attachment_bytes())?,
+                hex::encode(Sha256::digest(bytes)),
+            )),
+            None => None,
+        };
         let channel = channel.unwrap_or(Channel::Mayor);
         let contact = l.writer_contact.trim().to_string();
         let now = now_ms();
@@ -384,6 +406,20 @@ impl App {
         .bind(now)
         .fetch_one(w.conn())
         .await?;
+        if let (Some((file, sha)), Some((_, bytes))) = (&checked, &l.attachment) {
+            self.store_file(sha, bytes).await?;
+            sqlx::query(
+                "INSERT INTO letter_attachments (letter_id, file_name, media_type, size_bytes, sha256, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(id)
+            .bind(&file.file_name)
+            .bind(&file.media_type)
+            .bind(bytes.len() as i64)
+            .bind(sha)
+            .bind(now)
+            .execute(w.conn())
+            .await?;
+        }
         let citizen = Actor { user_id: None, name: "来信人".into(), is_admin: false, roles: vec![] };
         audit(
             w.conn(),
@@ -488,7 +524,51 @@ impl App {
         )
         .await?;
         w.commit().await?;
-        Ok(self.staff_view(&l, self.body_name(l.handling_body_id).await?))
+        let mut v = self.staff_view(&l, self.body_name(l.handling_body_id).await?);
+        v.attachments = sqlx::query_as("SELECT id, file_name, media_type, size_bytes, sha256 FROM letter_attachments WHERE letter_id = $1 ORDER BY id")
+            .bind(id)
+            .fetch_all(&self.db.pool)
+            .await?;
+        Ok(v)
+    }
+
+    /// A letter's attachment for the people handling it (the look is recorded).
+    pub async fn letter_attachment(&self, actor: &Actor, id: i64) -> AppResult<(LetterAttachment, std::path::PathBuf)> {
+        let row: Option<(i64, Option<i64>)> = sqlx::query_as(
+            "SELECT a.letter_id, l.handling_body_id FROM letter_attachments a JOIN letters l ON l.id = a.letter_id WHERE a.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.db.pool)
+        .await?;
+        let (letter_id, body) = row.ok_or_else(|| AppError::not_found("附件", id))?;
+        if !self.is_member(actor, body).await? {
+            return Err(AppError::Forbidden("只有承办机构的经办人和市政府办公厅可以查看来信附件".into()));
+        }
+        let a: LetterAttachment = sqlx::query_as(
+            "SELECT id, file_name, media_type, size_bytes, sha256 FROM letter_attachments WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(&self.db.pool)
+        .await?;
+        let mut w = self.db.begin_write().await?;
+        audit(
+            w.conn(),
+            actor,
+            Audit {
+                site_id: None,
+                entity: "letter",
+                entity_id: letter_id,
+                action: "view_attachment",
+                from_state: None,
+                to_state: None,
+                comment: "",
+                detail: serde_json::json!({"attachment": id}),
+            },
+        )
+        .await?;
+        w.commit().await?;
+        let path = self.file_path(&a.sha256);
+        Ok((a, path))
     }
 
     /// Letters for the people handling them: `due` = `overdue`, `near` (due within 2 working
@@ -826,6 +906,10 @@ impl App {
         .await?
         .ok_or_else(|| AppError::NotFound("该来信未公开".into()))?;
         Ok(l.public(self.body_name(l.handling_body_id).await?))
+    }
+
+    pub async fn sensitive_words(&self) -> AppResult<Vec<String>> {
+        Ok(sqlx::query_scalar("SELECT word FROM sensitive_words ORDER BY word").fetch_all(&self.db.pool).await?)
     }
 
     /// Words that hold a letter for moderation (never dropped silently).

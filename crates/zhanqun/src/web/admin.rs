@@ -57,9 +57,11 @@ pub fn router(app: &App) -> Router<App> {
         .route("/documents/{id}/attachments", post(upload).layer(DefaultBodyLimit::max(upload_limit)))
         .route("/documents/{id}/preview", get(preview))
         .route("/letters", get(letters))
+        .route("/letters/sensitive-words", post(sensitive_words))
         .route("/letters/{id}", get(letter))
         .route("/letters/{id}/action", post(letter_action))
         .route("/letters/{id}/release", post(release_letter))
+        .route("/letter-attachments/{id}", get(letter_attachment))
         .route("/calendar", get(calendar).post(set_day))
         .route("/calendar/delete", post(delete_day))
         .route("/participation", get(participation))
@@ -1612,5 +1614,50 @@ async fn handle_question(
     match app.handle_question(&admin.s.actor, id, form.get("action"), form.opt("answer").as_deref()).await {
         Ok(()) => redirect_flash(&headers, PART, "已处理"),
         Err(e) => redirect_error(&headers, PART, &error_messages(&e).join("；")),
+    }
+}
+
+async fn letter_attachment(State(app): State<App>, admin: Option<Admin>, Path(id): Path<i64>) -> Response {
+    let Some(admin) = admin else { return to_login("/admin/letters") };
+    match app.letter_attachment(&admin.s.actor, id).await {
+        Ok((a, path)) => match tokio::fs::read(&path).await {
+            Ok(bytes) => {
+                let mut r = Response::new(axum::body::Body::from(bytes));
+                let h = r.headers_mut();
+                if let Ok(v) = HeaderValue::from_str(&a.media_type) {
+                    h.insert(header::CONTENT_TYPE, v);
+                }
+                h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+                h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment"));
+                r
+            }
+            Err(_) => error_page(
+                Some(&admin),
+                StatusCode::NOT_FOUND,
+                "附件文件缺失",
+                "附件文件缺失，已记录。",
+                "/admin/letters",
+            ),
+        },
+        Err(e) => error_page(Some(&admin), e.status(), "无法查看附件", &e.to_string(), "/admin/letters"),
+    }
+}
+
+async fn sensitive_words(
+    State(app): State<App>,
+    headers: HeaderMap,
+    admin: Option<Admin>,
+    RawForm(body): RawForm,
+) -> Response {
+    let form = FormData::parse(&body);
+    let admin = match posted(admin, &headers, "/admin/letters", &form).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let words: Vec<String> =
+        form.get("words").lines().map(|w| w.trim().to_string()).filter(|w| !w.is_empty()).collect();
+    match app.set_sensitive_words(&admin.s.actor, &words).await {
+        Ok(kept) => redirect_flash(&headers, "/admin/letters", &format!("已保存 {} 个敏感词", kept.len())),
+        Err(e) => redirect_error(&headers, "/admin/letters", &error_messages(&e).join("；")),
     }
 }

@@ -66,6 +66,7 @@ pub fn router(app: &App) -> Router<App> {
         .route("/letters/{id}", get(get_letter))
         .route("/letters/{id}/actions", post(letter_action))
         .route("/letters/{id}/release", post(release_letter))
+        .route("/letter-attachments/{id}", get(letter_attachment))
         .route("/mailbox/stats", get(mailbox_stats))
         .route("/mailbox/sensitive-words", axum::routing::put(set_sensitive_words))
         .route("/consultations", get(list_consultations))
@@ -475,6 +476,7 @@ async fn submit_letter(
             writer_name: l.writer_name,
             writer_contact: l.writer_contact,
             may_publish: l.may_publish,
+            attachment: None,
         })
         .await?;
     created(format!("/api/v1/letters/{}", r.id), r)
@@ -764,4 +766,27 @@ async fn end_interview(
     ApiJson(e): ApiJson<EndInput>,
 ) -> AppResult<Json> {
     to_json(app.end_interview(&actor, id, e.column_id).await?)
+}
+
+async fn letter_attachment(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<Response> {
+    let (a, path) = app.letter_attachment(&actor, id).await?;
+    let bytes = tokio::fs::read(&path).await?;
+    let disposition = format!(
+        "attachment; filename*=UTF-8''{}",
+        url::form_urlencoded::byte_serialize(a.file_name.as_bytes()).collect::<String>()
+    );
+    let mut r = Response::new(Body::from(bytes));
+    let h = r.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&a.media_type) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    Ok(r)
 }

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Path, Query, RawForm, State};
+use axum::extract::{ConnectInfo, FromRequest, Multipart, Path, Query, RawForm, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
@@ -57,7 +57,7 @@ async fn write_page(
     let bodies = app.list_bodies().await.unwrap_or_default();
     let letters = app.published_letters(20).await.unwrap_or_default();
     let challenge = new_challenge(&app.challenge_key.load());
-    let ctx = context! { channels => channels(), bodies, letters, challenge, v, errors };
+    let ctx = context! { channels => channels(), bodies, letters, challenge, v, errors, max_mib => app.config.max_attachment_mib };
     render(app, site_id, headers, status, "mailbox.html", ctx).await
 }
 
@@ -69,17 +69,64 @@ pub async fn index(State(app): State<App>, headers: HeaderMap) -> Response {
     write_page(&app, site.id, &headers, StatusCode::OK, HashMap::new(), vec![]).await
 }
 
-pub async fn submit(
-    State(app): State<App>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    RawForm(body): RawForm,
-) -> Response {
+/// The letter form's fields and its optional file: `multipart/form-data` from the page,
+/// or a plain urlencoded form (no file).
+async fn read_letter_form(
+    app: &App,
+    req: Request,
+) -> Result<(HashMap<String, String>, Option<(String, Vec<u8>)>), String> {
+    let is_multipart = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if !is_multipart {
+        let body =
+            axum::body::to_bytes(req.into_body(), 1024 * 1024).await.map_err(|_| "提交的内容过大".to_string())?;
+        return Ok((form(&body), None));
+    }
+    let mut mp = Multipart::from_request(req, app).await.map_err(|e| e.body_text())?;
+    let mut fields = HashMap::new();
+    let mut file = None;
+    let too_big = format!("附件过大，上限 {} MB", app.config.max_attachment_mib);
+    while let Some(field) = mp
+        .next_field()
+        .await
+        .map_err(|e| if e.status() == StatusCode::PAYLOAD_TOO_LARGE { too_big.clone() } else { e.body_text() })?
+    {
+        let name = field.name().unwrap_or("").to_string();
+        if name == "file" {
+            let file_name = field.file_name().unwrap_or("").to_string();
+            let bytes = field.bytes().await.map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    too_big.clone()
+                } else {
+                    format!("附件上传失败：{}", e.body_text())
+                }
+            })?;
+            if !file_name.is_empty() && !bytes.is_empty() {
+                file = Some((file_name, bytes.to_vec()));
+            }
+        } else {
+            let text = field.text().await.map_err(|e| e.body_text())?;
+            fields.insert(name, text);
+        }
+    }
+    Ok((fields, file))
+}
+
+pub async fn submit(State(app): State<App>, ConnectInfo(addr): ConnectInfo<SocketAddr>, req: Request) -> Response {
+    let headers = req.headers().clone();
     let site = match resolve_site(&app, &headers) {
         Ok(s) => s,
         Err(r) => return r,
     };
-    let f = form(&body);
+    let (f, attachment) = match read_letter_form(&app, req).await {
+        Ok(x) => x,
+        Err(msg) => {
+            return write_page(&app, site.id, &headers, StatusCode::BAD_REQUEST, HashMap::new(), vec![msg]).await;
+        }
+    };
     let get = |k: &str| f.get(k).cloned().unwrap_or_default();
     if !app.form_limiter.allow(&addr.ip().to_string()) {
         return write_page(
@@ -112,6 +159,7 @@ pub async fn submit(
         writer_name: get("writer_name"),
         writer_contact: get("writer_contact"),
         may_publish: get("may_publish") == "1",
+        attachment,
     };
     match app.submit_letter(letter).await {
         Ok(receipt) => render(&app, site.id, &headers, StatusCode::CREATED, "receipt.html", context! { receipt }).await,

@@ -29,7 +29,12 @@ pub fn router(app: App) -> Router {
         .nest("/api/v1", api::router(&app))
         .nest("/admin", admin::router(&app))
         .route("/admin/", axum::routing::get(admin::dashboard))
-        .route("/mailbox/", axum::routing::get(mailbox::index).post(mailbox::submit))
+        .route(
+            "/mailbox/",
+            axum::routing::get(mailbox::index)
+                .post(mailbox::submit)
+                .layer(DefaultBodyLimit::max(app.config.max_attachment_bytes().saturating_add(1024 * 1024))),
+        )
         .route("/mailbox/track", axum::routing::get(mailbox::track_form).post(mailbox::track))
         .route("/mailbox/rate", axum::routing::post(mailbox::rate))
         .route("/mailbox/letters/{file}", axum::routing::get(mailbox::letter))
