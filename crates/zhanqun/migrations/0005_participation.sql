@@ -31,6 +31,7 @@ CREATE TABLE surveys (
     title TEXT NOT NULL,
     intro TEXT NOT NULL,
     questions TEXT NOT NULL,
+    require_contact BIGINT NOT NULL DEFAULT 0,
     opens_on TEXT NOT NULL,
     closes_on TEXT NOT NULL,
     created_by BIGINT,

@@ -203,6 +203,34 @@ async fn a_survey_takes_one_answer_per_person_and_shows_results(b: Backend) {
     assert!(csv.contains("您对课后服务满意吗？") && csv.contains("体育；科技") && csv.contains("希望增加阅读课"));
     let (st, _) = s.get(&format!("/api/v1/surveys/{id}/responses.csv"), &nr.secrecy.1).await;
     assert_eq!(st, StatusCode::FORBIDDEN);
+    // The stronger rule: one answer per phone number, whatever the browser.
+    let (st, strict) = s
+        .post(
+            &format!("/api/v1/sites/{}/surveys", nr.site),
+            &nr.editor.1,
+            json!({"title": "实名调查", "require_contact": true, "questions": [{"kind": "single", "prompt": "是否同意？", "required": true, "options": ["同意", "不同意"]}], "opens_on": day(-1), "closes_on": day(5)}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{strict}");
+    let spath = format!("{}/surveys/{}/", s.base, strict["id"]);
+    let (_, _, form) = s.page(HOST, &format!("/surveys/{}/", strict["id"])).await;
+    assert!(form.contains("每个只能参加一次"));
+    let answer = |c: reqwest::Client, contact: &'static str| {
+        let spath = spath.clone();
+        async move {
+            c.post(&spath)
+                .header("host", HOST)
+                .form(&[("q0", "同意"), ("contact", contact)])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    let fresh = || reqwest::Client::builder().cookie_store(true).build().unwrap();
+    assert_eq!(answer(fresh(), "").await, StatusCode::UNPROCESSABLE_ENTITY, "the contact is required");
+    assert_eq!(answer(fresh(), "138 0000 9999").await, StatusCode::CREATED);
+    assert_eq!(answer(fresh(), "13800009999").await, StatusCode::CONFLICT, "the same number from another browser");
     s.finish().await;
 }
 

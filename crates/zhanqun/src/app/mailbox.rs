@@ -174,7 +174,7 @@ fn new_code() -> String {
     (0..16).map(|_| CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())] as char).collect()
 }
 
-fn check_contact(c: &str) -> bool {
+pub(crate) fn check_contact(c: &str) -> bool {
     let c = c.trim();
     let phone =
         c.len() >= 7 && c.len() <= 20 && c.bytes().all(|b| b.is_ascii_digit() || b == b'-' || b == b'+' || b == b' ');

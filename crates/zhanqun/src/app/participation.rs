@@ -399,6 +399,10 @@ pub struct NewSurvey {
     pub questions: Vec<Question>,
     pub opens_on: String,
     pub closes_on: String,
+    /// The stronger rule: one answer per phone number or e-mail address (asked on the form),
+    /// instead of one per browser.
+    #[serde(default)]
+    pub require_contact: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -410,6 +414,7 @@ pub struct SurveyView {
     pub questions: Vec<Question>,
     pub opens_on: String,
     pub closes_on: String,
+    pub require_contact: bool,
     pub state: &'static str,
 }
 
@@ -433,6 +438,18 @@ pub struct SurveyResults {
     pub survey: SurveyView,
     pub responses: i64,
     pub questions: Vec<QuestionResult>,
+}
+
+#[derive(Debug, Clone, FromRow)]
+struct SurveyRow {
+    id: i64,
+    site_id: i64,
+    title: String,
+    intro: String,
+    questions: String,
+    opens_on: String,
+    closes_on: String,
+    require_contact: i64,
 }
 
 /// Answers by question index: the chosen options' labels, the scale value, or the text.
@@ -487,7 +504,8 @@ impl App {
         require_role(w.conn(), actor, site_id, STAFF).await?;
         let qs = serde_json::to_string(&s.questions).map_err(|e| AppError::Internal(e.into()))?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO surveys (site_id, title, intro, questions, opens_on, closes_on, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            "INSERT INTO surveys (site_id, title, intro, questions, opens_on, closes_on, created_by, created_at, require_contact) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(site_id)
         .bind(s.title.trim())
@@ -497,6 +515,7 @@ impl App {
         .bind(&closes)
         .bind(actor.user_id)
         .bind(now_ms())
+        .bind(i64::from(s.require_contact))
         .fetch_one(w.conn())
         .await?;
         audit(
@@ -519,30 +538,30 @@ impl App {
     }
 
     pub async fn survey(&self, id: i64) -> AppResult<SurveyView> {
-        let row: Option<(i64, i64, String, String, String, String, String)> = sqlx::query_as(
-            "SELECT id, site_id, title, intro, questions, opens_on, closes_on FROM surveys WHERE id = $1",
+        let row: Option<SurveyRow> = sqlx::query_as(
+            "SELECT id, site_id, title, intro, questions, opens_on, closes_on, require_contact FROM surveys WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.db.pool)
         .await?;
-        let (id, site_id, title, intro, qs, opens_on, closes_on) =
-            row.ok_or_else(|| AppError::not_found("网上调查", id))?;
-        let questions: Vec<Question> = serde_json::from_str(&qs).map_err(|e| AppError::Internal(e.into()))?;
+        let r = row.ok_or_else(|| AppError::not_found("网上调查", id))?;
+        let questions: Vec<Question> = serde_json::from_str(&r.questions).map_err(|e| AppError::Internal(e.into()))?;
         Ok(SurveyView {
-            id,
-            site_id,
-            title,
-            intro,
+            id: r.id,
+            site_id: r.site_id,
+            title: r.title,
+            intro: r.intro,
             questions,
-            state: period_state(&opens_on, &closes_on),
-            opens_on,
-            closes_on,
+            state: period_state(&r.opens_on, &r.closes_on),
+            opens_on: r.opens_on,
+            closes_on: r.closes_on,
+            require_contact: r.require_contact != 0,
         })
     }
 
-    /// One answer per voter (a cookie token); every required question answered, every
-    /// choice one of the options.
-    pub async fn answer_survey(&self, id: i64, voter: &str, answers: &Answers) -> AppResult<()> {
+    /// One answer per voter (a cookie token), or per contact when the survey asks for one;
+    /// every required question answered, every choice one of the options.
+    pub async fn answer_survey(&self, id: i64, voter: &str, contact: Option<&str>, answers: &Answers) -> AppResult<()> {
         let s = self.survey(id).await?;
         if s.state != "open" {
             return Err(AppError::Conflict(format!(
@@ -551,6 +570,11 @@ impl App {
             )));
         }
         let mut e = FieldErrors::new();
+        let contact = contact.map(|c| c.trim().to_ascii_lowercase().replace([' ', '-'], "")).unwrap_or_default();
+        if s.require_contact && !super::mailbox::check_contact(&contact) {
+            e.add("contact", "contact", "本调查每个手机号或邮箱只能参加一次，请填写有效的手机号码或电子邮箱");
+        }
+        let voter = if s.require_contact { format!("contact:{contact}") } else { voter.to_string() };
         for (i, q) in s.questions.iter().enumerate() {
             let field = format!("q{i}");
             let a: Vec<&str> = answers
@@ -590,7 +614,7 @@ impl App {
             "INSERT INTO survey_responses (survey_id, voter_hash, answers, created_at) VALUES ($1, $2, $3, $4)",
         )
         .bind(id)
-        .bind(voter_hash(id, voter))
+        .bind(voter_hash(id, &voter))
         .bind(json)
         .bind(now_ms())
         .execute(w.conn())
@@ -598,7 +622,12 @@ impl App {
         match res {
             Ok(_) => {}
             Err(e) if crate::store::is_unique_violation(&e) => {
-                return Err(AppError::Conflict("您已经参加过本次调查，谢谢".into()));
+                let who = if s.require_contact {
+                    "这个手机号或邮箱已经参加过本次调查"
+                } else {
+                    "您已经参加过本次调查"
+                };
+                return Err(AppError::Conflict(format!("{who}，谢谢")));
             }
             Err(e) => return Err(e.into()),
         }

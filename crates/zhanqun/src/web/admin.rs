@@ -1548,6 +1548,7 @@ async fn new_survey(
         questions,
         opens_on: form.get("opens_on").into(),
         closes_on: form.get("closes_on").into(),
+        require_contact: form.get("require_contact") == "1",
     };
     match app.create_survey(&admin.s.actor, opt_i64(form.get("site_id")).unwrap_or(-1), input).await {
         Ok(s) => redirect_flash(&headers, PART, &format!("已发起网上调查「{}」", s.title)),

@@ -175,15 +175,18 @@ pub async fn answer(
     let Some(id) = id_of(&id) else { return not_found(&app, site.id, &headers, "调查").await };
     let Ok(s) = app.survey(id).await else { return not_found(&app, site.id, &headers, "调查").await };
     let mut answers = Answers::new();
+    let mut contact = None;
     for (k, v) in url::form_urlencoded::parse(&body).into_owned() {
         if let Some(i) = k.strip_prefix('q').and_then(|n| n.parse::<usize>().ok()) {
             answers.entry(i).or_default().push(v);
+        } else if k == "contact" {
+            contact = Some(v);
         }
     }
     let existing = super::admin::cookie(&headers, VOTER_COOKIE).map(str::to_string);
     let voter = existing.clone().unwrap_or_else(crate::app::auth::random_token);
     let result = if app.form_limiter.allow(&format!("survey:{}", addr.ip())) {
-        app.answer_survey(id, &voter, &answers).await
+        app.answer_survey(id, &voter, contact.as_deref(), &answers).await
     } else {
         Err(AppError::TooManyAttempts("提交过于频繁，请稍后再试".into()))
     };
