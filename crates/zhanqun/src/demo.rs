@@ -325,10 +325,75 @@ impl App {
             .execute(&self.db.pool)
             .await?;
         self.seed_demo_letters(&sys, users[5]).await?;
+        self.seed_demo_participation(&editor, portal_id).await?;
         for (s, _) in &sites {
             self.pages.invalidate_site(*s);
         }
         Ok(true)
+    }
+
+    /// An open consultation, an open survey and an interview coming up, on the portal.
+    async fn seed_demo_participation(&self, editor: &Actor, portal: i64) -> anyhow::Result<()> {
+        use crate::app::interviews::NewInterview;
+        use crate::app::participation::{NewConsultation, NewSurvey, Question};
+        let e = |e: crate::error::AppError| anyhow::anyhow!("{e}");
+        let today = crate::app::calendar::today();
+        let day = |n: i64| zhanqun_domain::calendar::fmt_date(today + time::Duration::days(n));
+        self.create_consultation(
+            editor,
+            portal,
+            NewConsultation {
+                title: "青岛市政府网站管理办法（征求意见稿）".into(),
+                draft: "第一条 为加强政府网站管理，提升政府网站信息内容建设水平，制定本办法。\n\n\
+                        第二条 政府网站应当在统一的技术平台上建设运行，实行集约化管理。\n\n\
+                        第三条 政府网站栏目应当明确信息来源、责任人和更新要求。\n\n\
+                        第四条 网民留言应当在 7 个工作日内答复，情况复杂的可延长至 15 个工作日。"
+                    .into(),
+                opens_on: day(-3),
+                closes_on: day(27),
+            },
+        )
+        .await
+        .map_err(e)?;
+        let q = |kind: &str, prompt: &str, options: &[&str], max: Option<i64>| Question {
+            kind: kind.into(),
+            prompt: prompt.into(),
+            required: kind == "single",
+            options: options.iter().map(|o| (*o).to_string()).collect(),
+            max,
+        };
+        self.create_survey(
+            editor,
+            portal,
+            NewSurvey {
+                title: "青岛政务网使用体验调查".into(),
+                intro: "您的意见将帮助我们改进网站。".into(),
+                questions: vec![
+                    q("single", "您多久访问一次本网站？", &["每天", "每周", "偶尔"], None),
+                    q("multiple", "您最常使用哪些栏目？", &["要闻动态", "通知公告", "政策文件", "政府信箱"], None),
+                    q("scale", "您对本网站的总体评价（1 到 5 分）", &[], Some(5)),
+                    q("text", "其他意见和建议", &[], None),
+                ],
+                opens_on: day(-1),
+                closes_on: day(30),
+                require_contact: false,
+            },
+        )
+        .await
+        .map_err(e)?;
+        let starts = time::OffsetDateTime::now_utc() + time::Duration::days(3);
+        self.create_interview(
+            editor,
+            portal,
+            NewInterview {
+                title: "优化营商环境政策解读".into(),
+                guests: "市政府办公厅、市发展改革委负责同志".into(),
+                starts_at: starts.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+            },
+        )
+        .await
+        .map_err(e)?;
+        Ok(())
     }
 
     /// Letters in every state, some of them weeks old (so some are overdue).
