@@ -7,11 +7,11 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequest, Multipart, Path, Query, RawForm, Request, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use minijinja::context;
 use zhanqun_domain::mailbox::Channel;
 
-use super::public::{resolve_site, serve_page};
+use super::public::resolve_site;
 use crate::app::App;
 use crate::app::limits::{check_challenge, new_challenge};
 use crate::app::mailbox::NewLetter;
@@ -29,17 +29,7 @@ async fn render(
     template: &str,
     ctx: minijinja::Value,
 ) -> Response {
-    match app.site_page(site_id, status, template, ctx).await {
-        Ok(p) => {
-            let mut r = serve_page(&p, headers, false);
-            r.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
-            r
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "mailbox page failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "页面暂时无法显示，请稍后再试。").into_response()
-        }
-    }
+    super::public::uncached_page(app, site_id, headers, status, template, ctx).await
 }
 
 fn channels() -> Vec<(&'static str, &'static str)> {

@@ -88,6 +88,28 @@ fn search_term(query: Option<&str>) -> Option<String> {
     url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "q").map(|(_, v)| v.into_owned())
 }
 
+/// Renders a page of a site's theme that must not be cached (forms, personal answers).
+pub async fn uncached_page(
+    app: &App,
+    site_id: i64,
+    headers: &HeaderMap,
+    status: StatusCode,
+    template: &str,
+    ctx: minijinja::Value,
+) -> Response {
+    match app.site_page(site_id, status, template, ctx).await {
+        Ok(p) => {
+            let mut r = serve_page(&p, headers, false);
+            r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r
+        }
+        Err(e) => {
+            tracing::error!(error = %e, template, "public page failed");
+            plain_page(StatusCode::INTERNAL_SERVER_ERROR, "暂时无法访问", "页面暂时无法显示，请稍后再试。")
+        }
+    }
+}
+
 /// The online site a request's `Host` names, or the answer to give instead.
 #[allow(clippy::result_large_err, reason = "the error is the response itself, returned at once")]
 pub fn resolve_site(app: &App, headers: &HeaderMap) -> Result<crate::render::hosts::SiteInfo, Response> {
