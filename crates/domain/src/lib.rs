@@ -7,6 +7,7 @@
 
 pub mod calendar;
 pub mod column;
+pub mod disclosure;
 pub mod domain_rules;
 pub mod mailbox;
 pub mod site;

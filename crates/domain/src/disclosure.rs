@@ -1,0 +1,136 @@
+//! Government information disclosure (R3.2): the codes and numbers a disclosed item carries.
+//! Groundwork for issue #4; the catalog itself is not built yet.
+
+use crate::validate::FieldError;
+
+const USCC_CHARS: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+const USCC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+
+/// 统一社会信用代码 (GB 32100): 18 characters, the last a check character.
+pub fn check_credit_code(field: &str, code: &str) -> Result<(), FieldError> {
+    let err = |why: &str| FieldError::new(field, "credit_code", format!("统一社会信用代码「{code}」无效：{why}"));
+    let chars: Vec<char> = code.chars().collect();
+    if chars.len() != 18 {
+        return Err(err("应为 18 位"));
+    }
+    let mut sum = 0;
+    for (c, w) in chars[..17].iter().zip(USCC_WEIGHTS) {
+        let v = USCC_CHARS
+            .find(*c)
+            .ok_or_else(|| err(&format!("含有不允许的字符「{c}」（不使用 I、O、Z、S、V 和小写字母）")))?;
+        sum += v as u32 * w;
+    }
+    let expected = USCC_CHARS.chars().nth(((31 - sum % 31) % 31) as usize).unwrap_or('0');
+    if chars[17] == expected { Ok(()) } else { Err(err("校验位不符，请核对")) }
+}
+
+/// 组织机构代码 (GB 11714): eight characters and a check character (digit or X).
+pub fn check_org_code(field: &str, code: &str) -> Result<(), FieldError> {
+    let err = |why: &str| FieldError::new(field, "org_code", format!("组织机构代码「{code}」无效：{why}"));
+    let c: Vec<char> = code.chars().filter(|c| *c != '-').collect();
+    if c.len() != 9 {
+        return Err(err("应为 9 位（可写作 XXXXXXXX-X）"));
+    }
+    let mut sum = 0;
+    for (ch, w) in c[..8].iter().zip([3u32, 7, 9, 10, 5, 8, 4, 2]) {
+        let v = ch
+            .to_digit(36)
+            .filter(|_| ch.is_ascii_digit() || ch.is_ascii_uppercase())
+            .ok_or_else(|| err("只能包含数字和大写字母"))?;
+        sum += v * w;
+    }
+    let expected = match 11 - sum % 11 {
+        10 => 'X',
+        11 => '0',
+        n => char::from_digit(n, 10).unwrap_or('0'),
+    };
+    if c[8] == expected { Ok(()) } else { Err(err("校验位不符，请核对")) }
+}
+
+/// 发文字号: issuing-body abbreviation, the year in hexagonal brackets 〔〕, a number and 号,
+/// e.g. `青政办发〔2015〕12号`. Returns (abbreviation, year, number).
+pub fn parse_document_number(field: &str, s: &str) -> Result<(String, i32, u32), FieldError> {
+    let s = s.trim();
+    let example = "例如 青政办发〔2015〕12号";
+    for (open, close, name) in [
+        ('[', ']', "方括号 [ ]"),
+        ('【', '】', "方头括号【】"),
+        ('(', ')', "圆括号 ( )"),
+        ('（', '）', "圆括号（）"),
+        ('［', '］', "全角方括号［］"),
+    ] {
+        if s.contains(open) || s.contains(close) {
+            return Err(FieldError::new(
+                field,
+                "document_number_brackets",
+                format!("发文字号的年份须用六角括号〔〕，不能用{name}，{example}"),
+            ));
+        }
+    }
+    let err =
+        |why: &str| FieldError::new(field, "document_number", format!("发文字号「{s}」格式不对：{why}，{example}"));
+    let (abbr, rest) = s.split_once('〔').ok_or_else(|| err("缺少年份和六角括号〔〕"))?;
+    let (year, rest) = rest.split_once('〕').ok_or_else(|| err("六角括号〔〕不完整"))?;
+    let number = rest.strip_suffix('号').ok_or_else(|| err("应以「号」结尾"))?;
+    if abbr.trim().is_empty() {
+        return Err(err("缺少机关代字"));
+    }
+    let year: i32 = year.parse().ok().filter(|y| (1949..=2100).contains(y)).ok_or_else(|| err("年份应为四位数字"))?;
+    let number: u32 =
+        number.parse().ok().filter(|n| *n > 0).ok_or_else(|| err("序号应为正整数，不加「第」字和前导零"))?;
+    if rest.starts_with('0') {
+        return Err(err("序号不加前导零"));
+    }
+    Ok((abbr.trim().to_string(), year, number))
+}
+
+/// 索引号: `{body code}/{yyyy}-{nnnnn}`, the sequence per body and year.
+pub fn index_number(body_code: &str, year: i32, seq: u32) -> String {
+    format!("{body_code}/{year:04}-{seq:05}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credit_codes_are_checked_by_their_check_character() {
+        for ok in ["91350100M000100Y43", "91440300708461136T"] {
+            assert!(check_credit_code("c", ok).is_ok(), "{ok}");
+        }
+        assert!(check_credit_code("c", "91350100M000100Y44").unwrap_err().message.contains("校验位"));
+        assert!(check_credit_code("c", "91350100M000100Y4").unwrap_err().message.contains("18 位"));
+        assert!(check_credit_code("c", "9135O100M000100Y43").unwrap_err().message.contains("不允许的字符"));
+    }
+
+    #[test]
+    fn organisation_codes() {
+        assert!(check_org_code("o", "708461136").is_ok());
+        assert!(check_org_code("o", "70846113-6").is_ok());
+        assert!(check_org_code("o", "708461137").is_err());
+        assert!(check_org_code("o", "7084611").is_err());
+    }
+
+    #[test]
+    fn document_numbers_need_hexagonal_brackets() {
+        assert_eq!(parse_document_number("n", "青政办发〔2015〕12号").unwrap(), ("青政办发".into(), 2015, 12));
+        for (bad, rule) in [
+            ("青政办发[2015]12号", "document_number_brackets"),
+            ("青政办发【2015】12号", "document_number_brackets"),
+            ("青政办发（2015）12号", "document_number_brackets"),
+            ("青政办发2015年12号", "document_number"),
+            ("青政办发〔15〕12号", "document_number"),
+            ("青政办发〔2015〕第12号", "document_number"),
+            ("青政办发〔2015〕012号", "document_number"),
+            ("青政办发〔2015〕12", "document_number"),
+            ("〔2015〕12号", "document_number"),
+        ] {
+            assert_eq!(parse_document_number("n", bad).unwrap_err().rule, rule, "{bad}");
+        }
+    }
+
+    #[test]
+    fn index_numbers() {
+        assert_eq!(index_number("11370200MB1234567X", 2026, 7), "11370200MB1234567X/2026-00007");
+    }
+}
