@@ -89,6 +89,51 @@ pub fn index_number(body_code: &str, year: i32, seq: u32) -> String {
     format!("{body_code}/{year:04}-{seq:05}")
 }
 
+/// Kinds of disclosed document.
+pub const DOC_TYPES: &[(&str, &str)] = &[
+    ("policy", "政策文件"),
+    ("normative", "规范性文件"),
+    ("notice", "通知公告"),
+    ("interpretation", "政策解读"),
+    ("general", "其他"),
+];
+
+/// Validity of a document, with the Chinese label.
+pub const VALIDITY: &[(&str, &str)] =
+    &[("valid", "有效"), ("expired", "失效"), ("repealed", "废止"), ("amended", "已修改")];
+
+/// Disclosure modes.
+pub const MODES: &[(&str, &str)] = &[("proactive", "主动公开"), ("on_request", "依申请公开"), ("withheld", "不予公开")];
+
+/// The national default subject categories (主题分类, first level).
+pub const SUBJECTS: &[&str] = &[
+    "综合政务",
+    "国民经济管理、国有资产监管",
+    "财政、金融、审计",
+    "国土资源、能源",
+    "农业、林业、水利",
+    "工业、交通",
+    "商贸、海关、旅游",
+    "市场监管、安全生产监管",
+    "城乡建设、环境保护",
+    "科技、教育",
+    "文化、广电、新闻出版",
+    "卫生、体育",
+    "人口与计划生育、妇女儿童工作",
+    "劳动、人事、监察",
+    "公安、安全、司法",
+    "民政、扶贫、救灾",
+    "民族、宗教",
+    "对外事务",
+    "港澳台侨工作",
+    "国防",
+    "其他",
+];
+
+pub fn label_of(table: &[(&'static str, &'static str)], key: &str) -> Option<&'static str> {
+    table.iter().find(|(k, _)| *k == key).map(|(_, l)| *l)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -260,6 +260,7 @@ async fn publish_edition(conn: &mut AnyConnection, doc: &DocumentRow, edition_id
     .bind(doc.id)
     .execute(&mut *conn)
     .await?;
+    super::disclosure::assign_index_number(conn, doc.id).await?;
     Ok(())
 }
 

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod calendar;
 pub mod columns;
+pub mod disclosure;
 pub mod documents;
 pub mod import;
 pub mod interviews;

@@ -30,6 +30,7 @@ pub const DEFAULT_TEMPLATES: &[(&str, &str)] = &[
     ("survey_results.html", include_str!("../../themes/default/survey_results.html")),
     ("interviews.html", include_str!("../../themes/default/interviews.html")),
     ("interview.html", include_str!("../../themes/default/interview.html")),
+    ("catalog.html", include_str!("../../themes/default/catalog.html")),
 ];
 
 fn default_source(name: &str) -> Option<&'static str> {

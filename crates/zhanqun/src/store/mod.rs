@@ -251,6 +251,13 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: "",
         postgres: "",
     },
+    Migration {
+        version: 7,
+        name: "disclosure",
+        common: include_str!("../../migrations/0007_disclosure.sql"),
+        sqlite: "",
+        postgres: "",
+    },
 ];
 
 /// Data a migration brings with it: the shipped holiday calendar, once.

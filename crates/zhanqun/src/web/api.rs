@@ -87,6 +87,9 @@ pub fn router(app: &App) -> Router<App> {
         .route("/interviews/{id}/questions/pending", get(pending_questions))
         .route("/interviews/{id}/end", post(end_interview))
         .route("/questions/{id}", post(handle_question))
+        .route("/bodies/{id}/code", axum::routing::put(set_body_code))
+        .route("/documents/{id}/disclosure", axum::routing::put(set_disclosure))
+        .route("/catalog", get(catalog))
         .route("/calendar/working-days", get(working_days))
         .route("/calendar/days", get(calendar_days))
         .route("/calendar/days/{date}", axum::routing::put(set_calendar_day).delete(delete_calendar_day))
@@ -789,4 +792,48 @@ async fn letter_attachment(
     }
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     Ok(r)
+}
+
+async fn set_body_code(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(c): ApiJson<CodeInput>,
+) -> AppResult<StatusCode> {
+    app.set_body_code(&actor, id, &c.code).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn set_disclosure(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(d): ApiJson<crate::app::disclosure::DisclosureInput>,
+) -> AppResult<Json> {
+    to_json(app.set_disclosure(&actor, id, d).await?)
+}
+
+#[derive(Deserialize)]
+struct CatalogQuery {
+    site: Option<i64>,
+    body: Option<i64>,
+    subject: Option<String>,
+    year: Option<i32>,
+    validity: Option<String>,
+    doc_type: Option<String>,
+    page: Option<i64>,
+}
+
+/// The disclosure catalog as JSON (public), 100 entries a page.
+async fn catalog(State(app): State<App>, ApiQuery(q): ApiQuery<CatalogQuery>) -> AppResult<Json> {
+    let f = crate::app::disclosure::CatalogFilter {
+        body: q.body,
+        subject: q.subject,
+        year: q.year,
+        validity: q.validity,
+        doc_type: q.doc_type,
+    };
+    let page = q.page.unwrap_or(1).clamp(1, 100_000);
+    let (total, entries) = app.catalog(q.site, &f, 100, (page - 1) * 100).await?;
+    Ok(axum::Json(json!({"total": total, "page": page, "entries": entries})))
 }

@@ -44,6 +44,7 @@ pub fn router(app: App) -> Router {
         .route("/surveys/{id}/", axum::routing::get(participation::survey).post(participation::answer))
         .route("/surveys/{id}/results", axum::routing::get(participation::results))
         .route("/interviews/", axum::routing::get(participation::interviews))
+        .route("/catalog/", axum::routing::get(participation::catalog))
         .route("/interviews/{id}/", axum::routing::get(participation::interview).post(participation::ask))
         .fallback(public::public)
         .layer(DefaultBodyLimit::max(json_limit))

@@ -299,3 +299,58 @@ pub async fn ask(
         }
     }
 }
+
+/// The disclosure catalog on a site: the city-wide one on the city portal, the site's own
+/// part on every other site.
+pub async fn catalog(
+    State(app): State<App>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
+) -> Response {
+    let site = match resolve_site(&app, &headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let portal: bool = sqlx::query_scalar::<_, String>("SELECT kind FROM sites WHERE id = $1")
+        .bind(site.id)
+        .fetch_one(&app.db.pool)
+        .await
+        .is_ok_and(|k| k == "city_portal");
+    let f = crate::app::disclosure::CatalogFilter {
+        body: q.get("body").and_then(|b| b.parse().ok()),
+        subject: q.get("subject").cloned().filter(|s| !s.is_empty()),
+        year: q.get("year").and_then(|y| y.trim().parse().ok()),
+        validity: q.get("validity").cloned().filter(|s| !s.is_empty()),
+        doc_type: None,
+    };
+    let page: i64 = q.get("page").and_then(|p| p.parse().ok()).filter(|p| *p >= 1).unwrap_or(1);
+    match app.catalog(if portal { None } else { Some(site.id) }, &f, 50, (page - 1) * 50).await {
+        Ok((total, entries)) => {
+            let entries: Vec<minijinja::Value> = entries
+                .iter()
+                .map(|e| {
+                    let label = zhanqun_domain::disclosure::label_of(zhanqun_domain::disclosure::VALIDITY, &e.validity)
+                        .unwrap_or("");
+                    context! { ..minijinja::Value::from_serialize(e), ..context! { validity_label => label } }
+                })
+                .collect();
+            let bodies = app.list_bodies().await.unwrap_or_default();
+            let ctx = context! {
+                total, entries, bodies, f => minijinja::Value::from_serialize(serde_json::json!({"body": f.body, "subject": f.subject, "year": f.year, "validity": f.validity})),
+                subjects => zhanqun_domain::disclosure::SUBJECTS, validity => zhanqun_domain::disclosure::VALIDITY,
+            };
+            render(&app, site.id, &headers, StatusCode::OK, "catalog.html", ctx).await
+        }
+        Err(e) => {
+            render(
+                &app,
+                site.id,
+                &headers,
+                e.status(),
+                "message.html",
+                context! { heading => "无法显示目录", message => e.to_string() },
+            )
+            .await
+        }
+    }
+}

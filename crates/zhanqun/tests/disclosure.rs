@@ -1,0 +1,106 @@
+//! Disclosure metadata, index numbers and the catalog (issue #4, first part), on both engines.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{Backend, Newsroom, TestServer};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+behaviour!(metadata_is_validated_and_index_numbers_are_assigned_at_publication,);
+
+fn meta(body: i64, number: Option<&str>, written: &str) -> Value {
+    json!({"doc_type": "policy", "issuing_body_id": body, "document_number": number, "subject": "科技、教育", "date_written": written})
+}
+
+async fn metadata_is_validated_and_index_numbers_are_assigned_at_publication(b: Backend) {
+    let s = TestServer::start(b).await;
+    let nr = Newsroom::new(&s).await;
+    let (_, body) = s.post("/api/v1/bodies", &s.admin, json!({"name": "青岛市教育局"})).await;
+    let body_id = body["id"].as_i64().unwrap();
+    let old = nr.draft(&s, "旧的实施办法").await["id"].as_i64().unwrap();
+    let new = nr.draft(&s, "新的实施办法").await["id"].as_i64().unwrap();
+    let put = |doc: i64, v: Value| {
+        let (s, token) = (&s, nr.editor.1.clone());
+        async move { s.call(Method::PUT, &format!("/api/v1/documents/{doc}/disclosure"), Some(&token), Some(v)).await }
+    };
+
+    let (st, e) = put(old, meta(body_id, Some("青教发〔2024〕3号"), "2024-03-01")).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(e["errors"][0]["rule"], "body_code", "no index number without the body's code: {e}");
+    let (st, e) = s
+        .call(
+            Method::PUT,
+            &format!("/api/v1/bodies/{body_id}/code"),
+            Some(&s.admin),
+            Some(json!({"code": "91350100M000100Y44"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(e["detail"].as_str().unwrap().contains("校验位"));
+    let (st, _) = s
+        .call(
+            Method::PUT,
+            &format!("/api/v1/bodies/{body_id}/code"),
+            Some(&s.admin),
+            Some(json!({"code": "91350100M000100Y43"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+
+    let (st, e) = put(old, meta(body_id, Some("青教发[2024]3号"), "2024-03-01")).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(e["errors"][0]["rule"], "document_number_brackets");
+    assert!(e["detail"].as_str().unwrap().contains("六角括号〔〕"));
+    let (st, d) = put(old, meta(body_id, Some("青教发〔2024〕3号"), "2024-03-01")).await;
+    assert_eq!(st, StatusCode::OK, "{d}");
+    assert_eq!(d["index_number"], Value::Null, "assigned at publication, not before");
+    let (st, _) = put(new, meta(body_id, Some("青教发〔2026〕1号"), "2026-01-05")).await;
+    assert_eq!(st, StatusCode::OK);
+
+    // Repeals: not by itself, not by an earlier document.
+    let mut repeal = meta(body_id, Some("青教发〔2024〕3号"), "2024-03-01");
+    repeal["validity"] = json!("repealed");
+    repeal["validity_changed_on"] = json!("2026-01-05");
+    repeal["changed_by_document_id"] = json!(old);
+    let (st, e) = put(old, repeal.clone()).await;
+    assert_eq!((st, e["errors"][0]["rule"].as_str().unwrap()), (StatusCode::UNPROCESSABLE_ENTITY, "not_self"));
+    let mut backwards = meta(body_id, Some("青教发〔2026〕1号"), "2026-01-05");
+    backwards["validity"] = json!("repealed");
+    backwards["validity_changed_on"] = json!("2026-02-01");
+    backwards["changed_by_document_id"] = json!(old);
+    let (st, e) = put(new, backwards).await;
+    assert_eq!((st, e["errors"][0]["rule"].as_str().unwrap()), (StatusCode::UNPROCESSABLE_ENTITY, "not_earlier"));
+
+    nr.publish(&s, old).await;
+    nr.publish(&s, new).await;
+    repeal["changed_by_document_id"] = json!(new);
+    let (st, d) = put(old, repeal).await;
+    assert_eq!(st, StatusCode::OK, "{d}");
+    let year = zhanqun::app::calendar::today().year();
+    assert_eq!(d["index_number"], format!("91350100M000100Y43/{year}-00001"));
+    let (_, cat) = s.call(Method::GET, "/api/v1/catalog", None, None).await;
+    assert_eq!(cat["total"], 2);
+    let numbers: Vec<&str> =
+        cat["entries"].as_array().unwrap().iter().map(|e| e["index_number"].as_str().unwrap()).collect();
+    assert!(numbers.contains(&format!("91350100M000100Y43/{year}-00002").as_str()));
+    // A new edition keeps its number.
+    let (_, doc) = s.get(&format!("/api/v1/documents/{new}"), &nr.editor.1).await;
+    s.patch(
+        &format!("/api/v1/documents/{new}"),
+        &nr.editor.1,
+        json!({"version": doc["version"], "title": "新的实施办法（修订）"}),
+    )
+    .await;
+    nr.publish(&s, new).await;
+    let (_, cat) = s.call(Method::GET, "/api/v1/catalog?validity=valid", None, None).await;
+    assert_eq!(cat["total"], 1);
+    assert_eq!(cat["entries"][0]["index_number"], format!("91350100M000100Y43/{year}-00002"));
+    assert_eq!(cat["entries"][0]["title"], "新的实施办法（修订）");
+    let (st, _, page) = s.page("jyj.qingdao.gov.cn", "/catalog/?subject=科技、教育").await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(page.contains("青教发〔2024〕3号") && page.contains("废止") && page.contains("共 2 条"), "{page}");
+    let (_, _, none) = s.page("jyj.qingdao.gov.cn", "/catalog/?year=2019").await;
+    assert!(none.contains("共 0 条"));
+    s.finish().await;
+}
