@@ -102,5 +102,19 @@ async fn metadata_is_validated_and_index_numbers_are_assigned_at_publication(b: 
     assert!(page.contains("青教发〔2024〕3号") && page.contains("废止") && page.contains("共 2 条"), "{page}");
     let (_, _, none) = s.page("jyj.qingdao.gov.cn", "/catalog/?year=2019").await;
     assert!(none.contains("共 0 条"));
+    let (st, headers, csv) = s.page("jyj.qingdao.gov.cn", "/catalog.csv?validity=repealed").await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(headers["content-type"], "text/csv; charset=utf-8");
+    assert!(csv.starts_with('\u{feff}') && csv.contains("索引号,名称,发文机关"));
+    assert!(
+        csv.contains(&format!("91350100M000100Y43/{year}-00001,旧的实施办法,青岛市教育局,青教发〔2024〕3号"))
+            && !csv.contains("新的实施办法"),
+        "{csv}"
+    );
+    let (st, headers, feed) = s.page("jyj.qingdao.gov.cn", "/catalog/feed.atom").await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(headers["content-type"], "application/atom+xml; charset=utf-8");
+    assert_eq!(feed.matches("<entry>").count(), 2);
+    assert!(feed.contains("<title>新的实施办法（修订）</title>") && feed.contains(&format!("/articles/{new}.html")));
     s.finish().await;
 }

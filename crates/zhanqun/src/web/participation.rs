@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Path, RawForm, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use minijinja::context;
 
 use super::public::resolve_site;
@@ -338,6 +338,7 @@ pub async fn catalog(
             let ctx = context! {
                 total, entries, bodies, f => minijinja::Value::from_serialize(serde_json::json!({"body": f.body, "subject": f.subject, "year": f.year, "validity": f.validity})),
                 subjects => zhanqun_domain::disclosure::SUBJECTS, validity => zhanqun_domain::disclosure::VALIDITY,
+                json_url => if portal { "/api/v1/catalog".to_string() } else { format!("/api/v1/catalog?site={}", site.id) },
             };
             render(&app, site.id, &headers, StatusCode::OK, "catalog.html", ctx).await
         }
@@ -353,4 +354,129 @@ pub async fn catalog(
             .await
         }
     }
+}
+
+fn catalog_filter(q: &HashMap<String, String>) -> crate::app::disclosure::CatalogFilter {
+    crate::app::disclosure::CatalogFilter {
+        body: q.get("body").and_then(|b| b.parse().ok()),
+        subject: q.get("subject").cloned().filter(|s| !s.is_empty()),
+        year: q.get("year").and_then(|y| y.trim().parse().ok()),
+        validity: q.get("validity").cloned().filter(|s| !s.is_empty()),
+        doc_type: None,
+    }
+}
+
+async fn catalog_scope(app: &App, site_id: i64) -> Option<i64> {
+    let portal = sqlx::query_scalar::<_, String>("SELECT kind FROM sites WHERE id = $1")
+        .bind(site_id)
+        .fetch_one(&app.db.pool)
+        .await
+        .is_ok_and(|k| k == "city_portal");
+    if portal { None } else { Some(site_id) }
+}
+
+/// The catalog as CSV (UTF-8 with BOM, so spreadsheet software reads the Chinese right).
+pub async fn catalog_csv(
+    State(app): State<App>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
+) -> Response {
+    let site = match resolve_site(&app, &headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let scope = catalog_scope(&app, site.id).await;
+    let Ok((_, entries)) = app.catalog(scope, &catalog_filter(&q), 100_000, 0).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "目录暂时无法导出").into_response();
+    };
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record([
+        "索引号",
+        "名称",
+        "发文机关",
+        "发文字号",
+        "主题分类",
+        "文件类型",
+        "成文日期",
+        "发布日期",
+        "效力",
+        "地址",
+    ]);
+    for e in &entries {
+        let validity =
+            zhanqun_domain::disclosure::label_of(zhanqun_domain::disclosure::VALIDITY, &e.validity).unwrap_or("");
+        let doc_type =
+            zhanqun_domain::disclosure::label_of(zhanqun_domain::disclosure::DOC_TYPES, &e.doc_type).unwrap_or("");
+        let published = e.published_at.map(crate::app::views::fmt_local).unwrap_or_default();
+        let _ = w.write_record([
+            e.index_number.as_deref().unwrap_or(""),
+            &e.title,
+            &e.body,
+            e.document_number.as_deref().unwrap_or(""),
+            &e.subject,
+            doc_type,
+            &e.date_written,
+            &published,
+            validity,
+            &format!("/articles/{}.html", e.document_id),
+        ]);
+    }
+    let body = format!("\u{feff}{}", String::from_utf8_lossy(&w.into_inner().unwrap_or_default()));
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"catalog.csv\""),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// An Atom feed of the newest catalog entries.
+pub async fn catalog_feed(State(app): State<App>, headers: HeaderMap) -> Response {
+    let site = match resolve_site(&app, &headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let scope = catalog_scope(&app, site.id).await;
+    let Ok((_, entries)) = app.catalog(scope, &crate::app::disclosure::CatalogFilter::default(), 50, 0).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "暂时无法生成").into_response();
+    };
+    let base = match &site.primary_domain {
+        Some(d) => format!("{}://{d}", app.config.public_scheme),
+        None => String::new(),
+    };
+    let updated = entries
+        .first()
+        .and_then(|e| e.published_at)
+        .map(crate::app::views::fmt_time)
+        .unwrap_or_else(|| crate::app::views::fmt_time(0));
+    let mut xml = format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n<title>{} 政府信息公开目录</title>\n<id>{base}/catalog/</id>\n<link rel=\"self\" href=\"{base}/catalog/feed.atom\"/>\n<updated>{updated}</updated>\n",
+        xml_escape(&site.name)
+    );
+    for e in &entries {
+        let url = format!("{base}/articles/{}.html", e.document_id);
+        let when = e.published_at.map(crate::app::views::fmt_time).unwrap_or_else(|| updated.clone());
+        let summary = format!(
+            "索引号：{}；发文机关：{}；发文字号：{}；主题分类：{}；成文日期：{}",
+            e.index_number.as_deref().unwrap_or(""),
+            e.body,
+            e.document_number.as_deref().unwrap_or(""),
+            e.subject,
+            e.date_written
+        );
+        xml.push_str(&format!(
+            "<entry>\n<title>{}</title>\n<id>{url}</id>\n<link href=\"{url}\"/>\n<updated>{when}</updated>\n<author><name>{}</name></author>\n<summary>{}</summary>\n</entry>\n",
+            xml_escape(&e.title),
+            xml_escape(&e.body),
+            xml_escape(&summary)
+        ));
+    }
+    xml.push_str("</feed>\n");
+    ([(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")], xml).into_response()
 }
