@@ -17,6 +17,7 @@ behaviour!(
     a_handler_answers_a_letter_and_an_administrator_keeps_the_calendar,
     every_admin_screen_opens,
     editors_run_consultations_surveys_and_interviews_from_the_admin,
+    disclosure_metadata_is_kept_in_the_admin,
 );
 
 /// A browser session: a cookie jar, no automatic redirects.
@@ -523,5 +524,48 @@ async fn editors_run_consultations_surveys_and_interviews_from_the_admin(bk: Bac
     assert_eq!(survey["questions"][1]["max"], 5);
     let (_, interview) = s.call(reqwest::Method::GET, "/api/v1/interviews/1", None, None).await;
     assert_eq!(interview["starts_at"], "2030-01-01 09:30", "the admin's local time is China Standard Time");
+    s.finish().await;
+}
+
+async fn disclosure_metadata_is_kept_in_the_admin(bk: Backend) {
+    let s = TestServer::start(bk).await;
+    let nr = Newsroom::new(&s).await;
+    let admin = Browser::login(&s, "admin", common::ADMIN_PW).await;
+    let (st, _, _) = admin.submit("/admin/users", "/admin/bodies", &[("name", "青岛市教育局")]).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (_, html) = admin.get("/admin/users").await;
+    let body_id = html.split("/admin/bodies/").nth(1).unwrap().split('/').next().unwrap().to_string();
+    let (_, loc, _) =
+        admin.submit("/admin/users", &format!("/admin/bodies/{body_id}/code"), &[("code", "91350100M000100Y40")]).await;
+    let (_, html) = admin.get(&loc).await;
+    assert!(html.contains("校验位不符"), "a wrong code is refused with the reason");
+    admin.submit("/admin/users", &format!("/admin/bodies/{body_id}/code"), &[("code", "91350100M000100Y43")]).await;
+    let editor = Browser::login(&s, "editor", PW).await;
+    let id = new_document(&editor, &nr, "关于印发实施办法的通知", "正文").await;
+    let page = format!("/admin/documents/{id}");
+    let form = [
+        ("doc_type", "policy"),
+        ("issuing_body_id", body_id.as_str()),
+        ("document_number", "青教发（2026）5号"),
+        ("subject", "科技、教育"),
+        ("date_written", "2026-01-05"),
+        ("validity", "valid"),
+        ("disclosure_mode", "proactive"),
+    ];
+    let (_, loc, _) = editor.submit(&page, &format!("{page}/disclosure"), &form).await;
+    let (_, html) = editor.get(&loc).await;
+    assert!(html.contains("六角括号"), "the bracket rule is explained");
+    let mut good = form;
+    good[2] = ("document_number", "青教发〔2026〕5号");
+    let (_, loc, _) = editor.submit(&page, &format!("{page}/disclosure"), &good).await;
+    let (_, html) = editor.get(&loc).await;
+    assert!(html.contains("发布时编制索引号"));
+    nr.publish(&s, id).await;
+    let (_, html) = editor.get(&page).await;
+    let year = zhanqun::app::calendar::today().year();
+    assert!(
+        html.contains(&format!("索引号：<strong>91350100M000100Y43/{year}-00001</strong>")),
+        "the index number shows once published"
+    );
     s.finish().await;
 }

@@ -149,6 +149,22 @@ impl App {
         Ok(())
     }
 
+    /// A document's disclosure metadata, if it has any.
+    pub async fn disclosure(&self, doc_id: i64) -> AppResult<Option<Disclosure>> {
+        Ok(sqlx::query_as(
+            "SELECT document_id, doc_type, issuing_body_id, document_number, subject, date_written, validity, validity_changed_on, \
+             changed_by_document_id, disclosure_mode, nondisclosure_reason, index_number FROM disclosures WHERE document_id = $1",
+        )
+        .bind(doc_id)
+        .fetch_optional(&self.db.pool)
+        .await?)
+    }
+
+    /// Bodies with their codes, for the admin.
+    pub async fn bodies_with_codes(&self) -> AppResult<Vec<(i64, String, Option<String>)>> {
+        Ok(sqlx::query_as("SELECT id, name, code FROM bodies ORDER BY id").fetch_all(&self.db.pool).await?)
+    }
+
     /// Sets a document's disclosure metadata. Every rule is checked and all broken ones reported.
     pub async fn set_disclosure(&self, actor: &Actor, doc_id: i64, d: DisclosureInput) -> AppResult<Disclosure> {
         let mut e = FieldErrors::new();

@@ -56,6 +56,9 @@ pub fn router(app: &App) -> Router<App> {
         .route("/documents/{id}/transition", post(document_transition))
         .route("/documents/{id}/attachments", post(upload).layer(DefaultBodyLimit::max(upload_limit)))
         .route("/documents/{id}/preview", get(preview))
+        .route("/documents/{id}/disclosure", post(save_disclosure))
+        .route("/bodies", post(create_body))
+        .route("/bodies/{id}/code", post(set_body_code))
         .route("/letters", get(letters))
         .route("/letters/sensitive-words", post(sensitive_words))
         .route("/letters/{id}", get(letter))
@@ -786,11 +789,17 @@ async fn close_column(
 
 async fn users_page(app: &App, headers: &HeaderMap, admin: &Admin, extra: Value) -> Response {
     match app.list_users(&admin.s.actor).await {
-        Ok(users) => clear_flash(
-            page("users.html", ctx(admin.base("users"), context! { ..extra, ..context! { title => "人员", users } })),
-            headers,
-            admin,
-        ),
+        Ok(users) => {
+            let bodies = app.bodies_with_codes().await.unwrap_or_default();
+            clear_flash(
+                page(
+                    "users.html",
+                    ctx(admin.base("users"), context! { ..extra, ..context! { title => "人员", users, bodies } }),
+                ),
+                headers,
+                admin,
+            )
+        }
         Err(e) => error_page(Some(admin), e.status(), "无法查看人员", &e.to_string(), "/admin/"),
     }
 }
@@ -960,6 +969,11 @@ async fn editor_page(
     };
     let local_url =
         doc.as_ref().and_then(|d| local_base(app, site_id, headers).map(|b| format!("{b}/articles/{}.html", d.id)));
+    let disclosure = match &doc {
+        Some(d) => app.disclosure(d.id).await.unwrap_or(None),
+        None => None,
+    };
+    let bodies = app.bodies_with_codes().await.unwrap_or_default();
     let r = page(
         "document.html",
         ctx(
@@ -967,6 +981,9 @@ async fn editor_page(
             context! {
                 title => if doc.is_some() { "编辑稿件" } else { "写新稿件" }, site, columns, doc, history, editable, form_token, local_url,
                 v => st.v, checked => st.checked, errors => st.errors, fe => st.fe, conflict => st.conflict,
+                dv => Value::from_serialize(&disclosure), disclosure => Value::from_serialize(&disclosure), bodies,
+                doc_types => zhanqun_domain::disclosure::DOC_TYPES, subjects => zhanqun_domain::disclosure::SUBJECTS,
+                validity => zhanqun_domain::disclosure::VALIDITY, modes => zhanqun_domain::disclosure::MODES,
             },
         ),
     );
@@ -1660,5 +1677,78 @@ async fn sensitive_words(
     match app.set_sensitive_words(&admin.s.actor, &words).await {
         Ok(kept) => redirect_flash(&headers, "/admin/letters", &format!("已保存 {} 个敏感词", kept.len())),
         Err(e) => redirect_error(&headers, "/admin/letters", &error_messages(&e).join("；")),
+    }
+}
+
+async fn save_disclosure(
+    State(app): State<App>,
+    headers: HeaderMap,
+    admin: Option<Admin>,
+    Path(id): Path<i64>,
+    RawForm(body): RawForm,
+) -> Response {
+    let form = FormData::parse(&body);
+    let path = format!("/admin/documents/{id}");
+    let admin = match posted(admin, &headers, &path, &form).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let input = crate::app::disclosure::DisclosureInput {
+        doc_type: form.get("doc_type").into(),
+        issuing_body_id: opt_i64(form.get("issuing_body_id")).unwrap_or(-1),
+        document_number: non_empty(form.get("document_number")),
+        subject: form.get("subject").into(),
+        date_written: form.get("date_written").into(),
+        validity: form.opt("validity").unwrap_or_else(|| "valid".into()),
+        validity_changed_on: non_empty(form.get("validity_changed_on")),
+        changed_by_document_id: opt_i64(form.get("changed_by_document_id")),
+        disclosure_mode: form.opt("disclosure_mode").unwrap_or_else(|| "proactive".into()),
+        nondisclosure_reason: non_empty(form.get("nondisclosure_reason")),
+    };
+    match app.set_disclosure(&admin.s.actor, id, input).await {
+        Ok(d) => redirect_flash(
+            &headers,
+            &path,
+            &match d.index_number {
+                Some(n) => format!("公开属性已保存，索引号 {n}"),
+                None => "公开属性已保存，发布时编制索引号".to_string(),
+            },
+        ),
+        Err(e) => redirect_error(&headers, &path, &format!("公开属性未保存：{}", error_messages(&e).join("；"))),
+    }
+}
+
+async fn create_body(
+    State(app): State<App>,
+    headers: HeaderMap,
+    admin: Option<Admin>,
+    RawForm(body): RawForm,
+) -> Response {
+    let form = FormData::parse(&body);
+    let admin = match posted(admin, &headers, "/admin/users", &form).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match app.create_body(&admin.s.actor, form.get("name"), None).await {
+        Ok(b) => redirect_flash(&headers, "/admin/users", &format!("已添加机构「{}」", b.name)),
+        Err(e) => redirect_error(&headers, "/admin/users", &error_messages(&e).join("；")),
+    }
+}
+
+async fn set_body_code(
+    State(app): State<App>,
+    headers: HeaderMap,
+    admin: Option<Admin>,
+    Path(id): Path<i64>,
+    RawForm(body): RawForm,
+) -> Response {
+    let form = FormData::parse(&body);
+    let admin = match posted(admin, &headers, "/admin/users", &form).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match app.set_body_code(&admin.s.actor, id, form.get("code")).await {
+        Ok(()) => redirect_flash(&headers, "/admin/users", "代码已设置"),
+        Err(e) => redirect_error(&headers, "/admin/users", &error_messages(&e).join("；")),
     }
 }
