@@ -14,6 +14,7 @@ CREATE TABLE disclosures (
     disclosure_mode TEXT NOT NULL,
     nondisclosure_reason TEXT,
     index_number TEXT UNIQUE,
+    important BIGINT NOT NULL DEFAULT 0,
     updated_at BIGINT NOT NULL
 );
 CREATE INDEX disclosures_catalog ON disclosures(issuing_body_id, subject, validity);
@@ -24,3 +25,14 @@ CREATE TABLE index_counters (
     next BIGINT NOT NULL,
     PRIMARY KEY (body_id, year)
 );
+
+-- Interpretations (R4): which document interprets which policy, and in what form.
+CREATE TABLE interpretation_links (
+    interpretation_id BIGINT NOT NULL REFERENCES documents(id),
+    policy_id BIGINT NOT NULL REFERENCES documents(id),
+    kind TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (interpretation_id, policy_id)
+);
+CREATE INDEX interpretation_links_policy ON interpretation_links(policy_id);

@@ -28,6 +28,8 @@ pub struct Config {
     pub session_idle_minutes: i64,
     /// An admin UI session ends this long after login, used or not.
     pub session_max_hours: i64,
+    /// Working days within which an important policy should have a published interpretation.
+    pub interpretation_days: u32,
     /// Domain rules; when empty, the national default for `city_domain`.
     pub domain_rules: Vec<DomainRule>,
 }
@@ -44,6 +46,7 @@ impl Default for Config {
             lockout_minutes: 15,
             session_idle_minutes: 120,
             session_max_hours: 12,
+            interpretation_days: 3,
             domain_rules: Vec::new(),
         }
     }

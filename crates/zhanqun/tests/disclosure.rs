@@ -7,7 +7,10 @@ use common::{Backend, Newsroom, TestServer};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-behaviour!(metadata_is_validated_and_index_numbers_are_assigned_at_publication,);
+behaviour!(
+    metadata_is_validated_and_index_numbers_are_assigned_at_publication,
+    interpretations_link_both_ways_and_important_policies_wait_for_one,
+);
 
 fn meta(body: i64, number: Option<&str>, written: &str) -> Value {
     json!({"doc_type": "policy", "issuing_body_id": body, "document_number": number, "subject": "科技、教育", "date_written": written})
@@ -116,5 +119,88 @@ async fn metadata_is_validated_and_index_numbers_are_assigned_at_publication(b: 
     assert_eq!(headers["content-type"], "application/atom+xml; charset=utf-8");
     assert_eq!(feed.matches("<entry>").count(), 2);
     assert!(feed.contains("<title>新的实施办法（修订）</title>") && feed.contains(&format!("/articles/{new}.html")));
+    s.finish().await;
+}
+
+async fn interpretations_link_both_ways_and_important_policies_wait_for_one(b: Backend) {
+    let s = TestServer::start_with_config(b, Some("interpretation_days = 0\n")).await;
+    let nr = Newsroom::new(&s).await;
+    let (_, body) = s.post("/api/v1/bodies", &s.admin, json!({"name": "青岛市教育局"})).await;
+    let body_id = body["id"].as_i64().unwrap();
+    s.call(
+        Method::PUT,
+        &format!("/api/v1/bodies/{body_id}/code"),
+        Some(&s.admin),
+        Some(json!({"code": "91440300708461136T"})),
+    )
+    .await;
+    let policy = nr.draft(&s, "关于推进义务教育优质均衡发展的实施意见").await["id"].as_i64().unwrap();
+    let reading = nr.draft(&s, "图解：义务教育优质均衡发展实施意见").await["id"].as_i64().unwrap();
+    let notice = nr.draft(&s, "关于放假的通知").await["id"].as_i64().unwrap();
+    let put = |doc: i64, v: Value| {
+        let (s, token) = (&s, nr.editor.1.clone());
+        async move { s.call(Method::PUT, &format!("/api/v1/documents/{doc}/disclosure"), Some(&token), Some(v)).await }
+    };
+    let mut p = meta(body_id, Some("青教发〔2026〕8号"), "2026-01-05");
+    p["important"] = json!(true);
+    assert_eq!(put(policy, p).await.0, StatusCode::OK);
+    let mut r = meta(body_id, None, "2026-01-06");
+    r["doc_type"] = json!("interpretation");
+    assert_eq!(put(reading, r).await.0, StatusCode::OK);
+    let mut n = meta(body_id, None, "2026-01-06");
+    n["doc_type"] = json!("notice");
+    assert_eq!(put(notice, n).await.0, StatusCode::OK);
+    nr.publish(&s, policy).await;
+    let app = s.app();
+    let admin = zhanqun::app::Actor::system("t");
+    let waiting = app.policies_awaiting_interpretation(&admin).await.unwrap();
+    assert_eq!(
+        waiting.iter().map(|w| w.0).collect::<Vec<_>>(),
+        [policy],
+        "an important policy without interpretation is listed"
+    );
+
+    let link = |from: i64, to: i64| {
+        let (s, token) = (&s, nr.editor.1.clone());
+        async move {
+            s.post(&format!("/api/v1/documents/{from}/interprets"), &token, json!({"policy_id": to, "kind": "graphic"}))
+                .await
+        }
+    };
+    let (st, e) = link(reading, notice).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "a notice is not a policy: {e}");
+    assert_eq!(e["errors"][0]["rule"], "doc_type");
+    let (st, _) = link(notice, policy).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "only interpretations interpret");
+    let (st, _) = link(reading, policy).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.policies_awaiting_interpretation(&admin).await.unwrap().len(),
+        1,
+        "a draft interpretation does not count"
+    );
+    nr.publish(&s, reading).await;
+    assert!(app.policies_awaiting_interpretation(&admin).await.unwrap().is_empty());
+    let (_, _, policy_page) = s.page("jyj.qingdao.gov.cn", &format!("/articles/{policy}.html")).await;
+    assert!(
+        policy_page.contains("<h2>政策解读</h2>")
+            && policy_page.contains(&format!(
+                "/articles/{reading}.html\">图解：义务教育优质均衡发展实施意见</a><span>图解</span>"
+            ))
+    );
+    let (_, _, reading_page) = s.page("jyj.qingdao.gov.cn", &format!("/articles/{reading}.html")).await;
+    assert!(
+        reading_page.contains("<h2>解读的政策</h2>")
+            && reading_page.contains(&format!("/articles/{policy}.html\">关于推进义务教育优质均衡发展的实施意见</a>"))
+    );
+    let (st, e) = s
+        .post(
+            &format!("/api/v1/documents/{policy}/transitions"),
+            &nr.editorial.1,
+            json!({"action": "unpublish", "mode": "gone"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CONFLICT, "a policy with interpretations is not deleted: {e}");
+    assert!(e["detail"].as_str().unwrap().contains("1 篇解读"));
     s.finish().await;
 }

@@ -32,6 +32,10 @@ pub struct DisclosureInput {
     #[serde(default = "proactive")]
     pub disclosure_mode: String,
     pub nondisclosure_reason: Option<String>,
+    /// An important policy should get a published interpretation within
+    /// `interpretation_days` working days (R4.1).
+    #[serde(default)]
+    pub important: bool,
 }
 
 fn valid() -> String {
@@ -55,6 +59,7 @@ pub struct Disclosure {
     pub disclosure_mode: String,
     pub nondisclosure_reason: Option<String>,
     pub index_number: Option<String>,
+    pub important: i64,
 }
 
 #[derive(Debug, Clone, Serialize, FromRow)]
@@ -153,7 +158,7 @@ impl App {
     pub async fn disclosure(&self, doc_id: i64) -> AppResult<Option<Disclosure>> {
         Ok(sqlx::query_as(
             "SELECT document_id, doc_type, issuing_body_id, document_number, subject, date_written, validity, validity_changed_on, \
-             changed_by_document_id, disclosure_mode, nondisclosure_reason, index_number FROM disclosures WHERE document_id = $1",
+             changed_by_document_id, disclosure_mode, nondisclosure_reason, index_number, important FROM disclosures WHERE document_id = $1",
         )
         .bind(doc_id)
         .fetch_optional(&self.db.pool)
@@ -251,9 +256,9 @@ impl App {
         e.into_result()?;
         sqlx::query(
             "INSERT INTO disclosures (document_id, doc_type, issuing_body_id, document_number, subject, date_written, validity, validity_changed_on, \
-             changed_by_document_id, disclosure_mode, nondisclosure_reason, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             changed_by_document_id, disclosure_mode, nondisclosure_reason, updated_at, important) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
              ON CONFLICT (document_id) DO UPDATE SET doc_type = $2, issuing_body_id = $3, document_number = $4, subject = $5, date_written = $6, \
-             validity = $7, validity_changed_on = $8, changed_by_document_id = $9, disclosure_mode = $10, nondisclosure_reason = $11, updated_at = $12",
+             validity = $7, validity_changed_on = $8, changed_by_document_id = $9, disclosure_mode = $10, nondisclosure_reason = $11, updated_at = $12, important = $13",
         )
         .bind(doc_id)
         .bind(&d.doc_type)
@@ -267,6 +272,7 @@ impl App {
         .bind(&d.disclosure_mode)
         .bind(d.nondisclosure_reason.as_deref().map(str::trim))
         .bind(now_ms())
+        .bind(i64::from(d.important))
         .execute(w.conn())
         .await?;
         if doc.first_published_at.is_some() {
@@ -287,12 +293,117 @@ impl App {
             },
         )
         .await?;
-        let out: Disclosure = sqlx::query_as("SELECT document_id, doc_type, issuing_body_id, document_number, subject, date_written, validity, validity_changed_on, changed_by_document_id, disclosure_mode, nondisclosure_reason, index_number FROM disclosures WHERE document_id = $1")
+        let out: Disclosure = sqlx::query_as("SELECT document_id, doc_type, issuing_body_id, document_number, subject, date_written, validity, validity_changed_on, changed_by_document_id, disclosure_mode, nondisclosure_reason, index_number, important FROM disclosures WHERE document_id = $1")
             .bind(doc_id)
             .fetch_one(w.conn())
             .await?;
         w.commit().await?;
         self.document_changed(doc.site_id, doc_id).await;
+        Ok(out)
+    }
+
+    /// Links an interpretation to the policy it explains. Both need disclosure metadata: the
+    /// first as an interpretation, the second as a policy or normative document.
+    pub async fn link_interpretation(
+        &self,
+        actor: &Actor,
+        interpretation: i64,
+        policy: i64,
+        kind: &str,
+    ) -> AppResult<()> {
+        if !matches!(kind, "text" | "graphic" | "interview" | "video") {
+            return Err(AppError::field(
+                "kind",
+                "one_of",
+                "解读形式应为 text（文字）、graphic（图解）、interview（访谈）或 video（视频）",
+            ));
+        }
+        if interpretation == policy {
+            return Err(AppError::field("policy_id", "not_self", "文件不能解读它自己"));
+        }
+        let mut w = self.db.begin_write().await?;
+        let doc = super::documents::load_document(w.conn(), interpretation).await?;
+        require_role(w.conn(), actor, doc.site_id, &[Role::Editor, Role::SiteAdmin]).await?;
+        let types: Vec<(i64, String)> =
+            sqlx::query_as("SELECT document_id, doc_type FROM disclosures WHERE document_id IN ($1, $2)")
+                .bind(interpretation)
+                .bind(policy)
+                .fetch_all(w.conn())
+                .await?;
+        let type_of = |id: i64| types.iter().find(|(d, _)| *d == id).map(|(_, t)| t.as_str());
+        if type_of(interpretation) != Some("interpretation") {
+            return Err(AppError::field("interpretation", "doc_type", "请先把本文的文件类型设为「政策解读」"));
+        }
+        match type_of(policy) {
+            Some("policy" | "normative") => {}
+            _ => {
+                return Err(AppError::field(
+                    "policy_id",
+                    "doc_type",
+                    format!("文档 #{policy} 不是政策文件或规范性文件，不能作为解读对象"),
+                ));
+            }
+        }
+        sqlx::query(
+            "INSERT INTO interpretation_links (interpretation_id, policy_id, kind, created_by, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (interpretation_id, policy_id) DO UPDATE SET kind = $3",
+        )
+        .bind(interpretation)
+        .bind(policy)
+        .bind(kind)
+        .bind(&actor.name)
+        .bind(now_ms())
+        .execute(w.conn())
+        .await?;
+        audit(
+            w.conn(),
+            actor,
+            Audit {
+                site_id: Some(doc.site_id),
+                entity: "document",
+                entity_id: interpretation,
+                action: "interprets",
+                from_state: None,
+                to_state: None,
+                comment: "",
+                detail: serde_json::json!({"policy": policy, "kind": kind}),
+            },
+        )
+        .await?;
+        let policy_site: i64 =
+            sqlx::query_scalar("SELECT site_id FROM documents WHERE id = $1").bind(policy).fetch_one(w.conn()).await?;
+        w.commit().await?;
+        self.document_changed(doc.site_id, interpretation).await;
+        self.document_changed(policy_site, policy).await;
+        Ok(())
+    }
+
+    /// Important published policies of the actor's sites still without a published
+    /// interpretation after `interpretation_days` working days: (document, title, published).
+    pub async fn policies_awaiting_interpretation(&self, actor: &Actor) -> AppResult<Vec<(i64, String, String)>> {
+        let rows: Vec<(i64, i64, String, Option<i64>)> = sqlx::query_as(
+            "SELECT doc.id, doc.site_id, e.title, doc.first_published_at FROM disclosures d JOIN documents doc ON doc.id = d.document_id \
+             JOIN editions e ON e.id = doc.live_edition_id WHERE d.important = 1 AND e.state = 'published' \
+             AND NOT EXISTS (SELECT 1 FROM interpretation_links l JOIN documents i ON i.id = l.interpretation_id \
+               JOIN editions ie ON ie.id = i.live_edition_id WHERE l.policy_id = doc.id AND ie.state = 'published') ORDER BY doc.first_published_at",
+        )
+        .fetch_all(&self.db.pool)
+        .await?;
+        let cal = self.calendar.load();
+        let today_d = today();
+        let mut out = Vec::new();
+        for (id, site, title, published) in rows {
+            if !(actor.is_admin || actor.roles.iter().any(|(s, _)| *s == site)) {
+                continue;
+            }
+            let Some(p) = published else { continue };
+            let day = time::OffsetDateTime::from_unix_timestamp(p / 1000)
+                .map(|t| t.to_offset(super::views::CST).date())
+                .unwrap_or(today_d);
+            if cal.working_days_between(day, today_d) >= self.config.interpretation_days {
+                out.push((id, title, super::views::fmt_local(p)));
+            }
+        }
         Ok(out)
     }
 

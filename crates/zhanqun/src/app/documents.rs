@@ -729,6 +729,18 @@ impl App {
             }
             _ => None,
         };
+        if mode == UnpublishMode::Gone {
+            let interpretations: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM interpretation_links WHERE policy_id = $1")
+                    .bind(doc.id)
+                    .fetch_one(w.conn())
+                    .await?;
+            if interpretations > 0 {
+                return Err(AppError::Conflict(format!(
+                    "这份政策有 {interpretations} 篇解读与之关联，不能删除；可以改为保留页面并说明（withdrawn），或先处理解读"
+                )));
+            }
+        }
         if mode == UnpublishMode::Withdrawn && comment.is_empty() {
             return Err(AppError::field("comment", "required", "保留页面撤稿时请填写撤稿说明，它将显示在原页面上"));
         }

@@ -405,6 +405,38 @@ impl App {
         } else {
             Vec::new()
         };
+        // Interpretations of this policy, and the policies this document interprets (R4.1).
+        let link_sql = |dir: &str| {
+            let (mine, other) =
+                if dir == "of" { ("policy_id", "interpretation_id") } else { ("interpretation_id", "policy_id") };
+            format!(
+                "SELECT d.id, d.site_id, s.primary_domain, e.title, l.kind FROM interpretation_links l JOIN documents d ON d.id = l.{other} \
+                 JOIN editions e ON e.id = d.live_edition_id JOIN sites s ON s.id = d.site_id WHERE l.{mine} = $1 AND e.state = 'published' ORDER BY d.id"
+            )
+        };
+        let mut linked = Vec::new();
+        for dir in ["of", "for"] {
+            // The statement is built from two fixed column names only.
+            let rows: Vec<(i64, i64, Option<String>, String, String)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(link_sql(dir))).bind(doc.id).fetch_all(&mut *c).await?;
+            let items: Vec<minijinja::Value> = rows
+                .into_iter()
+                .map(|(id, site_id, domain, title, kind)| {
+                    let url = match domain.filter(|_| site_id != doc.site_id) {
+                        Some(d) => format!("{}://{d}/articles/{id}.html", self.config.public_scheme),
+                        None => format!("/articles/{id}.html"),
+                    };
+                    let kind = match kind.as_str() {
+                        "graphic" => "图解",
+                        "interview" => "访谈",
+                        "video" => "视频",
+                        _ => "文字解读",
+                    };
+                    minijinja::context! { url, title, kind }
+                })
+                .collect();
+            linked.push(items);
+        }
         let published = doc.first_published_at.or(edition.published_at).map(fmt_local).unwrap_or_default();
         let description =
             if edition.summary.trim().is_empty() { plain_text(&edition.body_html) } else { edition.summary.clone() };
@@ -424,7 +456,7 @@ impl App {
                 url: format!("/attachments/{}/{}", a.id, url::form_urlencoded::byte_serialize(a.file_name.as_bytes()).collect::<String>()),
                 name: a.file_name.clone(), size: human_size(a.size_bytes),
             }).collect::<Vec<_>>(),
-            related, withdrawn,
+            related, withdrawn, interpretations => linked[0].clone(), interprets => linked[1].clone(),
         };
         self.render_page(doc.site_id, StatusCode::OK, "article.html", ctx)
     }

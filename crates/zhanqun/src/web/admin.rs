@@ -350,7 +350,8 @@ pub(crate) async fn dashboard(State(app): State<App>, headers: HeaderMap, admin:
         Err(e) => return error_page(Some(&admin), e.status(), "无法读取工作台", &e.to_string(), "/admin/"),
     };
     let sites = my_sites(&app, &admin).await;
-    let r = page("dashboard.html", ctx(admin.base("home"), context! { title => "我的工作台", work, sites }));
+    let awaiting = app.policies_awaiting_interpretation(&admin.s.actor).await.unwrap_or_default();
+    let r = page("dashboard.html", ctx(admin.base("home"), context! { title => "我的工作台", work, sites, awaiting }));
     clear_flash(r, &headers, &admin)
 }
 
@@ -1704,6 +1705,7 @@ async fn save_disclosure(
         changed_by_document_id: opt_i64(form.get("changed_by_document_id")),
         disclosure_mode: form.opt("disclosure_mode").unwrap_or_else(|| "proactive".into()),
         nondisclosure_reason: non_empty(form.get("nondisclosure_reason")),
+        important: form.get("important") == "1",
     };
     match app.set_disclosure(&admin.s.actor, id, input).await {
         Ok(d) => redirect_flash(

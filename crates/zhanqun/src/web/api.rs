@@ -89,6 +89,7 @@ pub fn router(app: &App) -> Router<App> {
         .route("/questions/{id}", post(handle_question))
         .route("/bodies/{id}/code", axum::routing::put(set_body_code))
         .route("/documents/{id}/disclosure", axum::routing::put(set_disclosure))
+        .route("/documents/{id}/interprets", post(link_interpretation))
         .route("/catalog", get(catalog))
         .route("/calendar/working-days", get(working_days))
         .route("/calendar/days", get(calendar_days))
@@ -836,4 +837,26 @@ async fn catalog(State(app): State<App>, ApiQuery(q): ApiQuery<CatalogQuery>) ->
     let page = q.page.unwrap_or(1).clamp(1, 100_000);
     let (total, entries) = app.catalog(q.site, &f, 100, (page - 1) * 100).await?;
     Ok(axum::Json(json!({"total": total, "page": page, "entries": entries})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InterpretsInput {
+    policy_id: i64,
+    #[serde(default = "text_kind")]
+    kind: String,
+}
+
+fn text_kind() -> String {
+    "text".into()
+}
+
+async fn link_interpretation(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(i): ApiJson<InterpretsInput>,
+) -> AppResult<StatusCode> {
+    app.link_interpretation(&actor, id, i.policy_id, &i.kind).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
