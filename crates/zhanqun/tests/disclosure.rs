@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 behaviour!(
     metadata_is_validated_and_index_numbers_are_assigned_at_publication,
     interpretations_link_both_ways_and_important_policies_wait_for_one,
+    an_emergency_topic_shows_its_timeline_and_when_the_next_update_is_due,
 );
 
 fn meta(body: i64, number: Option<&str>, written: &str) -> Value {
@@ -202,5 +203,52 @@ async fn interpretations_link_both_ways_and_important_policies_wait_for_one(b: B
         .await;
     assert_eq!(st, StatusCode::CONFLICT, "a policy with interpretations is not deleted: {e}");
     assert!(e["detail"].as_str().unwrap().contains("1 篇解读"));
+    s.finish().await;
+}
+
+async fn an_emergency_topic_shows_its_timeline_and_when_the_next_update_is_due(b: Backend) {
+    let s = TestServer::start(b).await;
+    let nr = Newsroom::new(&s).await;
+    let (st, e) = s
+        .post(
+            &format!("/api/v1/sites/{}/topics", nr.site),
+            &nr.editor.1,
+            json!({"title": "台风防御", "emergency": true}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "an emergency topic names its procedure and time limits: {e}");
+    assert_eq!(e["errors"].as_array().unwrap().len(), 3);
+    let (st, t) = s
+        .post(
+            &format!("/api/v1/sites/{}/topics", nr.site),
+            &nr.editor.1,
+            json!({"title": "台风“海葵”防御", "summary": "全市防汛防台风工作进展", "emergency": true,
+                   "release_procedure": "按《青岛市防汛应急预案》由市防指统一发布", "first_release_hours": 5, "update_hours": 24}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{t}");
+    let id = t["id"].as_i64().unwrap();
+    assert!(t["next_due"].is_string() && t["overdue"] == false, "the first release is due within five hours: {t}");
+    let (_, _, home) = s.page("jyj.qingdao.gov.cn", "/").await;
+    assert!(home.contains(&format!("<a href=\"/topics/{id}/\">台风“海葵”防御</a>")), "a banner on the home page");
+    let first = nr.draft(&s, "市防指启动防台风Ⅳ级应急响应").await["id"].as_i64().unwrap();
+    let second = nr.draft(&s, "全市转移群众情况通报").await["id"].as_i64().unwrap();
+    for d in [first, second] {
+        let (st, _) = s.post(&format!("/api/v1/topics/{id}/items"), &nr.editor.1, json!({"document_id": d})).await;
+        assert_eq!(st, StatusCode::OK);
+    }
+    let (_, _, page) = s.page("jyj.qingdao.gov.cn", &format!("/topics/{id}/")).await;
+    assert!(page.contains("暂无发布的信息"), "drafts do not show");
+    nr.publish(&s, first).await;
+    nr.publish(&s, second).await;
+    let (_, _, page) = s.page("jyj.qingdao.gov.cn", &format!("/topics/{id}/")).await;
+    let (a, b2) = (page.find("全市转移群众情况通报").unwrap(), page.find("市防指启动防台风").unwrap());
+    assert!(a < b2, "newest first");
+    assert!(page.contains("发布程序：按《青岛市防汛应急预案》由市防指统一发布"));
+    let (_, t) = s.call(Method::GET, &format!("/api/v1/topics/{id}"), None, None).await;
+    assert_eq!(t["timeline"].as_array().unwrap().len(), 2);
+    assert_eq!(t["timeline"][0]["at"].as_str().unwrap().len(), 16, "stamped to the minute");
+    let (st, _) = s.post(&format!("/api/v1/topics/{id}/items"), &nr.editor.1, json!({"document_id": 99999})).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     s.finish().await;
 }

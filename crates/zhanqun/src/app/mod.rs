@@ -14,6 +14,7 @@ pub mod mailbox;
 pub mod participation;
 pub mod sessions;
 pub mod sites;
+pub mod topics;
 pub mod users;
 pub mod views;
 

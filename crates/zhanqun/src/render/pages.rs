@@ -292,7 +292,12 @@ impl App {
         for col in cols.iter().filter(|c| c.parent_id.is_none() && c.status == ColumnStatus::Active.as_str()).take(8) {
             blocks.push(Block { column: ColumnCtx::from(col), items: items(&mut c, col.id, HOME_ITEMS, 0).await? });
         }
-        let topics: Vec<Item> = Vec::new();
+        let topics: Vec<Item> = self
+            .open_topics(site_id)
+            .await?
+            .into_iter()
+            .map(|t| Item { url: format!("/topics/{}/", t.id), title: t.title, date: String::new() })
+            .collect();
         let ctx = minijinja::context! { lang => "zh-CN", site, nav => Self::nav(&cols), current_column => (), blocks, topics };
         self.render_page(site_id, StatusCode::OK, "home.html", ctx)
     }

@@ -31,6 +31,7 @@ pub const DEFAULT_TEMPLATES: &[(&str, &str)] = &[
     ("interviews.html", include_str!("../../themes/default/interviews.html")),
     ("interview.html", include_str!("../../themes/default/interview.html")),
     ("catalog.html", include_str!("../../themes/default/catalog.html")),
+    ("topic.html", include_str!("../../themes/default/topic.html")),
 ];
 
 fn default_source(name: &str) -> Option<&'static str> {

@@ -90,6 +90,9 @@ pub fn router(app: &App) -> Router<App> {
         .route("/bodies/{id}/code", axum::routing::put(set_body_code))
         .route("/documents/{id}/disclosure", axum::routing::put(set_disclosure))
         .route("/documents/{id}/interprets", post(link_interpretation))
+        .route("/sites/{id}/topics", post(create_topic))
+        .route("/topics/{id}", get(get_topic))
+        .route("/topics/{id}/items", post(add_topic_item))
         .route("/catalog", get(catalog))
         .route("/calendar/working-days", get(working_days))
         .route("/calendar/days", get(calendar_days))
@@ -859,4 +862,33 @@ async fn link_interpretation(
 ) -> AppResult<StatusCode> {
     app.link_interpretation(&actor, id, i.policy_id, &i.kind).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn create_topic(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(t): ApiJson<crate::app::topics::NewTopic>,
+) -> AppResult<Response> {
+    let t = app.create_topic(&actor, id, t).await?;
+    created(format!("/api/v1/topics/{}", t.id), t)
+}
+
+async fn get_topic(State(app): State<App>, ApiPath(id): ApiPath<i64>) -> AppResult<Json> {
+    to_json(app.topic(id).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TopicItemInput {
+    document_id: i64,
+}
+
+async fn add_topic_item(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(i): ApiJson<TopicItemInput>,
+) -> AppResult<Json> {
+    to_json(app.add_topic_item(&actor, id, i.document_id).await?)
 }

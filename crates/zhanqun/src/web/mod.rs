@@ -45,6 +45,7 @@ pub fn router(app: App) -> Router {
         .route("/surveys/{id}/results", axum::routing::get(participation::results))
         .route("/interviews/", axum::routing::get(participation::interviews))
         .route("/catalog/", axum::routing::get(participation::catalog))
+        .route("/topics/{id}/", axum::routing::get(participation::topic))
         .route("/catalog.csv", axum::routing::get(participation::catalog_csv))
         .route("/catalog/feed.atom", axum::routing::get(participation::catalog_feed))
         .route("/interviews/{id}/", axum::routing::get(participation::interview).post(participation::ask))

@@ -480,3 +480,19 @@ pub async fn catalog_feed(State(app): State<App>, headers: HeaderMap) -> Respons
     xml.push_str("</feed>\n");
     ([(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")], xml).into_response()
 }
+
+pub async fn topic(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let site = match resolve_site(&app, &headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match id_of(&id) {
+        Some(id) => match app.topic(id).await {
+            Ok(t) if t.site_id == site.id => {
+                render(&app, site.id, &headers, StatusCode::OK, "topic.html", context! { t }).await
+            }
+            _ => not_found(&app, site.id, &headers, "专题").await,
+        },
+        None => not_found(&app, site.id, &headers, "专题").await,
+    }
+}
