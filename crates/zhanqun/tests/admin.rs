@@ -561,6 +561,17 @@ async fn disclosure_metadata_is_kept_in_the_admin(bk: Backend) {
     let (_, html) = editor.get(&loc).await;
     assert!(html.contains("发布时编制索引号"));
     nr.publish(&s, id).await;
+    s.post(
+        &format!("/api/v1/sites/{}/topics", nr.site),
+        &nr.editor.1,
+        serde_json::json!({"title": "暴雨应对", "emergency": true, "release_procedure": "市防指统一发布", "first_release_hours": 2, "update_hours": 12}),
+    )
+    .await;
+    let (_, dash) = editor.get("/admin/").await;
+    assert!(
+        dash.contains("突发事件专题") && dash.contains("暴雨应对：下次发布应在"),
+        "the dashboard says when the next release is due"
+    );
     let (_, html) = editor.get(&page).await;
     let year = zhanqun::app::calendar::today().year();
     assert!(

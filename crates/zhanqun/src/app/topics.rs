@@ -206,6 +206,21 @@ impl App {
         })
     }
 
+    /// Open emergency topics of the actor's sites, with when their next release is due.
+    pub async fn emergency_topics(&self, actor: &Actor) -> AppResult<Vec<TopicView>> {
+        let ids: Vec<(i64, i64)> =
+            sqlx::query_as("SELECT id, site_id FROM topics WHERE emergency = 1 AND closed_at IS NULL ORDER BY id")
+                .fetch_all(&self.db.pool)
+                .await?;
+        let mut out = Vec::new();
+        for (id, site) in ids {
+            if actor.is_admin || actor.roles.iter().any(|(s, _)| *s == site) {
+                out.push(self.topic(id).await?);
+            }
+        }
+        Ok(out)
+    }
+
     /// Open topics of a site, newest first (for the home page banners).
     pub async fn open_topics(&self, site_id: i64) -> AppResult<Vec<TopicView>> {
         let ids: Vec<i64> =

@@ -351,7 +351,11 @@ pub(crate) async fn dashboard(State(app): State<App>, headers: HeaderMap, admin:
     };
     let sites = my_sites(&app, &admin).await;
     let awaiting = app.policies_awaiting_interpretation(&admin.s.actor).await.unwrap_or_default();
-    let r = page("dashboard.html", ctx(admin.base("home"), context! { title => "我的工作台", work, sites, awaiting }));
+    let emergencies = app.emergency_topics(&admin.s.actor).await.unwrap_or_default();
+    let r = page(
+        "dashboard.html",
+        ctx(admin.base("home"), context! { title => "我的工作台", work, sites, awaiting, emergencies }),
+    );
     clear_flash(r, &headers, &admin)
 }
 
