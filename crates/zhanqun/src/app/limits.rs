@@ -8,6 +8,8 @@ use hmac::{Hmac, Mac};
 use rand::Rng;
 use sha2::Sha256;
 
+use crate::app::App;
+use crate::error::{AppError, AppResult};
 use crate::store::now_ms;
 
 pub struct RateLimiter {
@@ -78,6 +80,28 @@ pub fn check_challenge(key: &[u8], token: &str, answer: &str) -> bool {
     let Ok(ans) = answer.trim().parse::<u32>() else { return false };
     let want = mac(key, &format!("{ans}.{exp}.{n}"));
     !want.is_empty() && want.len() == sig.len() && want.bytes().zip(sig.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0
+}
+
+impl App {
+    /// The checks every public write passes: the limit per client address (`scope` keeps
+    /// separate counts, e.g. for tracking), and for HTML forms the signed question
+    /// (`(token, answer)`); the API has no question to answer.
+    pub fn check_public_write(
+        &self,
+        scope: &str,
+        ip: std::net::IpAddr,
+        challenge: Option<(&str, &str)>,
+    ) -> AppResult<()> {
+        if !self.form_limiter.allow(&format!("{scope}{ip}")) {
+            return Err(AppError::TooManyAttempts("提交过于频繁，请过一会儿再试".into()));
+        }
+        if let Some((token, answer)) = challenge
+            && !check_challenge(&self.challenge_key.load(), token, answer)
+        {
+            return Err(AppError::field("answer", "challenge", "验证问题回答不正确或已过期，请重新回答"));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

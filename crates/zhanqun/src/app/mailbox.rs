@@ -420,7 +420,7 @@ impl App {
             .execute(w.conn())
             .await?;
         }
-        let citizen = Actor { user_id: None, name: "来信人".into(), is_admin: false, roles: vec![] };
+        let citizen = Actor::public("来信人");
         audit(
             w.conn(),
             &citizen,
@@ -477,7 +477,7 @@ impl App {
             .bind(l.id)
             .execute(w.conn())
             .await?;
-        let citizen = Actor { user_id: None, name: "来信人".into(), is_admin: false, roles: vec![] };
+        let citizen = Actor::public("来信人");
         audit(
             w.conn(),
             &citizen,

@@ -131,6 +131,12 @@ impl Actor {
         Actor { user_id: None, name: name.to_string(), is_admin: true, roles: Vec::new() }
     }
 
+    /// Someone from the public without an account (a letter's writer, a commenter), as the
+    /// audit trail names them.
+    pub fn public(name: &str) -> Actor {
+        Actor { user_id: None, name: name.to_string(), is_admin: false, roles: Vec::new() }
+    }
+
     pub fn holds(&self, site_id: i64, role: Role) -> bool {
         self.roles.iter().any(|&(s, r)| s == site_id && r == role)
     }

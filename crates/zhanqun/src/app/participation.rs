@@ -262,7 +262,7 @@ impl App {
         .bind(now_ms())
         .fetch_one(w.conn())
         .await?;
-        let public = Actor { user_id: None, name: "公众".into(), is_admin: false, roles: vec![] };
+        let public = Actor::public("公众");
         audit(
             w.conn(),
             &public,

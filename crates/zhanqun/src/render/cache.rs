@@ -71,19 +71,6 @@ impl PageCache {
         let mut sites = self.sites.write().unwrap_or_else(|p| p.into_inner());
         let Some(pages) = sites.get_mut(&site) else { return };
         let article = format!("/articles/{doc}.html");
-        pages.retain(|k, _| {
-            !(k == "/"
-                || *k == article
-                || column_paths.iter().any(|c| k.starts_with(c.as_str()))
-                || k.starts_with("/search"))
-        });
-    }
-
-    pub fn len(&self) -> usize {
-        self.sites.read().unwrap_or_else(|p| p.into_inner()).values().map(HashMap::len).sum()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        pages.retain(|k, _| !(k == "/" || *k == article || column_paths.iter().any(|c| k.starts_with(c.as_str()))));
     }
 }

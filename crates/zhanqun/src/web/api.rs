@@ -470,9 +470,7 @@ async fn submit_letter(
     axum::extract::ConnectInfo(addr): axum::extract::ConnectInfo<std::net::SocketAddr>,
     ApiJson(l): ApiJson<LetterInput>,
 ) -> AppResult<Response> {
-    if !app.form_limiter.allow(&addr.ip().to_string()) {
-        return Err(AppError::TooManyAttempts("提交过于频繁，请稍后再试".into()));
-    }
+    app.check_public_write("", addr.ip(), None)?;
     let r = app
         .submit_letter(crate::app::mailbox::NewLetter {
             channel: l.channel,
@@ -500,9 +498,7 @@ async fn track_letter(
     axum::extract::ConnectInfo(addr): axum::extract::ConnectInfo<std::net::SocketAddr>,
     ApiJson(c): ApiJson<CodeInput>,
 ) -> AppResult<Json> {
-    if !app.form_limiter.allow(&format!("track:{}", addr.ip())) {
-        return Err(AppError::TooManyAttempts("查询过于频繁，请稍后再试".into()));
-    }
+    app.check_public_write("track:", addr.ip(), None)?;
     to_json(app.track_letter(&c.code).await?)
 }
 
@@ -616,9 +612,7 @@ async fn submit_comment(
     ApiPath(id): ApiPath<i64>,
     ApiJson(c): ApiJson<CommentInput>,
 ) -> AppResult<Response> {
-    if !app.form_limiter.allow(&addr.ip().to_string()) {
-        return Err(AppError::TooManyAttempts("提交过于频繁，请稍后再试".into()));
-    }
+    app.check_public_write("", addr.ip(), None)?;
     let cid = app.submit_comment(id, c.paragraph, &c.name, &c.contact, &c.body).await?;
     created(format!("/api/v1/consultations/{id}"), json!({"id": cid, "status": "pending"}))
 }
@@ -732,9 +726,7 @@ async fn ask_question(
     ApiPath(id): ApiPath<i64>,
     ApiJson(q): ApiJson<QuestionInput>,
 ) -> AppResult<Response> {
-    if !app.form_limiter.allow(&addr.ip().to_string()) {
-        return Err(AppError::TooManyAttempts("提交过于频繁，请稍后再试".into()));
-    }
+    app.check_public_write("", addr.ip(), None)?;
     let qid = app.ask_question(id, &q.name, &q.contact, &q.body).await?;
     created(format!("/api/v1/interviews/{id}"), json!({"id": qid, "status": "pending"}))
 }

@@ -13,7 +13,7 @@ use zhanqun_domain::mailbox::Channel;
 
 use super::public::resolve_site;
 use crate::app::App;
-use crate::app::limits::{check_challenge, new_challenge};
+use crate::app::limits::new_challenge;
 use crate::app::mailbox::NewLetter;
 use crate::error::AppError;
 
@@ -30,6 +30,15 @@ async fn render(
     ctx: minijinja::Value,
 ) -> Response {
     super::public::uncached_page(app, site_id, headers, status, template, ctx).await
+}
+
+/// A refusal of a public form, saying the typed text is still there.
+pub(crate) fn kept_text(e: &AppError) -> Vec<String> {
+    let reasons: Vec<String> = match e {
+        AppError::Invalid(fe) => fe.0.iter().map(|x| x.message.clone()).collect(),
+        other => vec![other.to_string()],
+    };
+    reasons.into_iter().map(|r| format!("{r}。您填写的内容已保留。")).collect()
 }
 
 fn channels() -> Vec<(&'static str, &'static str)> {
@@ -118,27 +127,8 @@ pub async fn submit(State(app): State<App>, ConnectInfo(addr): ConnectInfo<Socke
         }
     };
     let get = |k: &str| f.get(k).cloned().unwrap_or_default();
-    if !app.form_limiter.allow(&addr.ip().to_string()) {
-        return write_page(
-            &app,
-            site.id,
-            &headers,
-            StatusCode::TOO_MANY_REQUESTS,
-            f,
-            vec!["提交过于频繁，请过一会儿再试。您填写的内容已保留。".into()],
-        )
-        .await;
-    }
-    if !check_challenge(&app.challenge_key.load(), &get("token"), &get("answer")) {
-        return write_page(
-            &app,
-            site.id,
-            &headers,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            f,
-            vec!["验证问题回答不正确或已过期，请重新回答。您填写的内容已保留。".into()],
-        )
-        .await;
+    if let Err(e) = app.check_public_write("", addr.ip(), Some((&get("token"), &get("answer")))) {
+        return write_page(&app, site.id, &headers, e.status(), f, kept_text(&e)).await;
     }
     let letter = NewLetter {
         channel: get("channel"),
@@ -183,7 +173,7 @@ pub async fn track(
     };
     let f = form(&body);
     let code = f.get("code").cloned().unwrap_or_default();
-    if !app.form_limiter.allow(&format!("track:{}", addr.ip())) {
+    if app.check_public_write("track:", addr.ip(), None).is_err() {
         return render(
             &app,
             site.id,

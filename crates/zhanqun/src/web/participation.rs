@@ -10,7 +10,7 @@ use minijinja::context;
 
 use super::public::resolve_site;
 use crate::app::App;
-use crate::app::limits::{check_challenge, new_challenge};
+use crate::app::limits::new_challenge;
 use crate::app::participation::Answers;
 use crate::error::AppError;
 
@@ -108,16 +108,8 @@ pub async fn comment(
         let headers = headers.clone();
         async move { consultation_page(&app, site.id, &headers, id, status, context! { v => f, errors }).await }
     };
-    if !app.form_limiter.allow(&addr.ip().to_string()) {
-        return again(StatusCode::TOO_MANY_REQUESTS, vec!["提交过于频繁，请稍后再试。您填写的内容已保留。".into()])
-            .await;
-    }
-    if !check_challenge(&app.challenge_key.load(), &get("token"), &get("answer")) {
-        return again(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            vec!["验证问题回答不正确或已过期，请重新回答。您填写的内容已保留。".into()],
-        )
-        .await;
+    if let Err(e) = app.check_public_write("", addr.ip(), Some((&get("token"), &get("answer")))) {
+        return again(e.status(), super::mailbox::kept_text(&e)).await;
     }
     let paragraph = get("paragraph").trim().parse().ok();
     match app.submit_comment(id, paragraph, &get("name"), &get("contact"), &get("body")).await {
@@ -175,10 +167,9 @@ pub async fn answer(
     }
     let existing = super::admin::cookie(&headers, VOTER_COOKIE).map(str::to_string);
     let voter = existing.clone().unwrap_or_else(crate::app::auth::random_token);
-    let result = if app.form_limiter.allow(&format!("survey:{}", addr.ip())) {
-        app.answer_survey(id, &voter, contact.as_deref(), &answers).await
-    } else {
-        Err(AppError::TooManyAttempts("提交过于频繁，请稍后再试".into()))
+    let result = match app.check_public_write("survey:", addr.ip(), None) {
+        Ok(()) => app.answer_survey(id, &voter, contact.as_deref(), &answers).await,
+        Err(e) => Err(e),
     };
     let mut r = match result {
         Ok(()) => {
@@ -272,12 +263,9 @@ pub async fn ask(
     let Some(id) = id_of(&id) else { return not_found(&app, site.id, &headers, "在线访谈").await };
     let f: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
     let get = |k: &str| f.get(k).cloned().unwrap_or_default();
-    let result = if !app.form_limiter.allow(&addr.ip().to_string()) {
-        Err(AppError::TooManyAttempts("提交过于频繁，请稍后再试。您填写的内容已保留。".into()))
-    } else if !check_challenge(&app.challenge_key.load(), &get("token"), &get("answer")) {
-        Err(AppError::BadRequest("验证问题回答不正确或已过期，请重新回答。您填写的内容已保留。".into()))
-    } else {
-        app.ask_question(id, &get("name"), &get("contact"), &get("body")).await.map(|_| ())
+    let result = match app.check_public_write("", addr.ip(), Some((&get("token"), &get("answer")))) {
+        Ok(()) => app.ask_question(id, &get("name"), &get("contact"), &get("body")).await.map(|_| ()),
+        Err(e) => Err(e),
     };
     match result {
         Ok(()) => {
@@ -292,10 +280,8 @@ pub async fn ask(
             .await
         }
         Err(e) => {
-            let status =
-                if matches!(e, AppError::BadRequest(_)) { StatusCode::UNPROCESSABLE_ENTITY } else { e.status() };
-            interview_page(&app, site.id, &headers, id, status, context! { v => f.clone(), errors => messages(&e) })
-                .await
+            let errors = super::mailbox::kept_text(&e);
+            interview_page(&app, site.id, &headers, id, e.status(), context! { v => f.clone(), errors }).await
         }
     }
 }
