@@ -1,5 +1,4 @@
 //! Government information disclosure (R3.2): the codes and numbers a disclosed item carries.
-//! Groundwork for issue #4; the catalog itself is not built yet.
 
 use crate::validate::FieldError;
 
@@ -95,6 +94,9 @@ pub const DOC_TYPES: &[(&str, &str)] = &[
     ("normative", "规范性文件"),
     ("notice", "通知公告"),
     ("interpretation", "政策解读"),
+    ("response", "回应关切"),
+    ("guide", "政府信息公开指南"),
+    ("annual_report", "政府信息公开工作年度报告"),
     ("general", "其他"),
 ];
 
@@ -105,30 +107,69 @@ pub const VALIDITY: &[(&str, &str)] =
 /// Disclosure modes.
 pub const MODES: &[(&str, &str)] = &[("proactive", "主动公开"), ("on_request", "依申请公开"), ("withheld", "不予公开")];
 
-/// The national default subject categories (主题分类, first level).
-pub const SUBJECTS: &[&str] = &[
-    "综合政务",
-    "国民经济管理、国有资产监管",
-    "财政、金融、审计",
-    "国土资源、能源",
-    "农业、林业、水利",
-    "工业、交通",
-    "商贸、海关、旅游",
-    "市场监管、安全生产监管",
-    "城乡建设、环境保护",
-    "科技、教育",
-    "文化、广电、新闻出版",
-    "卫生、体育",
-    "人口与计划生育、妇女儿童工作",
-    "劳动、人事、监察",
-    "公安、安全、司法",
-    "民政、扶贫、救灾",
-    "民族、宗教",
-    "对外事务",
-    "港澳台侨工作",
-    "国防",
+/// The national default subject categories (主题分类), two levels, after the State Council's
+/// subject list for government documents. Each city can change the list (it lives in the
+/// database); this is what a new installation starts with.
+pub const DEFAULT_SUBJECTS: &[(&str, &[&str])] = &[
+    ("综合政务", &["应急管理", "电子政务", "政务公开", "政务督查", "信访", "其他"]),
+    ("国民经济管理、国有资产监管", &["发展规划", "经济运行", "国有资产监管", "其他"]),
+    ("财政、金融、审计", &["财政", "税务", "金融", "审计", "其他"]),
+    ("国土资源、能源", &["土地", "矿产", "能源", "其他"]),
+    ("农业、林业、水利", &["农业、畜牧业、渔业", "林业", "水利", "其他"]),
+    ("工业、交通", &["工业", "交通", "信息产业", "其他"]),
+    ("商贸、海关、旅游", &["商贸", "海关", "旅游", "其他"]),
+    ("市场监管、安全生产监管", &["市场监管", "食品药品监管", "安全生产监管", "其他"]),
+    ("城乡建设、环境保护", &["城乡建设", "住房保障", "环境保护", "其他"]),
+    ("科技、教育", &["科技", "教育", "其他"]),
+    ("文化、广电、新闻出版", &["文化", "广播影视", "新闻出版", "其他"]),
+    ("卫生、体育", &["卫生", "体育", "其他"]),
+    ("人口与计划生育、妇女儿童工作", &["人口与计划生育", "妇女儿童", "其他"]),
+    ("劳动、人事、监察", &["劳动就业", "社会保障", "人事工作", "其他"]),
+    ("公安、安全、司法", &["公安", "司法", "其他"]),
+    ("民政、扶贫、救灾", &["民政", "扶贫", "救灾", "其他"]),
+    ("民族、宗教", &[]),
+    ("对外事务", &[]),
+    ("港澳台侨工作", &[]),
+    ("国防", &[]),
+    ("其他", &[]),
+];
+
+/// 体裁: the kinds of official document (党政机关公文处理工作条例, art. 8) and the usual
+/// web genres.
+pub const GENRES: &[&str] = &[
+    "决议",
+    "决定",
+    "命令（令）",
+    "公报",
+    "公告",
+    "通告",
+    "意见",
+    "通知",
+    "通报",
+    "报告",
+    "请示",
+    "批复",
+    "议案",
+    "函",
+    "纪要",
+    "办法",
+    "规定",
+    "规划",
+    "方案",
     "其他",
 ];
+
+/// A subject category name: the list's own separator and LIKE's wildcards are not allowed.
+pub fn check_subject_name(field: &str, name: &str) -> Result<(), FieldError> {
+    let n = name.trim();
+    if n.is_empty() || n.chars().count() > 40 {
+        return Err(FieldError::new(field, "length", "分类名称应为 1 到 40 个字"));
+    }
+    if n.contains(['/', '%', '_', '\\']) {
+        return Err(FieldError::new(field, "chars", "分类名称不能包含 / % _ \\ 字符"));
+    }
+    Ok(())
+}
 
 pub fn label_of(table: &[(&'static str, &'static str)], key: &str) -> Option<&'static str> {
     table.iter().find(|(k, _)| *k == key).map(|(_, l)| *l)

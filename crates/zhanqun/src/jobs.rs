@@ -27,20 +27,33 @@ const PEER_WINDOW_MS: i64 = 30_000;
 impl PeerChanges {
     async fn poll(&mut self, app: &App) -> AppResult<()> {
         let now = now_ms();
-        let rows: Vec<(i64, i64, Option<i64>, String)> =
-            sqlx::query_as("SELECT id, at, site_id, entity FROM audit_log WHERE at >= $1 ORDER BY id")
+        let rows: Vec<(i64, i64, Option<i64>, String, i64)> =
+            sqlx::query_as("SELECT id, at, site_id, entity, entity_id FROM audit_log WHERE at >= $1 ORDER BY id")
                 .bind(now - PEER_WINDOW_MS)
                 .fetch_all(&app.db.pool)
                 .await?;
         let mut sites = std::collections::HashSet::new();
         let mut hosts = false;
-        for (id, at, site, entity) in rows {
+        let mut all = false;
+        for (id, at, site, entity, entity_id) in rows {
             if self.seen.insert(id, at).is_none() && at >= self.since {
                 if let Some(s) = site {
                     sites.insert(s);
                 }
                 hosts |= entity == "site";
+                // The subject list shows on every catalog; a document shows on the sites it
+                // was reposted to as well.
+                all |= entity == "subject";
+                if entity == "document" {
+                    let mut c = app.db.pool.acquire().await?;
+                    for (s, _) in crate::app::reposts::receivers(&mut c, entity_id).await? {
+                        sites.insert(s);
+                    }
+                }
             }
+        }
+        if all {
+            app.pages.invalidate_all();
         }
         self.seen.retain(|_, at| *at >= now - 2 * PEER_WINDOW_MS);
         for s in sites {

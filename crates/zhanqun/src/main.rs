@@ -165,6 +165,11 @@ async fn run() -> anyhow::Result<()> {
             let _ = writeln!(out, "zhanqun 已启动：{}", running.base_url());
             let _ = writeln!(out, "API 说明：{}/api/v1/openapi.json", running.base_url());
             let port = running.addr.port();
+            if demo {
+                // Links between the demo's sites open on this machine.
+                let _ = running.app.local_links.set(port);
+                running.app.pages.invalidate_all();
+            }
             let _ = writeln!(out, "管理后台：http://localhost:{port}/admin/");
             for s in running.app.hosts.load().sorted() {
                 let _ = writeln!(

@@ -173,6 +173,18 @@ async fn interpretations_link_both_ways_and_important_policies_wait_for_one(b: B
     assert_eq!(e["errors"][0]["rule"], "doc_type");
     let (st, _) = link(notice, policy).await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "only interpretations interpret");
+    let (st, e) = link(reading, policy).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "a graphic without a described image: {e}");
+    assert_eq!(e["errors"][0]["rule"], "graphic_alt");
+    let (st, d) = s
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/documents/{reading}"),
+            Some(&nr.editor.1),
+            Some(json!({"version": 1, "body": "![图解：优质均衡发展三步走，2027 年全部达标](/files/tujie.png)"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{d}");
     let (st, _) = link(reading, policy).await;
     assert_eq!(st, StatusCode::NO_CONTENT);
     assert_eq!(
@@ -191,7 +203,7 @@ async fn interpretations_link_both_ways_and_important_policies_wait_for_one(b: B
     );
     let (_, _, reading_page) = s.page("jyj.qingdao.gov.cn", &format!("/articles/{reading}.html")).await;
     assert!(
-        reading_page.contains("<h2>解读的政策</h2>")
+        reading_page.contains("<h2>相关政策</h2>")
             && reading_page.contains(&format!("/articles/{policy}.html\">关于推进义务教育优质均衡发展的实施意见</a>"))
     );
     let (st, e) = s

@@ -261,6 +261,7 @@ async fn publish_edition(conn: &mut AnyConnection, doc: &DocumentRow, edition_id
     .execute(&mut *conn)
     .await?;
     super::disclosure::assign_index_number(conn, doc.id).await?;
+    super::disclosure::sync_listing(conn, doc.id).await?;
     Ok(())
 }
 
@@ -769,6 +770,7 @@ impl App {
         .await?;
         let detail = serde_json::json!({"edition": live.number, "mode": mode.as_str(), "redirect_url": redirect});
         audit(c, actor, doc_audit(&doc, "unpublish", Some("published"), Some("unpublished"), &comment, detail)).await?;
+        super::disclosure::sync_listing(c, doc.id).await?;
         let doc = load_document(c, doc.id).await?;
         let view = self.document_view(c, &doc).await?;
         w.commit().await?;
@@ -819,7 +821,7 @@ impl App {
         let edition_id =
             doc.draft_edition_id.or(doc.live_edition_id).ok_or_else(|| AppError::not_found("文档版本", id))?;
         let e = load_edition(&mut c, edition_id).await?;
-        self.render_article(&mut c, &doc, &e, None).await
+        self.render_article(&mut c, &doc, &e, None, None).await
     }
 
     /// Every recorded step of a document, oldest first, and its editions.

@@ -9,9 +9,11 @@ pub mod disclosure;
 pub mod documents;
 pub mod import;
 pub mod interviews;
+pub mod inventory;
 pub mod limits;
 pub mod mailbox;
 pub mod participation;
+pub mod reposts;
 pub mod sessions;
 pub mod sites;
 pub mod topics;
@@ -51,6 +53,9 @@ pub struct App {
     pub form_limiter: Arc<limits::RateLimiter>,
     /// The key that signs public-form challenges (from the database, shared by all nodes).
     pub challenge_key: Arc<ArcSwap<Vec<u8>>>,
+    /// Set in the demo to the port being served: links between sites then use the sites'
+    /// `NAME.localhost` addresses on this machine instead of their real domains.
+    pub local_links: Arc<std::sync::OnceLock<u16>>,
 }
 
 impl App {
@@ -66,6 +71,27 @@ impl App {
             calendar: Arc::new(ArcSwap::from_pointee(zhanqun_domain::calendar::Calendar::default())),
             form_limiter: Arc::new(limits::RateLimiter::new(10, 10 * 60_000)),
             challenge_key: Arc::new(ArcSwap::from_pointee(Vec::new())),
+            local_links: Arc::new(std::sync::OnceLock::new()),
+        }
+    }
+
+    /// Where a site's pages are, for links from other sites: its own domain, or in the demo
+    /// its `NAME.localhost` address on this machine. None when it has no address.
+    pub fn site_base(&self, site_id: i64) -> Option<String> {
+        let hosts = self.hosts.load();
+        let s = hosts.sites.get(&site_id)?;
+        match (self.local_links.get(), &s.primary_domain) {
+            (Some(port), _) => Some(format!("http://{}:{port}", s.local_host)),
+            (None, Some(d)) => Some(format!("{}://{d}", self.config.public_scheme)),
+            (None, None) => None,
+        }
+    }
+
+    /// A link from a page of `from_site` to a document of `site_id`.
+    pub fn document_link(&self, from_site: i64, site_id: i64, doc_id: i64) -> String {
+        match self.site_base(site_id).filter(|_| site_id != from_site) {
+            Some(b) => format!("{b}/articles/{doc_id}.html"),
+            None => format!("/articles/{doc_id}.html"),
         }
     }
 
@@ -111,6 +137,19 @@ impl App {
                 self.pages.invalidate_document(site_id, doc_id, &paths);
             }
             Err(_) => self.pages.invalidate_site(site_id),
+        }
+        // The sites it was reposted to show it too.
+        let receivers = match self.db.pool.acquire().await {
+            Ok(mut c) => reposts::receivers(&mut c, doc_id).await,
+            Err(e) => Err(e),
+        };
+        match receivers {
+            Ok(rs) => {
+                for (site, slug) in rs {
+                    self.pages.invalidate_document(site, doc_id, &[format!("/columns/{slug}/")]);
+                }
+            }
+            Err(_) => self.pages.invalidate_all(),
         }
     }
 }

@@ -234,4 +234,53 @@ impl App {
         }
         Ok(out)
     }
+
+    /// Every topic of a site, open ones first, newest first (for the admin).
+    pub async fn site_topics(&self, site_id: i64) -> AppResult<Vec<TopicView>> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM topics WHERE site_id = $1 ORDER BY CASE WHEN closed_at IS NULL THEN 0 ELSE 1 END, id DESC",
+        )
+        .bind(site_id)
+        .fetch_all(&self.db.pool)
+        .await?;
+        let mut out = Vec::new();
+        for id in ids {
+            out.push(self.topic(id).await?);
+        }
+        Ok(out)
+    }
+
+    /// Closes a topic: its page stays, its banner and its due updates go.
+    pub async fn close_topic(&self, actor: &Actor, id: i64) -> AppResult<TopicView> {
+        let t = self.topic_row(id).await?;
+        let mut w = self.db.begin_write().await?;
+        require_role(w.conn(), actor, t.site_id, STAFF).await?;
+        let n = sqlx::query("UPDATE topics SET closed_at = $1 WHERE id = $2 AND closed_at IS NULL")
+            .bind(now_ms())
+            .bind(id)
+            .execute(w.conn())
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(AppError::Conflict("专题已关闭".into()));
+        }
+        audit(
+            w.conn(),
+            actor,
+            Audit {
+                site_id: Some(t.site_id),
+                entity: "topic",
+                entity_id: id,
+                action: "close",
+                from_state: Some("open"),
+                to_state: Some("closed"),
+                comment: "",
+                detail: serde_json::json!({}),
+            },
+        )
+        .await?;
+        w.commit().await?;
+        self.pages.invalidate_site(t.site_id);
+        self.topic(id).await
+    }
 }

@@ -60,6 +60,11 @@ impl PageCache {
         self.sites.write().unwrap_or_else(|p| p.into_inner()).entry(site).or_default().insert(key, page);
     }
 
+    /// Drops every page of every site (something all of them show changed).
+    pub fn invalidate_all(&self) {
+        self.sites.write().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
     /// Drops every page of a site (its name, navigation or columns changed).
     pub fn invalidate_site(&self, site: i64) {
         self.sites.write().unwrap_or_else(|p| p.into_inner()).remove(&site);

@@ -123,11 +123,19 @@ fn date_only(ms: i64) -> String {
     fmt_local(ms)[..10].to_string()
 }
 
-/// Published documents of a column, newest first.
+/// Published documents of a column, its own and those reposted into it, newest first.
 const COLUMN_ITEMS: &str = "SELECT d.id, e.title, d.first_published_at FROM document_columns dc \
     JOIN documents d ON d.id = dc.document_id JOIN editions e ON e.id = d.live_edition_id \
     WHERE dc.column_id = $1 AND e.state = 'published' \
-    ORDER BY d.first_published_at DESC, d.id DESC LIMIT $2 OFFSET $3";
+    UNION ALL SELECT d.id, e.title, d.first_published_at FROM reposts r \
+    JOIN documents d ON d.id = r.document_id JOIN editions e ON e.id = d.live_edition_id \
+    WHERE r.column_id = $1 AND r.removed_at IS NULL AND e.state = 'published' \
+    ORDER BY 3 DESC, 1 DESC LIMIT $2 OFFSET $3";
+
+const COLUMN_COUNT: &str = "SELECT (SELECT COUNT(*) FROM document_columns dc JOIN documents d ON d.id = dc.document_id \
+    JOIN editions e ON e.id = d.live_edition_id WHERE dc.column_id = $1 AND e.state = 'published') \
+    + (SELECT COUNT(*) FROM reposts r JOIN documents d ON d.id = r.document_id \
+    JOIN editions e ON e.id = d.live_edition_id WHERE r.column_id = $1 AND r.removed_at IS NULL AND e.state = 'published')";
 
 async fn items(conn: &mut AnyConnection, column: i64, limit: i64, offset: i64) -> AppResult<Vec<Item>> {
     let rows: Vec<(i64, String, Option<i64>)> =
@@ -331,13 +339,7 @@ impl App {
             }
             _ => {}
         }
-        let total: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM document_columns dc JOIN documents d ON d.id = dc.document_id \
-             JOIN editions e ON e.id = d.live_edition_id WHERE dc.column_id = $1 AND e.state = 'published'",
-        )
-        .bind(col.id)
-        .fetch_one(&mut *c)
-        .await?;
+        let total: i64 = sqlx::query_scalar(COLUMN_COUNT).bind(col.id).fetch_one(&mut *c).await?;
         let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
         if page > pages {
             return self.not_found(site_id).await;
@@ -352,12 +354,25 @@ impl App {
 
     async fn article_page(&self, site_id: i64, id: i64) -> AppResult<Public> {
         let mut c = self.db.pool.acquire().await?;
-        let doc: Option<DocumentRow> = sqlx::query_as("SELECT * FROM documents WHERE id = $1 AND site_id = $2")
+        let doc: Option<DocumentRow> =
+            sqlx::query_as("SELECT * FROM documents WHERE id = $1").bind(id).fetch_optional(&mut *c).await?;
+        let Some(doc) = doc else { return self.not_found(site_id).await };
+        // A document of another site shows here only when reposted to this one.
+        let host = if doc.site_id == site_id {
+            None
+        } else {
+            let column: Option<i64> = sqlx::query_scalar(
+                "SELECT column_id FROM reposts WHERE document_id = $1 AND site_id = $2 AND removed_at IS NULL",
+            )
             .bind(id)
             .bind(site_id)
             .fetch_optional(&mut *c)
             .await?;
-        let Some(doc) = doc else { return self.not_found(site_id).await };
+            match column {
+                Some(col) => Some((site_id, col)),
+                None => return self.not_found(site_id).await,
+            }
+        };
         let Some(live_id) = doc.live_edition_id else { return self.not_found(site_id).await };
         let live: EditionRow =
             sqlx::query_as("SELECT * FROM editions WHERE id = $1").bind(live_id).fetch_one(&mut *c).await?;
@@ -375,22 +390,31 @@ impl App {
                 (Some(DocState::Unpublished), _) => Some(doc.unpublish_note.clone().unwrap_or_default()),
                 _ => return self.not_found(site_id).await,
             };
-        let page = self.render_article(&mut c, &doc, &live, withdrawn).await?;
+        let page = self.render_article(&mut c, &doc, &live, withdrawn, host).await?;
         Ok(Public::Page(page))
     }
 
     /// Renders a document page for `edition`, exactly as the public sees it (the admin's
-    /// preview uses this too).
+    /// preview uses this too). `host` is the (site, column) showing a reposted document;
+    /// the page then wears that site's frame and names the original.
     pub(crate) async fn render_article(
         &self,
         c: &mut AnyConnection,
         doc: &DocumentRow,
         edition: &EditionRow,
         withdrawn: Option<String>,
+        host: Option<(i64, i64)>,
     ) -> AppResult<Arc<Page>> {
-        let (site_row, site, cols) = self.site_ctx(c, doc.site_id).await?;
-        let column = doc
-            .canonical_column_id
+        let shown_on = host.map_or(doc.site_id, |(s, _)| s);
+        let (_, site, cols) = self.site_ctx(c, shown_on).await?;
+        let origin: SiteRow =
+            sqlx::query_as("SELECT * FROM sites WHERE id = $1").bind(doc.site_id).fetch_one(&mut *c).await?;
+        let repost = host.map(|_| {
+            minijinja::context! { site => origin.name.clone(), url => self.document_link(shown_on, doc.site_id, doc.id) }
+        });
+        let column = host
+            .map(|(_, col)| col)
+            .or(doc.canonical_column_id)
             .and_then(|id| cols.iter().find(|c| c.id == id))
             .or_else(|| cols.first())
             .map(ColumnCtx::from)
@@ -415,24 +439,22 @@ impl App {
             let (mine, other) =
                 if dir == "of" { ("policy_id", "interpretation_id") } else { ("interpretation_id", "policy_id") };
             format!(
-                "SELECT d.id, d.site_id, s.primary_domain, e.title, l.kind FROM interpretation_links l JOIN documents d ON d.id = l.{other} \
-                 JOIN editions e ON e.id = d.live_edition_id JOIN sites s ON s.id = d.site_id WHERE l.{mine} = $1 AND e.state = 'published' ORDER BY d.id"
+                "SELECT d.id, d.site_id, e.title, l.kind FROM interpretation_links l JOIN documents d ON d.id = l.{other} \
+                 JOIN editions e ON e.id = d.live_edition_id WHERE l.{mine} = $1 AND e.state = 'published' ORDER BY d.id"
             )
         };
         let mut linked = Vec::new();
         for dir in ["of", "for"] {
             // The statement is built from two fixed column names only.
-            let rows: Vec<(i64, i64, Option<String>, String, String)> =
+            let rows: Vec<(i64, i64, String, String)> =
                 sqlx::query_as(sqlx::AssertSqlSafe(link_sql(dir))).bind(doc.id).fetch_all(&mut *c).await?;
             let items: Vec<minijinja::Value> = rows
                 .into_iter()
-                .map(|(id, site_id, domain, title, kind)| {
-                    let url = match domain.filter(|_| site_id != doc.site_id) {
-                        Some(d) => format!("{}://{d}/articles/{id}.html", self.config.public_scheme),
-                        None => format!("/articles/{id}.html"),
-                    };
+                .map(|(id, site_id, title, kind)| {
+                    let url = self.document_link(shown_on, site_id, id);
                     let kind = match kind.as_str() {
                         "graphic" => "图解",
+                        "response" => "回应关切",
                         "interview" => "访谈",
                         "video" => "视频",
                         _ => "文字解读",
@@ -442,10 +464,12 @@ impl App {
                 .collect();
             linked.push(items);
         }
+        let meta = self.article_meta(c, doc.id, shown_on).await?;
         let published = doc.first_published_at.or(edition.published_at).map(fmt_local).unwrap_or_default();
         let description =
             if edition.summary.trim().is_empty() { plain_text(&edition.body_html) } else { edition.summary.clone() };
-        let canonical = match &site_row.primary_domain {
+        // Search engines are pointed at the original, wherever it is shown.
+        let canonical = match &origin.primary_domain {
             Some(d) => format!("{}://{d}/articles/{}.html", self.config.public_scheme, doc.id),
             None => format!("/articles/{}.html", doc.id),
         };
@@ -461,16 +485,69 @@ impl App {
                 url: format!("/attachments/{}/{}", a.id, url::form_urlencoded::byte_serialize(a.file_name.as_bytes()).collect::<String>()),
                 name: a.file_name.clone(), size: human_size(a.size_bytes),
             }).collect::<Vec<_>>(),
-            related, withdrawn, interpretations => linked[0].clone(), interprets => linked[1].clone(),
+            related, withdrawn, interpretations => linked[0].clone(), interprets => linked[1].clone(), repost, meta,
         };
-        self.render_page(doc.site_id, StatusCode::OK, "article.html", ctx)
+        self.render_page(shown_on, StatusCode::OK, "article.html", ctx)
+    }
+
+    /// The disclosure metadata shown at the head of a disclosed document.
+    async fn article_meta(
+        &self,
+        c: &mut AnyConnection,
+        doc_id: i64,
+        shown_on: i64,
+    ) -> AppResult<Option<minijinja::Value>> {
+        use zhanqun_domain::disclosure::{DOC_TYPES, VALIDITY, label_of};
+        #[derive(sqlx::FromRow)]
+        struct MetaRow {
+            doc_type: String,
+            body: String,
+            document_number: Option<String>,
+            subject: String,
+            date_written: String,
+            validity: String,
+            validity_changed_on: Option<String>,
+            changed_by_document_id: Option<i64>,
+            index_number: Option<String>,
+            genre: Option<String>,
+            keywords: String,
+        }
+        let row: Option<MetaRow> = sqlx::query_as(
+            "SELECT d.doc_type, b.name AS body, d.document_number, d.subject, d.date_written, d.validity, d.validity_changed_on, \
+             d.changed_by_document_id, d.index_number, d.genre, d.keywords \
+             FROM disclosures d JOIN bodies b ON b.id = d.issuing_body_id WHERE d.document_id = $1",
+        )
+        .bind(doc_id)
+        .fetch_optional(&mut *c)
+        .await?;
+        let Some(m) = row else { return Ok(None) };
+        let changed_by = match m.changed_by_document_id {
+            Some(other) => {
+                let r: Option<(i64, String)> = sqlx::query_as(
+                    "SELECT d.site_id, e.title FROM documents d JOIN editions e ON e.id = d.live_edition_id \
+                     WHERE d.id = $1 AND e.state = 'published'",
+                )
+                .bind(other)
+                .fetch_optional(&mut *c)
+                .await?;
+                r.map(|(site, title)| minijinja::context! { url => self.document_link(shown_on, site, other), title })
+            }
+            None => None,
+        };
+        Ok(Some(minijinja::context! {
+            type_label => label_of(DOC_TYPES, &m.doc_type).unwrap_or(""), body => m.body, document_number => m.document_number,
+            subject => m.subject, date_written => m.date_written, validity_label => label_of(VALIDITY, &m.validity).unwrap_or(""),
+            validity_changed_on => m.validity_changed_on, changed_by, index_number => m.index_number, genre => m.genre,
+            keywords => m.keywords,
+        }))
     }
 
     async fn public_attachment(&self, site_id: i64, id: i64) -> AppResult<Public> {
         let mut c = self.db.pool.acquire().await?;
         let row: Option<AttachmentRow> = sqlx::query_as(
             "SELECT a.* FROM attachments a JOIN documents d ON d.id = a.document_id JOIN editions e ON e.id = d.live_edition_id \
-             WHERE a.id = $1 AND d.site_id = $2 AND e.state = 'published'",
+             WHERE a.id = $1 AND e.state = 'published' AND (d.site_id = $2 OR EXISTS \
+             (SELECT 1 FROM reposts r WHERE r.document_id = d.id AND r.site_id = $2 AND r.removed_at IS NULL))",
         )
         .bind(id)
         .bind(site_id)

@@ -265,6 +265,13 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: "",
         postgres: "",
     },
+    Migration {
+        version: 9,
+        name: "subjects, reposts, content inventory",
+        common: include_str!("../../migrations/0009_cluster_disclosure.sql"),
+        sqlite: "",
+        postgres: "",
+    },
 ];
 
 /// Data a migration brings with it: the shipped holiday calendar, once.
@@ -277,6 +284,31 @@ async fn seed(conn: &mut AnyConnection, version: i64) -> anyhow::Result<()> {
             .bind(hex::encode(key))
             .execute(&mut *conn)
             .await?;
+    }
+    if version == 9 {
+        // The national default subject categories, two levels.
+        let now = now_ms();
+        for (i, (first, seconds)) in zhanqun_domain::disclosure::DEFAULT_SUBJECTS.iter().enumerate() {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO subject_categories (parent_id, name, sort_order, updated_at) VALUES (NULL, $1, $2, $3) RETURNING id",
+            )
+            .bind(*first)
+            .bind(i as i64)
+            .bind(now)
+            .fetch_one(&mut *conn)
+            .await?;
+            for (j, second) in seconds.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO subject_categories (parent_id, name, sort_order, updated_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(id)
+                .bind(*second)
+                .bind(j as i64)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+            }
+        }
     }
     if version == 3 {
         for d in zhanqun_domain::calendar::shipped_days() {

@@ -27,6 +27,8 @@ use crate::app::users::NewUser;
 use crate::error::AppError;
 use crate::render::theme::admin_env;
 
+mod disclosure;
+
 const SESSION_COOKIE: &str = "zq_admin";
 const PRE_COOKIE: &str = "zq_pre";
 const FLASH_COOKIE: &str = "zq_flash";
@@ -57,6 +59,19 @@ pub fn router(app: &App) -> Router<App> {
         .route("/documents/{id}/attachments", post(upload).layer(DefaultBodyLimit::max(upload_limit)))
         .route("/documents/{id}/preview", get(preview))
         .route("/documents/{id}/disclosure", post(save_disclosure))
+        .route("/documents/{id}/interprets", post(disclosure::link_interpretation))
+        .route("/documents/{id}/interprets/{policy}/delete", post(disclosure::unlink_interpretation))
+        .route("/documents/{id}/reposts", post(disclosure::repost))
+        .route("/reposts/{id}/delete", post(disclosure::remove_repost))
+        .route("/sites/{id}/disclosure", get(disclosure::site_disclosure))
+        .route("/sites/{id}/inventory", post(disclosure::add_inventory))
+        .route("/inventory/{id}/event", post(disclosure::inventory_event))
+        .route("/inventory/{id}/retire", post(disclosure::retire_inventory))
+        .route("/sites/{id}/topics", post(disclosure::create_topic))
+        .route("/topics/{id}/items", post(disclosure::add_topic_item))
+        .route("/topics/{id}/close", post(disclosure::close_topic))
+        .route("/subjects", get(disclosure::subjects).post(disclosure::add_subject))
+        .route("/subjects/{id}", post(disclosure::update_subject))
         .route("/bodies", post(create_body))
         .route("/bodies/{id}/code", post(set_body_code))
         .route("/letters", get(letters))
@@ -352,9 +367,10 @@ pub(crate) async fn dashboard(State(app): State<App>, headers: HeaderMap, admin:
     let sites = my_sites(&app, &admin).await;
     let awaiting = app.policies_awaiting_interpretation(&admin.s.actor).await.unwrap_or_default();
     let emergencies = app.emergency_topics(&admin.s.actor).await.unwrap_or_default();
+    let inventory = app.inventory_attention(&admin.s.actor).await.unwrap_or_default();
     let r = page(
         "dashboard.html",
-        ctx(admin.base("home"), context! { title => "我的工作台", work, sites, awaiting, emergencies }),
+        ctx(admin.base("home"), context! { title => "我的工作台", work, sites, awaiting, emergencies, inventory }),
     );
     clear_flash(r, &headers, &admin)
 }
@@ -979,6 +995,15 @@ async fn editor_page(
         None => None,
     };
     let bodies = app.bodies_with_codes().await.unwrap_or_default();
+    let subjects = app.subjects(false).await.unwrap_or_default();
+    let reposts = match &doc {
+        Some(d) => app.reposts_of(d.id).await.unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let links = match &doc {
+        Some(d) => app.interpretation_links(d.id).await.unwrap_or_default(),
+        None => Vec::new(),
+    };
     let r = page(
         "document.html",
         ctx(
@@ -987,7 +1012,8 @@ async fn editor_page(
                 title => if doc.is_some() { "编辑稿件" } else { "写新稿件" }, site, columns, doc, history, editable, form_token, local_url,
                 v => st.v, checked => st.checked, errors => st.errors, fe => st.fe, conflict => st.conflict,
                 dv => Value::from_serialize(&disclosure), disclosure => Value::from_serialize(&disclosure), bodies,
-                doc_types => zhanqun_domain::disclosure::DOC_TYPES, subjects => zhanqun_domain::disclosure::SUBJECTS,
+                doc_types => zhanqun_domain::disclosure::DOC_TYPES, subjects, genres => zhanqun_domain::disclosure::GENRES,
+                reposts, links, site_kinds => zhanqun_domain::site::SiteKind::ALL.iter().map(|k| (k.as_str(), k.label())).collect::<Vec<_>>(),
                 validity => zhanqun_domain::disclosure::VALIDITY, modes => zhanqun_domain::disclosure::MODES,
             },
         ),
@@ -1710,6 +1736,8 @@ async fn save_disclosure(
         disclosure_mode: form.opt("disclosure_mode").unwrap_or_else(|| "proactive".into()),
         nondisclosure_reason: non_empty(form.get("nondisclosure_reason")),
         important: form.get("important") == "1",
+        genre: non_empty(form.get("genre")),
+        keywords: non_empty(form.get("keywords")),
     };
     match app.set_disclosure(&admin.s.actor, id, input).await {
         Ok(d) => redirect_flash(

@@ -90,7 +90,19 @@ pub fn router(app: &App) -> Router<App> {
         .route("/bodies/{id}/code", axum::routing::put(set_body_code))
         .route("/documents/{id}/disclosure", axum::routing::put(set_disclosure))
         .route("/documents/{id}/interprets", post(link_interpretation))
-        .route("/sites/{id}/topics", post(create_topic))
+        .route("/documents/{id}/interprets/{policy_id}", axum::routing::delete(unlink_interpretation))
+        .route("/documents/{id}/interpretation-links", get(interpretation_links))
+        .route("/documents/{id}/reposts", get(reposts_of).post(repost))
+        .route("/reposts/{id}", axum::routing::delete(remove_repost))
+        .route("/sites/{id}/received", get(received))
+        .route("/sites/{id}/inventory", get(site_inventory).post(add_inventory))
+        .route("/inventory/{id}", axum::routing::delete(retire_inventory))
+        .route("/inventory/{id}/events", post(inventory_event))
+        .route("/subjects", get(list_subjects).post(add_subject))
+        .route("/subjects/{id}", axum::routing::patch(update_subject))
+        .route("/bodies/{id}/disclosure-documents", get(body_docs))
+        .route("/topics/{id}/close", post(close_topic))
+        .route("/sites/{id}/topics", get(site_topics).post(create_topic))
         .route("/topics/{id}", get(get_topic))
         .route("/topics/{id}/items", post(add_topic_item))
         .route("/catalog", get(catalog))
@@ -817,6 +829,7 @@ struct CatalogQuery {
     year: Option<i32>,
     validity: Option<String>,
     doc_type: Option<String>,
+    genre: Option<String>,
     page: Option<i64>,
 }
 
@@ -828,6 +841,7 @@ async fn catalog(State(app): State<App>, ApiQuery(q): ApiQuery<CatalogQuery>) ->
         year: q.year,
         validity: q.validity,
         doc_type: q.doc_type,
+        genre: q.genre,
     };
     let page = q.page.unwrap_or(1).clamp(1, 100_000);
     let (total, entries) = app.catalog(q.site, &f, 100, (page - 1) * 100).await?;
@@ -883,4 +897,113 @@ async fn add_topic_item(
     ApiJson(i): ApiJson<TopicItemInput>,
 ) -> AppResult<Json> {
     to_json(app.add_topic_item(&actor, id, i.document_id).await?)
+}
+
+async fn unlink_interpretation(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiPath((id, policy)): ApiPath<(i64, i64)>,
+) -> AppResult<StatusCode> {
+    app.unlink_interpretation(&actor, id, policy).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn interpretation_links(State(app): State<App>, Auth(_): Auth, ApiPath(id): ApiPath<i64>) -> AppResult<Json> {
+    to_json(app.interpretation_links(id).await?)
+}
+
+async fn repost(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(i): ApiJson<crate::app::reposts::RepostInput>,
+) -> AppResult<Response> {
+    let out = app.repost(&actor, id, i).await?;
+    Ok((StatusCode::CREATED, axum::Json(out)).into_response())
+}
+
+async fn reposts_of(State(app): State<App>, Auth(_): Auth, ApiPath(id): ApiPath<i64>) -> AppResult<Json> {
+    to_json(app.reposts_of(id).await?)
+}
+
+async fn remove_repost(State(app): State<App>, Auth(actor): Auth, ApiPath(id): ApiPath<i64>) -> AppResult<StatusCode> {
+    app.remove_repost(&actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn received(State(app): State<App>, Auth(actor): Auth, ApiPath(id): ApiPath<i64>) -> AppResult<Json> {
+    to_json(app.received(&actor, id).await?)
+}
+
+async fn site_inventory(State(app): State<App>, Auth(_): Auth, ApiPath(id): ApiPath<i64>) -> AppResult<Json> {
+    to_json(app.inventory(Some(id)).await?)
+}
+
+async fn add_inventory(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(i): ApiJson<crate::app::inventory::InventoryInput>,
+) -> AppResult<Response> {
+    let item = app.add_inventory_item(&actor, id, i).await?;
+    created(format!("/api/v1/sites/{id}/inventory"), item)
+}
+
+async fn retire_inventory(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<StatusCode> {
+    app.retire_inventory_item(&actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn inventory_event(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(e): ApiJson<crate::app::inventory::EventInput>,
+) -> AppResult<Json> {
+    to_json(app.record_inventory_event(&actor, id, e).await?)
+}
+
+#[derive(Deserialize)]
+struct SubjectsQuery {
+    #[serde(default)]
+    include_retired: bool,
+}
+
+async fn list_subjects(State(app): State<App>, ApiQuery(q): ApiQuery<SubjectsQuery>) -> AppResult<Json> {
+    to_json(app.subjects(q.include_retired).await?)
+}
+
+async fn add_subject(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiJson(i): ApiJson<crate::app::disclosure::SubjectInput>,
+) -> AppResult<Response> {
+    let s = app.add_subject(&actor, i).await?;
+    created(format!("/api/v1/subjects/{}", s.id), s)
+}
+
+async fn update_subject(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(p): ApiJson<crate::app::disclosure::SubjectPatch>,
+) -> AppResult<StatusCode> {
+    app.update_subject(&actor, id, p).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn body_docs(State(app): State<App>, ApiPath(id): ApiPath<i64>) -> AppResult<Json> {
+    to_json(app.body_disclosure_docs(id).await?)
+}
+
+async fn site_topics(State(app): State<App>, ApiPath(id): ApiPath<i64>) -> AppResult<Json> {
+    to_json(app.site_topics(id).await?)
+}
+
+async fn close_topic(State(app): State<App>, Auth(actor): Auth, ApiPath(id): ApiPath<i64>) -> AppResult<Json> {
+    to_json(app.close_topic(&actor, id).await?)
 }

@@ -47,6 +47,8 @@ pub fn router(app: App) -> Router {
         .route("/catalog/", axum::routing::get(participation::catalog))
         .route("/topics/{id}/", axum::routing::get(participation::topic))
         .route("/catalog.csv", axum::routing::get(participation::catalog_csv))
+        .route("/catalog/bodies/{id}/guide", axum::routing::get(participation::body_guide))
+        .route("/catalog/bodies/{id}/annual-reports/", axum::routing::get(participation::body_reports))
         .route("/catalog/feed.atom", axum::routing::get(participation::catalog_feed))
         .route("/interviews/{id}/", axum::routing::get(participation::interview).post(participation::ask))
         .fallback(public::public)

@@ -287,7 +287,8 @@ pub async fn ask(
 }
 
 /// The disclosure catalog on a site: the city-wide one on the city portal, the site's own
-/// part on every other site.
+/// part on every other site. Browsed by body, subject, document type, genre and year,
+/// filtered by validity, 50 entries a page.
 pub async fn catalog(
     State(app): State<App>,
     headers: HeaderMap,
@@ -297,34 +298,51 @@ pub async fn catalog(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let portal: bool = sqlx::query_scalar::<_, String>("SELECT kind FROM sites WHERE id = $1")
-        .bind(site.id)
-        .fetch_one(&app.db.pool)
-        .await
-        .is_ok_and(|k| k == "city_portal");
-    let f = crate::app::disclosure::CatalogFilter {
-        body: q.get("body").and_then(|b| b.parse().ok()),
-        subject: q.get("subject").cloned().filter(|s| !s.is_empty()),
-        year: q.get("year").and_then(|y| y.trim().parse().ok()),
-        validity: q.get("validity").cloned().filter(|s| !s.is_empty()),
-        doc_type: None,
-    };
-    let page: i64 = q.get("page").and_then(|p| p.parse().ok()).filter(|p| *p >= 1).unwrap_or(1);
-    match app.catalog(if portal { None } else { Some(site.id) }, &f, 50, (page - 1) * 50).await {
-        Ok((total, entries)) => {
+    let scope = catalog_scope(&app, site.id).await;
+    let f = catalog_filter(&q);
+    let page: i64 = q.get("page").and_then(|p| p.parse().ok()).filter(|p| (1..=100_000).contains(p)).unwrap_or(1);
+    let result = async {
+        let (total, entries) = app.catalog(scope, &f, CATALOG_PAGE, (page - 1) * CATALOG_PAGE).await?;
+        let subjects = app.subjects(false).await?;
+        let bodies = app.list_bodies().await?;
+        let body_docs = match f.body {
+            Some(b) => Some(app.body_disclosure_docs(b).await?),
+            None => None,
+        };
+        Ok::<_, AppError>((total, entries, subjects, bodies, body_docs))
+    }
+    .await;
+    match result {
+        Ok((total, entries, subjects, bodies, body_docs)) => {
+            use zhanqun_domain::disclosure::{DOC_TYPES, GENRES, VALIDITY, label_of};
             let entries: Vec<minijinja::Value> = entries
                 .iter()
                 .map(|e| {
-                    let label = zhanqun_domain::disclosure::label_of(zhanqun_domain::disclosure::VALIDITY, &e.validity)
-                        .unwrap_or("");
-                    context! { ..minijinja::Value::from_serialize(e), ..context! { validity_label => label } }
+                    let validity_label = label_of(VALIDITY, &e.validity).unwrap_or("");
+                    let type_label = label_of(DOC_TYPES, &e.doc_type).unwrap_or("");
+                    let url = app.document_link(site.id, e.site_id, e.document_id);
+                    context! { ..context! { validity_label, type_label, url }, ..minijinja::Value::from_serialize(e) }
                 })
                 .collect();
-            let bodies = app.list_bodies().await.unwrap_or_default();
+            let pages = ((total + CATALOG_PAGE - 1) / CATALOG_PAGE).max(1);
+            // The filter as a query string, for the paging links.
+            let query = {
+                let mut keep = url::form_urlencoded::Serializer::new(String::new());
+                for k in ["body", "subject", "year", "validity", "doc_type", "genre"] {
+                    if let Some(v) = q.get(k).filter(|v| !v.is_empty()) {
+                        keep.append_pair(k, v);
+                    }
+                }
+                keep.finish()
+            };
             let ctx = context! {
-                total, entries, bodies, f => minijinja::Value::from_serialize(serde_json::json!({"body": f.body, "subject": f.subject, "year": f.year, "validity": f.validity})),
-                subjects => zhanqun_domain::disclosure::SUBJECTS, validity => zhanqun_domain::disclosure::VALIDITY,
-                json_url => if portal { "/api/v1/catalog".to_string() } else { format!("/api/v1/catalog?site={}", site.id) },
+                total, entries, bodies, subjects, page, pages, query, body_docs,
+                f => minijinja::Value::from_serialize(serde_json::json!({
+                    "body": f.body, "subject": f.subject, "year": f.year, "validity": f.validity,
+                    "doc_type": f.doc_type, "genre": f.genre,
+                })),
+                validity => VALIDITY, doc_types => DOC_TYPES, genres => GENRES,
+                json_url => match scope { None => "/api/v1/catalog".to_string(), Some(s) => format!("/api/v1/catalog?site={s}") },
             };
             render(&app, site.id, &headers, StatusCode::OK, "catalog.html", ctx).await
         }
@@ -342,13 +360,44 @@ pub async fn catalog(
     }
 }
 
+const CATALOG_PAGE: i64 = 50;
+
 fn catalog_filter(q: &HashMap<String, String>) -> crate::app::disclosure::CatalogFilter {
+    let text = |k: &str| q.get(k).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     crate::app::disclosure::CatalogFilter {
         body: q.get("body").and_then(|b| b.parse().ok()),
-        subject: q.get("subject").cloned().filter(|s| !s.is_empty()),
+        subject: text("subject"),
         year: q.get("year").and_then(|y| y.trim().parse().ok()),
-        validity: q.get("validity").cloned().filter(|s| !s.is_empty()),
-        doc_type: None,
+        validity: text("validity"),
+        doc_type: text("doc_type"),
+        genre: text("genre"),
+    }
+}
+
+/// A body's disclosure guide: a stable address that always opens the newest published one.
+pub async fn body_guide(State(app): State<App>, headers: HeaderMap, Path(id): Path<i64>) -> Response {
+    let site = match resolve_site(&app, &headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match app.body_disclosure_docs(id).await {
+        Ok(d) => match d.guide {
+            Some(g) => axum::response::Redirect::to(&g.url).into_response(),
+            None => not_found(&app, site.id, &headers, "公开指南").await,
+        },
+        Err(_) => not_found(&app, site.id, &headers, "公开指南").await,
+    }
+}
+
+/// A body's annual reports on government information disclosure, newest year first.
+pub async fn body_reports(State(app): State<App>, headers: HeaderMap, Path(id): Path<i64>) -> Response {
+    let site = match resolve_site(&app, &headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match app.body_disclosure_docs(id).await {
+        Ok(d) => render(&app, site.id, &headers, StatusCode::OK, "annual_reports.html", context! { d }).await,
+        Err(_) => not_found(&app, site.id, &headers, "年度报告").await,
     }
 }
 
@@ -386,6 +435,8 @@ pub async fn catalog_csv(
         "成文日期",
         "发布日期",
         "效力",
+        "体裁",
+        "关键词",
         "地址",
     ]);
     for e in &entries {
@@ -404,7 +455,9 @@ pub async fn catalog_csv(
             &e.date_written,
             &published,
             validity,
-            &format!("/articles/{}.html", e.document_id),
+            e.genre.as_deref().unwrap_or(""),
+            &e.keywords,
+            &e.url,
         ]);
     }
     let body = format!("\u{feff}{}", String::from_utf8_lossy(&w.into_inner().unwrap_or_default()));
@@ -446,7 +499,10 @@ pub async fn catalog_feed(State(app): State<App>, headers: HeaderMap) -> Respons
         xml_escape(&site.name)
     );
     for e in &entries {
-        let url = format!("{base}/articles/{}.html", e.document_id);
+        let url = match app.document_link(site.id, e.site_id, e.document_id) {
+            u if u.starts_with('/') => format!("{base}{u}"),
+            u => u,
+        };
         let when = e.published_at.map(crate::app::views::fmt_time).unwrap_or_else(|| updated.clone());
         let summary = format!(
             "索引号：{}；发文机关：{}；发文字号：{}；主题分类：{}；成文日期：{}",
