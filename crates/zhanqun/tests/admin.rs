@@ -18,6 +18,7 @@ behaviour!(
     every_admin_screen_opens,
     editors_run_consultations_surveys_and_interviews_from_the_admin,
     disclosure_metadata_is_kept_in_the_admin,
+    reposts_interpretations_topics_and_the_inventory_are_kept_in_the_admin,
 );
 
 /// A browser session: a cookie jar, no automatic redirects.
@@ -422,6 +423,8 @@ async fn every_admin_screen_opens(bk: Backend) {
         ("/admin/calendar".into(), "年节假日安排"),
         ("/admin/calendar?year=2026".into(), "2026 年节假日安排"),
         ("/admin/participation".into(), "发起意见征集"),
+        (format!("/admin/sites/{}/disclosure", nr.site), "信息内容清单"),
+        ("/admin/subjects".into(), "添加分类"),
     ] {
         let (st, html) = admin.get(&path).await;
         assert_eq!(st, StatusCode::OK, "{path}: {html}");
@@ -578,5 +581,163 @@ async fn disclosure_metadata_is_kept_in_the_admin(bk: Backend) {
         html.contains(&format!("索引号：<strong>91350100M000100Y43/{year}-00001</strong>")),
         "the index number shows once published"
     );
+    s.finish().await;
+}
+
+async fn reposts_interpretations_topics_and_the_inventory_are_kept_in_the_admin(bk: Backend) {
+    use serde_json::json;
+    let s = TestServer::start(bk).await;
+    let nr = Newsroom::new(&s).await;
+    let other = s.department("wsjkw").await;
+    s.bring_online(other, "3702000013").await;
+    let (st, c) = s
+        .post(
+            &format!("/api/v1/sites/{other}/columns"),
+            &s.admin,
+            json!({"name": "上级文件", "slug": "shangji", "kind": "policy", "source": "上级机关", "owner": "办公室", "duty": "instant"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{c}");
+    let (_, body) = s.post("/api/v1/bodies", &s.admin, json!({"name": "青岛市教育局"})).await;
+    let body_id = body["id"].as_i64().unwrap();
+    s.call(
+        reqwest::Method::PUT,
+        &format!("/api/v1/bodies/{body_id}/code"),
+        Some(&s.admin),
+        Some(json!({"code": "91440300708461136T"})),
+    )
+    .await;
+    let policy = nr.draft(&s, "关于加强课后服务的意见").await["id"].as_i64().unwrap();
+    let reading = nr.draft(&s, "一图读懂课后服务").await["id"].as_i64().unwrap();
+    for (doc, t, n) in [(policy, "policy", Some("青教发〔2026〕7号")), (reading, "interpretation", None)] {
+        let (st, d) = s
+            .call(
+                reqwest::Method::PUT,
+                &format!("/api/v1/documents/{doc}/disclosure"),
+                Some(&nr.editor.1),
+                Some(json!({"doc_type": t, "issuing_body_id": body_id, "document_number": n, "subject": "科技、教育", "date_written": "2026-02-01"})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{d}");
+    }
+    nr.publish(&s, policy).await;
+
+    let editor = Browser::login(&s, "editor", PW).await;
+    let page = format!("/admin/documents/{reading}");
+    let (_, loc, _) = editor
+        .submit(&page, &format!("{page}/interprets"), &[("policy_id", &policy.to_string()), ("kind", "text")])
+        .await;
+    let (_, html) = editor.get(&loc).await;
+    assert!(html.contains(&format!("已关联到稿件 #{policy}")), "{html}");
+    assert!(html.contains("关于加强课后服务的意见</a>（本文解读它）"));
+
+    let page = format!("/admin/documents/{policy}");
+    let (_, loc, _) = editor
+        .submit(&page, &format!("{page}/reposts"), &[("site_kind", ""), ("sites", "abc"), ("column", "上级文件")])
+        .await;
+    let (_, html) = editor.get(&loc).await;
+    assert!(html.contains("网站编号应为数字：abc"), "bad input is explained");
+    let (_, loc, _) = editor
+        .submit(
+            &page,
+            &format!("{page}/reposts"),
+            &[("site_kind", "department"), ("sites", ""), ("column", "上级文件")],
+        )
+        .await;
+    let (_, html) = editor.get(&loc).await;
+    assert!(html.contains("已转载到 1 个网站"), "{html}");
+    assert!(html.contains("<td>wsjkw网站</td><td>上级文件</td>"), "the document page lists where it went");
+
+    let admin = Browser::login(&s, "admin", common::ADMIN_PW).await;
+    let (_, html) = admin.get(&format!("/admin/sites/{other}/disclosure")).await;
+    assert!(html.contains("<td>关于加强课后服务的意见</td><td>jyj网站</td><td>上级文件</td>"), "{html}");
+
+    // The inventory: an immediate item whose event is a month old is late on the dashboard.
+    let inv = format!("/admin/sites/{}/disclosure", nr.site);
+    let column = s.column(nr.site, "yingji", None).await.to_string();
+    let (_, loc, _) = admin
+        .submit(
+            &inv,
+            &format!("/admin/sites/{}/inventory", nr.site),
+            &[
+                ("name", "突发事件处置信息"),
+                ("category", "immediate"),
+                ("limit_days", "0"),
+                ("owner", "应急处"),
+                ("column_id", &column),
+            ],
+        )
+        .await;
+    let (_, html) = admin.get(&loc).await;
+    assert!(html.contains("时限应为 1 到 366 天"), "{html}");
+    admin
+        .submit(
+            &inv,
+            &format!("/admin/sites/{}/inventory", nr.site),
+            &[
+                ("name", "突发事件处置信息"),
+                ("category", "immediate"),
+                ("limit_days", "5"),
+                ("owner", "应急处"),
+                ("column_id", &column),
+            ],
+        )
+        .await;
+    let (_, html) = admin.get(&inv).await;
+    let item = html.split("/admin/inventory/").nth(1).unwrap().split('/').next().unwrap().to_string();
+    let month_ago = zhanqun_domain::calendar::fmt_date(zhanqun::app::calendar::today() - time::Duration::days(30));
+    let back = inv.clone();
+    let (_, loc, _) = admin
+        .submit(
+            &inv,
+            &format!("/admin/inventory/{item}/event"),
+            &[("occurred_on", &month_ago), ("note", "暴雨"), ("back", &back)],
+        )
+        .await;
+    assert_eq!(loc, inv);
+    let (_, dash) = admin.get("/admin/").await;
+    assert!(dash.contains("信息内容清单：到期和逾期") && dash.contains("突发事件处置信息"), "{dash}");
+    assert!(dash.contains("<span class=\"field-error\">已逾期</span>"));
+
+    // Topics are opened, fed and closed here too.
+    let (_, loc, _) = admin
+        .submit(
+            &inv,
+            &format!("/admin/sites/{}/topics", nr.site),
+            &[("title", "暑期安全"), ("summary", "暑期安全提示")],
+        )
+        .await;
+    let (_, html) = admin.get(&loc).await;
+    assert!(html.contains("专题「暑期安全」已开设"), "{html}");
+    let topic = html.split("/admin/topics/").nth(1).unwrap().split('/').next().unwrap().to_string();
+    let (_, loc, _) = admin
+        .submit(&inv, &format!("/admin/topics/{topic}/items"), &[("document_id", &policy.to_string()), ("back", &back)])
+        .await;
+    let (_, html) = admin.get(&loc).await;
+    assert!(html.contains("已加入专题「暑期安全」") && html.contains("关于加强课后服务的意见</a>"), "{html}");
+    let (_, loc, _) = admin.submit(&inv, &format!("/admin/topics/{topic}/close"), &[("back", &back)]).await;
+    let (_, html) = admin.get(&loc).await;
+    assert!(html.contains("专题「暑期安全」已关闭"));
+
+    // The subject list.
+    let (_, html) = admin.get("/admin/subjects").await;
+    let science = html
+        .split("<option value=\"")
+        .find(|x| x.contains("\">科技、教育<"))
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let (_, loc, _) =
+        admin.submit("/admin/subjects", "/admin/subjects", &[("parent_id", &science), ("name", "人工智能")]).await;
+    let (_, html) = admin.get(&loc).await;
+    assert!(html.contains("已添加分类「科技、教育/人工智能」"), "{html}");
+    let (st, html) = editor.get("/admin/subjects").await;
+    assert_eq!(st, StatusCode::OK);
+    let csrf = hidden(&html, "_csrf").to_string();
+    let (_, loc, _) = editor.post("/admin/subjects", &[("_csrf", &csrf), ("name", "越权")]).await;
+    let (_, html) = editor.get(&loc).await;
+    assert!(!html.contains("已添加分类「越权」"), "only the web office keeps the list");
     s.finish().await;
 }

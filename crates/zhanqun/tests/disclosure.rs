@@ -11,7 +11,205 @@ behaviour!(
     metadata_is_validated_and_index_numbers_are_assigned_at_publication,
     interpretations_link_both_ways_and_important_policies_wait_for_one,
     an_emergency_topic_shows_its_timeline_and_when_the_next_update_is_due,
+    the_subject_list_has_two_levels_and_the_city_keeps_it,
+    guides_annual_reports_genres_and_responses_reach_the_public,
 );
+
+/// A body with a valid credit code, for index numbers.
+async fn coded_body(s: &TestServer, name: &str) -> i64 {
+    let (_, body) = s.post("/api/v1/bodies", s.admin.as_str(), json!({"name": name})).await;
+    let id = body["id"].as_i64().unwrap();
+    let (st, _) = s
+        .call(
+            Method::PUT,
+            &format!("/api/v1/bodies/{id}/code"),
+            Some(&s.admin),
+            Some(json!({"code": "91440300708461136T"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    id
+}
+
+async fn the_subject_list_has_two_levels_and_the_city_keeps_it(b: Backend) {
+    let s = TestServer::start(b).await;
+    let nr = Newsroom::new(&s).await;
+    let body_id = coded_body(&s, "青岛市教育局").await;
+    let (st, list) = s.call(Method::GET, "/api/v1/subjects", None, None).await;
+    assert_eq!(st, StatusCode::OK);
+    let general = list.as_array().unwrap().iter().find(|x| x["name"] == "综合政务").unwrap();
+    assert!(general["children"].as_array().unwrap().iter().any(|c| c["path"] == "综合政务/政务公开"), "{general}");
+    let science = list.as_array().unwrap().iter().find(|x| x["name"] == "科技、教育").unwrap()["id"].as_i64().unwrap();
+
+    // Adding: the web office only, two levels only, no twins, no separator in names.
+    let (st, _) = s.post("/api/v1/subjects", &nr.editor.1, json!({"name": "人工智能", "parent_id": science})).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, ai) = s.post("/api/v1/subjects", &s.admin, json!({"name": "人工智能", "parent_id": science})).await;
+    assert_eq!(st, StatusCode::CREATED, "{ai}");
+    assert_eq!(ai["path"], "科技、教育/人工智能");
+    for (bad, rule) in [
+        (json!({"name": "人工智能", "parent_id": science}), "unique"),
+        (json!({"name": "大模型", "parent_id": ai["id"]}), "depth"),
+        (json!({"name": "a/b"}), "chars"),
+        (json!({"name": ""}), "length"),
+    ] {
+        let (st, e) = s.post("/api/v1/subjects", &s.admin, bad.clone()).await;
+        assert_eq!(
+            (st, e["errors"][0]["rule"].as_str().unwrap_or("")),
+            (StatusCode::UNPROCESSABLE_ENTITY, rule),
+            "{bad}"
+        );
+    }
+
+    let doc = nr.draft(&s, "人工智能进课堂的实施方案").await["id"].as_i64().unwrap();
+    let put = |v: Value| {
+        let (s, token) = (&s, nr.editor.1.clone());
+        async move { s.call(Method::PUT, &format!("/api/v1/documents/{doc}/disclosure"), Some(&token), Some(v)).await }
+    };
+    let mut m = meta(body_id, Some("青教发〔2026〕9号"), "2026-02-01");
+    m["subject"] = json!("科技、教育/不存在");
+    let (st, e) = put(m.clone()).await;
+    assert_eq!((st, e["errors"][0]["field"].as_str().unwrap()), (StatusCode::UNPROCESSABLE_ENTITY, "subject"));
+    m["subject"] = json!("科技、教育/人工智能");
+    let (st, d) = put(m.clone()).await;
+    assert_eq!(st, StatusCode::OK, "{d}");
+    nr.publish(&s, doc).await;
+    // Browsing the first level finds what is filed under its second level.
+    let (_, cat) = s.call(Method::GET, "/api/v1/catalog?subject=科技、教育", None, None).await;
+    assert_eq!(cat["total"], 1, "{cat}");
+
+    // A rename carries the filed documents along; a retired category takes no new ones.
+    let (st, e) = s
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/subjects/{science}"),
+            Some(&s.admin),
+            Some(json!({"name": "科技、教育、人才"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT, "{e}");
+    let (_, cat) = s.call(Method::GET, "/api/v1/catalog?subject=科技、教育、人才", None, None).await;
+    assert_eq!(cat["entries"][0]["subject"], "科技、教育、人才/人工智能", "{cat}");
+    let (st, _) = s
+        .call(Method::PATCH, &format!("/api/v1/subjects/{}", ai["id"]), Some(&s.admin), Some(json!({"retired": true})))
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    m["subject"] = json!("科技、教育、人才/人工智能");
+    let (st, _) = put(m).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "a retired category takes no new documents");
+    let (_, cat) = s.call(Method::GET, "/api/v1/catalog", None, None).await;
+    assert_eq!(cat["entries"][0]["subject"], "科技、教育、人才/人工智能", "the filed document keeps it");
+    let (_, _, page) = s.page("jyj.qingdao.gov.cn", "/catalog/").await;
+    assert!(
+        page.contains("<option value=\"科技、教育、人才\">科技、教育、人才</option>")
+            && !page.contains(">　科技、教育、人才 / 人工智能<"),
+        "{page}"
+    );
+    s.finish().await;
+}
+
+async fn guides_annual_reports_genres_and_responses_reach_the_public(b: Backend) {
+    let s = TestServer::start(b).await;
+    let nr = Newsroom::new(&s).await;
+    let body_id = coded_body(&s, "青岛市教育局").await;
+    let put = |doc: i64, v: Value| {
+        let (s, token) = (&s, nr.editor.1.clone());
+        async move { s.call(Method::PUT, &format!("/api/v1/documents/{doc}/disclosure"), Some(&token), Some(v)).await }
+    };
+    let typed = |t: &str, written: &str| {
+        let mut m = meta(body_id, None, written);
+        m["doc_type"] = json!(t);
+        m
+    };
+    let guide = nr.draft(&s, "青岛市教育局政府信息公开指南").await["id"].as_i64().unwrap();
+    let r2024 = nr.draft(&s, "青岛市教育局2024年政府信息公开工作年度报告").await["id"].as_i64().unwrap();
+    let r2025 = nr.draft(&s, "青岛市教育局2025年政府信息公开工作年度报告").await["id"].as_i64().unwrap();
+    let policy = nr.draft(&s, "关于规范校外培训的通知").await["id"].as_i64().unwrap();
+    let response = nr.draft(&s, "关于校外培训收费问题的回应").await["id"].as_i64().unwrap();
+    assert_eq!(put(guide, typed("guide", "2026-01-10")).await.0, StatusCode::OK);
+    assert_eq!(put(r2024, typed("annual_report", "2025-01-20")).await.0, StatusCode::OK);
+    assert_eq!(put(r2025, typed("annual_report", "2026-01-20")).await.0, StatusCode::OK);
+
+    // Genre and keywords: from the list, and tidied.
+    let mut p = meta(body_id, Some("青教发〔2026〕5号"), "2026-03-01");
+    p["genre"] = json!("公函");
+    let (st, e) = put(policy, p.clone()).await;
+    assert_eq!((st, e["errors"][0]["field"].as_str().unwrap()), (StatusCode::UNPROCESSABLE_ENTITY, "genre"));
+    p["genre"] = json!("通知");
+    p["keywords"] = json!("校外培训，收费  监管");
+    let (st, d) = put(policy, p).await;
+    assert_eq!(st, StatusCode::OK, "{d}");
+    assert_eq!(d["keywords"], "校外培训,收费,监管");
+    assert_eq!(put(response, typed("response", "2026-03-05")).await.0, StatusCode::OK);
+    for d in [guide, r2024, r2025, policy, response] {
+        nr.publish(&s, d).await;
+    }
+
+    // A response to a hot issue links to the policy concerned, both ways.
+    let (st, e) = s
+        .post(
+            &format!("/api/v1/documents/{response}/interprets"),
+            &nr.editor.1,
+            json!({"policy_id": policy, "kind": "text"}),
+        )
+        .await;
+    assert_eq!((st, e["errors"][0]["rule"].as_str().unwrap()), (StatusCode::UNPROCESSABLE_ENTITY, "doc_type"));
+    let (st, _) = s
+        .post(
+            &format!("/api/v1/documents/{response}/interprets"),
+            &nr.editor.1,
+            json!({"policy_id": policy, "kind": "response"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (_, _, page) = s.page("jyj.qingdao.gov.cn", &format!("/articles/{policy}.html")).await;
+    assert!(
+        page.contains(&format!("<h2>回应关切</h2>\n<ul class=\"list\"><li><a href=\"/articles/{response}.html\">关于校外培训收费问题的回应</a>")),
+        "{page}"
+    );
+    assert!(!page.contains("<h2>政策解读</h2>"), "a response is not an interpretation");
+    assert!(
+        page.contains("<td colspan=\"3\">校外培训,收费,监管</td>") && page.contains("<td>政策文件（通知）</td>"),
+        "{page}"
+    );
+
+    // The catalog by genre, and its exports carry genre and keywords.
+    let (_, cat) = s.call(Method::GET, "/api/v1/catalog?genre=通知", None, None).await;
+    assert_eq!(cat["total"], 1);
+    assert_eq!(cat["entries"][0]["url"], format!("https://jyj.qingdao.gov.cn/articles/{policy}.html"));
+    let (_, _, csv) = s.page("jyj.qingdao.gov.cn", "/catalog.csv?genre=通知").await;
+    assert!(csv.contains(",有效,通知,\"校外培训,收费,监管\","), "{csv}");
+
+    // The body's guide and annual reports have pages of their own.
+    let (_, _, page) = s.page("jyj.qingdao.gov.cn", &format!("/catalog/?body={body_id}")).await;
+    assert!(
+        page.contains(&format!(
+            "<a href=\"/catalog/bodies/{body_id}/annual-reports/\">政府信息公开工作年度报告</a>（2 份）"
+        )),
+        "{page}"
+    );
+    let r = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("{}/catalog/bodies/{body_id}/guide", s.base))
+        .header("host", "jyj.qingdao.gov.cn")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_redirection());
+    assert_eq!(r.headers()["location"], format!("https://jyj.qingdao.gov.cn/articles/{guide}.html"));
+    let (st, _, reports) = s.page("jyj.qingdao.gov.cn", &format!("/catalog/bodies/{body_id}/annual-reports/")).await;
+    assert_eq!(st, StatusCode::OK);
+    let (a, b2) = (
+        reports.find("2025年政府信息公开工作年度报告").unwrap(),
+        reports.find("2024年政府信息公开工作年度报告").unwrap(),
+    );
+    assert!(a < b2, "newest year first");
+    let (st, _, _) = s.page("jyj.qingdao.gov.cn", "/catalog/bodies/999/annual-reports/").await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    s.finish().await;
+}
 
 fn meta(body: i64, number: Option<&str>, written: &str) -> Value {
     json!({"doc_type": "policy", "issuing_body_id": body, "document_number": number, "subject": "科技、教育", "date_written": written})
@@ -104,6 +302,14 @@ async fn metadata_is_validated_and_index_numbers_are_assigned_at_publication(b: 
     let (st, _, page) = s.page("jyj.qingdao.gov.cn", "/catalog/?subject=科技、教育").await;
     assert_eq!(st, StatusCode::OK);
     assert!(page.contains("青教发〔2024〕3号") && page.contains("废止") && page.contains("共 2 条"), "{page}");
+    // The repealed policy's page says so, when and by what, above the text.
+    let (_, _, old_page) = s.page("jyj.qingdao.gov.cn", &format!("/articles/{old}.html")).await;
+    assert!(
+        old_page.contains(&format!("废止（2026-01-05，见<a href=\"/articles/{new}.html\">新的实施办法（修订）</a>）"))
+            && old_page.contains(&format!("<td>91350100M000100Y43/{year}-00001</td>"))
+            && old_page.contains("<td>青教发〔2024〕3号</td>"),
+        "{old_page}"
+    );
     let (_, _, none) = s.page("jyj.qingdao.gov.cn", "/catalog/?year=2019").await;
     assert!(none.contains("共 0 条"));
     let (st, headers, csv) = s.page("jyj.qingdao.gov.cn", "/catalog.csv?validity=repealed").await;

@@ -294,29 +294,39 @@ impl App {
             require_role(w.conn(), actor, via, STAFF).await?;
         }
         // Passed on from this site: those go too, or they would point at nothing.
-        sqlx::query("UPDATE reposts SET removed_at = $1, removed_by = $2 WHERE id = $3 OR (document_id = $4 AND via_site_id = $5 AND removed_at IS NULL)")
-            .bind(now_ms())
-            .bind(&actor.name)
-            .bind(id)
-            .bind(doc)
-            .bind(site)
-            .execute(w.conn())
-            .await?;
-        audit(
-            w.conn(),
-            actor,
-            Audit {
-                site_id: Some(site),
-                entity: "document",
-                entity_id: doc,
-                action: "repost_removed",
-                from_state: None,
-                to_state: None,
-                comment: "",
-                detail: serde_json::json!({"repost": id}),
-            },
+        let mut gone: Vec<(i64, i64)> = vec![(id, site)];
+        let passed: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT id, site_id FROM reposts WHERE document_id = $1 AND via_site_id = $2 AND removed_at IS NULL AND id <> $3",
         )
+        .bind(doc)
+        .bind(site)
+        .bind(id)
+        .fetch_all(w.conn())
         .await?;
+        gone.extend(passed);
+        for (rid, rsite) in gone {
+            sqlx::query("UPDATE reposts SET removed_at = $1, removed_by = $2 WHERE id = $3")
+                .bind(now_ms())
+                .bind(&actor.name)
+                .bind(rid)
+                .execute(w.conn())
+                .await?;
+            audit(
+                w.conn(),
+                actor,
+                Audit {
+                    site_id: Some(rsite),
+                    entity: "document",
+                    entity_id: doc,
+                    action: "repost_removed",
+                    from_state: None,
+                    to_state: None,
+                    comment: "",
+                    detail: serde_json::json!({"repost": rid, "because_of": id}),
+                },
+            )
+            .await?;
+        }
         w.commit().await?;
         // Its pages there, and on any site it was passed on to from there.
         self.pages.invalidate_all();

@@ -465,6 +465,11 @@ impl App {
             linked.push(items);
         }
         let meta = self.article_meta(c, doc.id, shown_on).await?;
+        // Responses to hot issues are listed apart from interpretations.
+        let (responses, interpretations): (Vec<minijinja::Value>, Vec<minijinja::Value>) = linked[0]
+            .iter()
+            .cloned()
+            .partition(|v| v.get_attr("kind").ok().and_then(|k| k.as_str().map(|k| k == "回应关切")).unwrap_or(false));
         let published = doc.first_published_at.or(edition.published_at).map(fmt_local).unwrap_or_default();
         let description =
             if edition.summary.trim().is_empty() { plain_text(&edition.body_html) } else { edition.summary.clone() };
@@ -485,7 +490,7 @@ impl App {
                 url: format!("/attachments/{}/{}", a.id, url::form_urlencoded::byte_serialize(a.file_name.as_bytes()).collect::<String>()),
                 name: a.file_name.clone(), size: human_size(a.size_bytes),
             }).collect::<Vec<_>>(),
-            related, withdrawn, interpretations => linked[0].clone(), interprets => linked[1].clone(), repost, meta,
+            related, withdrawn, interpretations, responses, interprets => linked[1].clone(), repost, meta,
         };
         self.render_page(shown_on, StatusCode::OK, "article.html", ctx)
     }

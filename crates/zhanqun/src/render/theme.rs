@@ -31,6 +31,7 @@ pub const DEFAULT_TEMPLATES: &[(&str, &str)] = &[
     ("interviews.html", include_str!("../../themes/default/interviews.html")),
     ("interview.html", include_str!("../../themes/default/interview.html")),
     ("catalog.html", include_str!("../../themes/default/catalog.html")),
+    ("annual_reports.html", include_str!("../../themes/default/annual_reports.html")),
     ("topic.html", include_str!("../../themes/default/topic.html")),
 ];
 
@@ -130,6 +131,8 @@ pub const ADMIN_TEMPLATES: &[(&str, &str)] = &[
     ("letter.html", include_str!("../../themes/admin/letter.html")),
     ("calendar.html", include_str!("../../themes/admin/calendar.html")),
     ("participation.html", include_str!("../../themes/admin/participation.html")),
+    ("site_disclosure.html", include_str!("../../themes/admin/site_disclosure.html")),
+    ("subjects.html", include_str!("../../themes/admin/subjects.html")),
 ];
 
 /// The admin UI's template environment.

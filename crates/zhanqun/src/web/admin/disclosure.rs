@@ -109,8 +109,9 @@ pub(super) async fn inventory_event(
         occurred_on: form.get("occurred_on").into(),
         note: form.get("note").into(),
     };
-    done(&headers, &to, app.record_inventory_event(&admin.s.actor, id, ev).await, |i| {
-        format!("已登记，「{}」应在 {} 之前发布", i.name, i.due.unwrap_or_default())
+    done(&headers, &to, app.record_inventory_event(&admin.s.actor, id, ev).await, |i| match i.due {
+        Some(due) => format!("已登记，「{}」应在 {due} 之前发布", i.name),
+        None => format!("已登记；「{}」的栏目在事项发生后已有发布", i.name),
     })
 }
 
