@@ -19,6 +19,35 @@ pub const DEMO_USERS: &[(&str, &str, &str, &str)] = &[
     ("handler", "孙经办", "demo-handler-2026", "教育局来信经办人"),
 ];
 
+/// The people who write and review the demo content.
+struct Crew<'a> {
+    sys: &'a Actor,
+    editor: &'a Actor,
+    secrecy: &'a Actor,
+    editorial: &'a Actor,
+}
+
+/// A unified social credit code from its first 17 characters (demo bodies only).
+fn with_check_char(stem: &str) -> String {
+    "0123456789ABCDEFGHJKLMNPQRTUWXY"
+        .chars()
+        .map(|c| format!("{stem}{c}"))
+        .find(|code| zhanqun_domain::disclosure::check_credit_code("code", code).is_ok())
+        .unwrap_or_else(|| stem.to_string())
+}
+
+const READING: &str = "## 一、出台背景\n\n为贯彻落实《国务院办公厅关于加强政府网站信息内容建设的意见》，进一步提升我市政府网站发布信息、解读政策、回应关切的能力，市政府办公厅印发了本通知。\n\n\
+## 二、主要内容\n\n通知从完善建设管理体系、加强信息发布、做好政策解读、积极回应关切、强化互动交流等方面提出了要求，明确政府网站栏目须有信息来源、责任人和更新要求，网民留言原则上 7 个工作日内答复。\n\n\
+## 三、工作要求\n\n各区（市）政府、市政府各部门要按照通知要求，逐一对照整改，确保政府网站信息内容准确、及时、权威。";
+
+const RESPONSE: &str = "近期，有网民反映部分政府网站栏目长期不更新。对此，市政府办公厅高度重视，已组织对全市政府网站进行全面检查，对 3 个长期未更新的栏目责令整改，整改情况将在本网站公布。根据《关于加强政府网站信息内容建设的通知》，各栏目须明确更新要求，我们将持续通报检查结果。";
+
+const SCHOOL_RULES: &str = "第一条 为规范我市中小学学籍管理，维护学生合法权益，制定本细则。\n\n第二条 本细则适用于本市行政区域内的普通中小学校。\n\n第三条 学籍管理实行市、区（市）两级管理，学校具体实施。";
+
+const GUIDE: &str = "## 一、主动公开\n\n本机关主动公开的政府信息，通过青岛市教育局网站“政府信息公开”栏目发布。\n\n## 二、依申请公开\n\n公民、法人或者其他组织可以通过网站、信函或当面方式提出政府信息公开申请。\n\n## 三、监督和救济\n\n认为本机关在政府信息公开工作中侵犯其合法权益的，可以依法申请行政复议或者提起行政诉讼。";
+
+const TYPHOON: &str = "市防汛抗旱指挥部提醒广大市民：关注天气预报和预警信息，减少不必要的外出；沿海地区人员注意防范风暴潮，远离危险区域。如遇险情，请拨打 110、119 求助。";
+
 struct SiteSpec {
     kind: &'static str,
     name: &'static str,
@@ -326,6 +355,9 @@ impl App {
             .await?;
         self.seed_demo_letters(&sys, users[5]).await?;
         self.seed_demo_participation(&editor, portal_id).await?;
+        let crew = Crew { sys: &sys, editor: &editor, secrecy: &secrecy, editorial: &editorial };
+        let site_ids: Vec<i64> = sites.iter().map(|(id, _)| *id).collect();
+        self.seed_demo_disclosure(&crew, &site_ids, d.id).await?;
         for (s, _) in &sites {
             self.pages.invalidate_site(*s);
         }
@@ -511,6 +543,274 @@ impl App {
                 }
                 _ => {}
             }
+        }
+        Ok(())
+    }
+
+    /// Issue #4 in the demo: the notice as a policy with its interpretation and a response, a
+    /// repealed policy, a guide and an annual report, an emergency topic with a timeline, the
+    /// notice reposted to every department site, and a content inventory with something late.
+    async fn seed_demo_disclosure(&self, c: &Crew<'_>, sites: &[i64], notice: i64) -> anyhow::Result<()> {
+        use crate::app::disclosure::DisclosureInput;
+        use crate::app::inventory::{EventInput, InventoryInput};
+        use crate::app::reposts::RepostInput;
+        use crate::app::topics::NewTopic;
+        let e = |e: crate::error::AppError| anyhow::anyhow!("{e}");
+        let (portal, jyj) = (sites[0], sites[2]);
+        let office = self.create_body(c.sys, "青岛市人民政府办公厅", None).await.map_err(e)?.id;
+        let edu: i64 =
+            sqlx::query_scalar("SELECT id FROM bodies WHERE name = '青岛市教育局'").fetch_one(&self.db.pool).await?;
+        for (body, stem) in [(office, "11370200MB1512345"), (edu, "11370200MB1523456")] {
+            self.set_body_code(c.sys, body, &with_check_char(stem)).await.map_err(e)?;
+        }
+        let col = |site: i64, slug: &'static str| async move {
+            sqlx::query_scalar::<_, i64>("SELECT id FROM columns WHERE site_id = $1 AND slug = $2")
+                .bind(site)
+                .bind(slug)
+                .fetch_one(&self.db.pool)
+                .await
+        };
+        let meta = |doc_type: &str, body: i64, number: Option<&str>, subject: &str, written: &str| DisclosureInput {
+            doc_type: doc_type.into(),
+            issuing_body_id: body,
+            document_number: number.map(Into::into),
+            subject: subject.into(),
+            date_written: written.into(),
+            validity: "valid".into(),
+            validity_changed_on: None,
+            changed_by_document_id: None,
+            disclosure_mode: "proactive".into(),
+            nondisclosure_reason: None,
+            important: false,
+            genre: None,
+            keywords: None,
+        };
+
+        // The notice: a policy with an interpretation and a response to public concern.
+        let mut m = meta("policy", office, Some("青政办发〔2015〕12号"), "综合政务/政务公开", "2015-05-27");
+        m.genre = Some("通知".into());
+        m.keywords = Some("政府网站 信息内容建设 政务公开".into());
+        m.important = true;
+        self.demo_backdate(notice, 1_433_293_200_000).await?;
+        self.set_disclosure(c.editor, notice, m).await.map_err(e)?;
+        let portal_policy = col(portal, "zcwj").await?;
+        let reading = self
+            .demo_doc(
+                c,
+                portal,
+                portal_policy,
+                "《关于加强政府网站信息内容建设的通知》政策解读",
+                READING,
+                "青岛市人民政府办公厅",
+            )
+            .await?;
+        self.demo_publish(c.editor, c.secrecy, c.editorial, reading).await?;
+        self.demo_backdate(reading, 1_433_322_000_000).await?;
+        self.set_disclosure(c.editor, reading, meta("interpretation", office, None, "综合政务/政务公开", "2015-06-03"))
+            .await
+            .map_err(e)?;
+        self.link_interpretation(c.editor, reading, notice, "text").await.map_err(e)?;
+        let response = self
+            .demo_doc(
+                c,
+                portal,
+                portal_policy,
+                "关于部分政府网站栏目长期不更新问题的回应",
+                RESPONSE,
+                "青岛市人民政府办公厅",
+            )
+            .await?;
+        self.set_disclosure(c.editor, response, meta("response", office, None, "综合政务/政务公开", "2026-03-10"))
+            .await
+            .map_err(e)?;
+        self.link_interpretation(c.editor, response, notice, "response").await.map_err(e)?;
+        self.demo_publish(c.editor, c.secrecy, c.editorial, response).await?;
+
+        // Reposted to every department site, into their 上级文件 column.
+        for &site in &sites[2..] {
+            self.create_column(
+                c.sys,
+                site,
+                NewColumn {
+                    name: "上级文件".into(),
+                    slug: "sjwj".into(),
+                    kind: "policy".into(),
+                    source: "青岛市人民政府".into(),
+                    owner: "王编辑".into(),
+                    duty: "instant".into(),
+                    duty_days: None,
+                    parent_id: None,
+                    sort_order: 9,
+                },
+            )
+            .await
+            .map_err(e)?;
+        }
+        self.repost(
+            c.editor,
+            notice,
+            RepostInput {
+                sites: vec![],
+                site_kind: Some("department".into()),
+                column: "上级文件".into(),
+                from_site_id: None,
+            },
+        )
+        .await
+        .map_err(e)?;
+
+        // The education bureau: a policy repealed by its successor, its guide and annual report.
+        let jyj_policy = col(jyj, "zcwj").await?;
+        let old = self
+            .demo_doc(c, jyj, jyj_policy, "青岛市中小学学籍管理实施细则（2019年）", SCHOOL_RULES, "青岛市教育局")
+            .await?;
+        self.demo_publish(c.editor, c.secrecy, c.editorial, old).await?;
+        self.demo_backdate(old, 1_565_060_400_000).await?;
+        let mut m = meta("normative", edu, Some("青教发〔2019〕21号"), "科技、教育/教育", "2019-08-01");
+        m.genre = Some("规定".into());
+        self.set_disclosure(c.editor, old, m).await.map_err(e)?;
+        let new =
+            self.demo_doc(c, jyj, jyj_policy, "青岛市中小学学籍管理实施细则", SCHOOL_RULES, "青岛市教育局").await?;
+        let mut m = meta("normative", edu, Some("青教发〔2026〕6号"), "科技、教育/教育", "2026-02-20");
+        m.genre = Some("规定".into());
+        m.keywords = Some("学籍 中小学".into());
+        self.set_disclosure(c.editor, new, m.clone()).await.map_err(e)?;
+        self.demo_publish(c.editor, c.secrecy, c.editorial, new).await?;
+        let mut repeal = meta("normative", edu, Some("青教发〔2019〕21号"), "科技、教育/教育", "2019-08-01");
+        repeal.genre = Some("规定".into());
+        repeal.validity = "repealed".into();
+        repeal.validity_changed_on = Some("2026-03-01".into());
+        repeal.changed_by_document_id = Some(new);
+        self.set_disclosure(c.editor, old, repeal).await.map_err(e)?;
+        let jyj_notices = col(jyj, "tzgg").await?;
+        for (title, kind, written) in [
+            ("青岛市教育局政府信息公开指南", "guide", "2026-01-05"),
+            ("青岛市教育局2025年政府信息公开工作年度报告", "annual_report", "2026-01-20"),
+        ] {
+            let d = self.demo_doc(c, jyj, jyj_notices, title, GUIDE, "青岛市教育局").await?;
+            self.set_disclosure(c.editor, d, meta(kind, edu, None, "综合政务/政务公开", written)).await.map_err(e)?;
+            self.demo_publish(c.editor, c.secrecy, c.editorial, d).await?;
+        }
+
+        // An emergency topic on the portal, with three releases a few hours apart.
+        let topic = self
+            .create_topic(
+                c.editor,
+                portal,
+                NewTopic {
+                    title: "防御台风“海葵”".into(),
+                    summary: "市防汛抗旱指挥部发布的台风防御工作信息。".into(),
+                    emergency: true,
+                    release_procedure: Some("按《青岛市防汛应急预案》由市防指统一发布".into()),
+                    first_release_hours: Some(5),
+                    update_hours: Some(24),
+                },
+            )
+            .await
+            .map_err(e)?;
+        let news = col(portal, "yw").await?;
+        let now = now_ms();
+        for (i, title) in ["市防指启动防台风Ⅳ级应急响应", "台风“海葵”最新动态及防御提示", "全市转移安置群众情况通报"]
+            .iter()
+            .enumerate()
+        {
+            let d = self.demo_doc(c, portal, news, title, TYPHOON, "青岛市防汛抗旱指挥部").await?;
+            self.demo_publish(c.editor, c.secrecy, c.editorial, d).await?;
+            self.add_topic_item(c.editor, topic.id, d).await.map_err(e)?;
+            self.demo_backdate(d, now - (3 - i as i64) * 6 * 3_600_000).await?;
+        }
+
+        // The education bureau's content inventory: one kind of information is late.
+        let urgent = self
+            .create_column(
+                c.sys,
+                jyj,
+                NewColumn {
+                    name: "应急信息".into(),
+                    slug: "yjxx".into(),
+                    kind: "notices".into(),
+                    source: "青岛市教育局".into(),
+                    owner: "安全处".into(),
+                    duty: "instant".into(),
+                    duty_days: None,
+                    parent_id: None,
+                    sort_order: 8,
+                },
+            )
+            .await
+            .map_err(e)?;
+        for (name, category, days, owner, column) in [
+            ("招生入学政策", "routine", 20, "基础教育处 张老师", jyj_policy),
+            ("教育统计月报", "periodic", 31, "发展规划处 李老师", col(jyj, "gzdt").await?),
+            ("校园安全突发事件信息", "immediate", 1, "安全处 王老师", urgent.id),
+        ] {
+            let item = self
+                .add_inventory_item(
+                    c.sys,
+                    jyj,
+                    InventoryInput {
+                        name: name.into(),
+                        category: category.into(),
+                        limit_days: days,
+                        owner: owner.into(),
+                        column_id: column,
+                    },
+                )
+                .await
+                .map_err(e)?;
+            if category == "immediate" {
+                let on = crate::app::calendar::today() - time::Duration::days(6);
+                let ev = EventInput {
+                    occurred_on: zhanqun_domain::calendar::fmt_date(on),
+                    note: "暴雨致部分学校停课".into(),
+                };
+                self.record_inventory_event(c.editor, item.id, ev).await.map_err(e)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A document written and published by the demo crew, in one column.
+    async fn demo_doc(
+        &self,
+        c: &Crew<'_>,
+        site: i64,
+        column: i64,
+        title: &str,
+        body: &str,
+        source: &str,
+    ) -> anyhow::Result<i64> {
+        let d = self
+            .create_document(
+                c.editor,
+                site,
+                NewDocument {
+                    title: title.into(),
+                    subtitle: String::new(),
+                    source: source.into(),
+                    author: String::new(),
+                    keywords: String::new(),
+                    summary: String::new(),
+                    body: body.into(),
+                    body_format: "markdown".into(),
+                    locale: "zh-CN".into(),
+                    columns: vec![column],
+                    canonical_column_id: None,
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(d.id)
+    }
+
+    /// Gives a published demo document an earlier publication time (and the catalog with it).
+    async fn demo_backdate(&self, doc: i64, at: i64) -> anyhow::Result<()> {
+        for sql in [
+            "UPDATE documents SET first_published_at = $1 WHERE id = $2",
+            "UPDATE editions SET published_at = $1 WHERE document_id = $2 AND published_at IS NOT NULL",
+            "UPDATE disclosures SET listed_at = $1 WHERE document_id = $2 AND listed_at IS NOT NULL",
+        ] {
+            sqlx::query(sql).bind(at).bind(doc).execute(&self.db.pool).await?;
         }
         Ok(())
     }

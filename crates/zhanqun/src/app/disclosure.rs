@@ -200,17 +200,22 @@ pub(crate) async fn sync_listing(conn: &mut AnyConnection, doc_id: i64) -> AppRe
 }
 
 /// Assigns the index number of a published document with disclosure metadata, once:
-/// `{body code}/{year}-{sequence}`, the sequence per body and year, never reused.
+/// `{body code}/{year}-{sequence}`, the year that of first publication, the sequence per body
+/// and year, never reused.
 pub(crate) async fn assign_index_number(conn: &mut AnyConnection, doc_id: i64) -> AppResult<Option<String>> {
-    let row: Option<(i64, Option<String>)> = sqlx::query_as(
-        "SELECT d.issuing_body_id, b.code FROM disclosures d JOIN bodies b ON b.id = d.issuing_body_id \
-         WHERE d.document_id = $1 AND d.index_number IS NULL",
+    let row: Option<(i64, Option<String>, Option<i64>)> = sqlx::query_as(
+        "SELECT d.issuing_body_id, b.code, doc.first_published_at FROM disclosures d JOIN bodies b ON b.id = d.issuing_body_id \
+         JOIN documents doc ON doc.id = d.document_id WHERE d.document_id = $1 AND d.index_number IS NULL",
     )
     .bind(doc_id)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some((body, Some(code))) = row else { return Ok(None) };
-    let year = i64::from(today().year());
+    let Some((body, Some(code), published)) = row else { return Ok(None) };
+    // The year the document was first published (metadata added later keeps that year).
+    let year = published
+        .and_then(|ms| time::OffsetDateTime::from_unix_timestamp(ms / 1000).ok())
+        .map_or(today().year(), |t| t.to_offset(super::views::CST).year());
+    let year = i64::from(year);
     let seq: i64 = sqlx::query_scalar(
         "INSERT INTO index_counters (body_id, year, next) VALUES ($1, $2, 1) \
          ON CONFLICT (body_id, year) DO UPDATE SET next = index_counters.next + 1 RETURNING next",
