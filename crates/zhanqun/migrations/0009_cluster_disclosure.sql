@@ -9,9 +9,19 @@ ALTER TABLE disclosures ADD COLUMN listed_at BIGINT;
 UPDATE disclosures SET site_id = (SELECT site_id FROM documents WHERE documents.id = disclosures.document_id);
 UPDATE disclosures SET listed_at = (SELECT doc.first_published_at FROM documents doc JOIN editions e ON e.id = doc.live_edition_id
     WHERE doc.id = disclosures.document_id AND e.state = 'published');
-CREATE INDEX disclosures_listed ON disclosures(listed_at);
-CREATE INDEX disclosures_site_listed ON disclosures(site_id, listed_at);
-CREATE INDEX disclosures_body_listed ON disclosures(issuing_body_id, listed_at);
+DROP INDEX disclosures_catalog;
+-- Bumped in the transaction of every change to what the catalog lists, so a node may keep
+-- catalog counts until the number moves (whichever node made the change).
+CREATE TABLE catalog_state (id BIGINT PRIMARY KEY, generation BIGINT NOT NULL);
+INSERT INTO catalog_state (id, generation) VALUES (1, 0);
+-- Covering indexes: a catalog page is counted and found (newest first, in pages) from the
+-- index alone, for one site's part or the whole city, whatever the filters.
+CREATE INDEX disclosures_catalog_site ON disclosures(site_id, listed_at, document_id, disclosure_mode, issuing_body_id,
+    subject, date_written, validity, doc_type, genre);
+-- A body's guide and annual reports.
+CREATE INDEX disclosures_body_type ON disclosures(issuing_body_id, doc_type);
+CREATE INDEX disclosures_catalog_all ON disclosures(listed_at, document_id, disclosure_mode, issuing_body_id,
+    subject, date_written, validity, doc_type, genre);
 
 -- 主题分类: first-level categories have no parent; a document's subject is stored as
 -- "first" or "first/second". Retired categories stay so old documents keep theirs.

@@ -196,6 +196,12 @@ pub(crate) async fn sync_listing(conn: &mut AnyConnection, doc_id: i64) -> AppRe
         .bind(doc_id)
         .execute(&mut *conn)
         .await?;
+    bump_catalog(conn).await
+}
+
+/// Marks the catalog as changed (counts kept by any node are then recounted).
+async fn bump_catalog(conn: &mut AnyConnection) -> AppResult<()> {
+    sqlx::query("UPDATE catalog_state SET generation = generation + 1 WHERE id = 1").execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -492,6 +498,7 @@ impl App {
             .execute(w.conn())
             .await?;
             subject_audit(w.conn(), actor, id, "rename", serde_json::json!({"from": old_path, "to": new_path})).await?;
+            bump_catalog(w.conn()).await?;
         }
         if let Some(retired) = patch.retired {
             sqlx::query("UPDATE subject_categories SET retired = $1, updated_at = $2 WHERE id = $3")
@@ -886,19 +893,37 @@ impl App {
             binds.push(g.to_string());
         }
         // Only placeholders were added to the statement; every value is bound.
-        let count_sql = format!("SELECT COUNT(*){sql}");
-        let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql));
-        for b in &binds {
-            q = q.bind(b.clone());
-        }
-        let total = q.fetch_one(&self.db.pool).await?;
+        // Counting a large catalog reads the whole index range; the count is kept per filter
+        // until the catalog's generation moves.
+        let generation: i64 =
+            sqlx::query_scalar("SELECT generation FROM catalog_state WHERE id = 1").fetch_one(&self.db.pool).await?;
+        let key = format!("{site:?}|{binds:?}");
+        let kept = self.catalog_counts.lock().unwrap_or_else(|p| p.into_inner()).get(&key).copied();
+        let total = match kept {
+            Some((g, total)) if g == generation => total,
+            _ => {
+                let count_sql = format!("SELECT COUNT(*){sql}");
+                let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql));
+                for b in &binds {
+                    q = q.bind(b.clone());
+                }
+                let total = q.fetch_one(&self.db.pool).await?;
+                let mut counts = self.catalog_counts.lock().unwrap_or_else(|p| p.into_inner());
+                if counts.len() >= 10_000 {
+                    counts.clear();
+                }
+                counts.insert(key, (generation, total));
+                total
+            }
+        };
         let (l, o) = (next(), next());
         let list_sql = format!(
             "SELECT p.document_id, p.site_id, e.title, p.index_number, b.name AS body, p.document_number, p.subject, p.doc_type, \
              p.date_written, p.listed_at AS published_at, p.validity, p.genre, p.keywords, p.issuing_body_id \
-             FROM (SELECT d.*{sql} ORDER BY d.listed_at DESC, d.document_id DESC LIMIT CAST({l} AS BIGINT) OFFSET CAST({o} AS BIGINT)) p \
-             JOIN documents doc ON doc.id = p.document_id JOIN editions e ON e.id = doc.live_edition_id \
-             JOIN bodies b ON b.id = p.issuing_body_id ORDER BY p.listed_at DESC, p.document_id DESC"
+             FROM (SELECT d.document_id{sql} ORDER BY d.listed_at DESC, d.document_id DESC LIMIT CAST({l} AS BIGINT) OFFSET CAST({o} AS BIGINT)) k \
+             JOIN disclosures p ON p.document_id = k.document_id JOIN documents doc ON doc.id = p.document_id \
+             JOIN editions e ON e.id = doc.live_edition_id JOIN bodies b ON b.id = p.issuing_body_id \
+             ORDER BY p.listed_at DESC, p.document_id DESC"
         );
         let mut q = sqlx::query_as::<_, CatalogEntry>(sqlx::AssertSqlSafe(list_sql));
         for b in &binds {

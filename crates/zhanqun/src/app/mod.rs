@@ -56,6 +56,8 @@ pub struct App {
     /// Set in the demo to the port being served: links between sites then use the sites'
     /// `NAME.localhost` addresses on this machine instead of their real domains.
     pub local_links: Arc<std::sync::OnceLock<u16>>,
+    /// Catalog totals per filter, with the catalog generation they were counted at.
+    pub(crate) catalog_counts: Arc<std::sync::Mutex<std::collections::HashMap<String, (i64, i64)>>>,
 }
 
 impl App {
@@ -72,6 +74,7 @@ impl App {
             form_limiter: Arc::new(limits::RateLimiter::new(10, 10 * 60_000)),
             challenge_key: Arc::new(ArcSwap::from_pointee(Vec::new())),
             local_links: Arc::new(std::sync::OnceLock::new()),
+            catalog_counts: Arc::new(std::sync::Mutex::new(std::collections::HashMap::new())),
         }
     }
 
