@@ -219,6 +219,26 @@ mod browser {
             last = nr.draft(&s, t).await["id"].as_i64().unwrap();
             nr.publish(&s, last).await;
         }
+        // The last one is a policy with its metadata table, listed in the catalog.
+        let (_, body) = s.post("/api/v1/bodies", &s.admin, serde_json::json!({"name": "青岛市教育局"})).await;
+        let body = body["id"].as_i64().unwrap();
+        s.call(
+            reqwest::Method::PUT,
+            &format!("/api/v1/bodies/{body}/code"),
+            Some(&s.admin),
+            Some(serde_json::json!({"code": "91440300708461136T"})),
+        )
+        .await;
+        let (st, d) = s
+            .call(
+                reqwest::Method::PUT,
+                &format!("/api/v1/documents/{last}/disclosure"),
+                Some(&nr.editor.1),
+                Some(serde_json::json!({"doc_type": "policy", "issuing_body_id": body, "document_number": "青教发〔2026〕3号",
+                    "subject": "科技、教育/教育", "date_written": "2026-01-05", "genre": "公告", "keywords": "招生 义务教育"})),
+            )
+            .await;
+        assert_eq!(st, reqwest::StatusCode::OK, "{d}");
         let (_d, c) = start_driver().await;
         // The check can fail: a page with an unlabelled image and input is caught.
         c.goto("data:text/html,<html><body><img src='x.png'><input type='text'></body></html>").await.unwrap();
@@ -238,6 +258,9 @@ mod browser {
             "/mailbox/".into(),
             "/mailbox/stats".into(),
             "/mailbox/track".into(),
+            "/catalog/".into(),
+            format!("/catalog/?body={body}"),
+            format!("/catalog/bodies/{body}/annual-reports/"),
         ] {
             c.goto(&format!("http://jyj.localhost:{}{path}", port(&s))).await.unwrap();
             c.execute(&axe, vec![]).await.unwrap();

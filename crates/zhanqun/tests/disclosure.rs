@@ -177,6 +177,12 @@ async fn guides_annual_reports_genres_and_responses_reach_the_public(b: Backend)
     let (_, cat) = s.call(Method::GET, "/api/v1/catalog?genre=通知", None, None).await;
     assert_eq!(cat["total"], 1);
     assert_eq!(cat["entries"][0]["url"], format!("https://jyj.qingdao.gov.cn/articles/{policy}.html"));
+    let (st, headers, json) = s.page("jyj.qingdao.gov.cn", "/catalog.json?genre=通知").await;
+    assert_eq!((st, headers["content-type"].to_str().unwrap()), (StatusCode::OK, "application/json"));
+    let json: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["total"], 1);
+    assert_eq!(json["entries"][0]["document_number"], "青教发〔2026〕5号");
+    assert_eq!(json["entries"][0]["keywords"], "校外培训,收费,监管");
     let (_, _, csv) = s.page("jyj.qingdao.gov.cn", "/catalog.csv?genre=通知").await;
     assert!(csv.contains(",有效,通知,\"校外培训,收费,监管\","), "{csv}");
 

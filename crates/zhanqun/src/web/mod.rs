@@ -47,6 +47,7 @@ pub fn router(app: App) -> Router {
         .route("/catalog/", axum::routing::get(participation::catalog))
         .route("/topics/{id}/", axum::routing::get(participation::topic))
         .route("/catalog.csv", axum::routing::get(participation::catalog_csv))
+        .route("/catalog.json", axum::routing::get(participation::catalog_json))
         .route("/catalog/bodies/{id}/guide", axum::routing::get(participation::body_guide))
         .route("/catalog/bodies/{id}/annual-reports/", axum::routing::get(participation::body_reports))
         .route("/catalog/feed.atom", axum::routing::get(participation::catalog_feed))

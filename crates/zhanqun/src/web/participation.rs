@@ -342,7 +342,6 @@ pub async fn catalog(
                     "doc_type": f.doc_type, "genre": f.genre,
                 })),
                 validity => VALIDITY, doc_types => DOC_TYPES, genres => GENRES,
-                json_url => match scope { None => "/api/v1/catalog".to_string(), Some(s) => format!("/api/v1/catalog?site={s}") },
             };
             render(&app, site.id, &headers, StatusCode::OK, "catalog.html", ctx).await
         }
@@ -473,6 +472,30 @@ pub async fn catalog_csv(
 
 fn xml_escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// The catalog as JSON, whole (with the page's filters), for those who reuse it.
+pub async fn catalog_json(
+    State(app): State<App>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
+) -> Response {
+    let site = match resolve_site(&app, &headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let scope = catalog_scope(&app, site.id).await;
+    match app.catalog(scope, &catalog_filter(&q), 100_000, 0).await {
+        Ok((total, entries)) => (
+            [(header::CONTENT_DISPOSITION, "inline; filename=\"catalog.json\"")],
+            axum::Json(serde_json::json!({"site": site.name, "total": total, "entries": entries})),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "catalog export failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "目录暂时无法导出").into_response()
+        }
+    }
 }
 
 /// An Atom feed of the newest catalog entries.
