@@ -219,6 +219,24 @@ async fn the_content_inventory_shows_what_is_due_or_late(b: Backend) {
     assert_eq!(monthly["status"], "due", "due tomorrow: {monthly}");
     assert_eq!(monthly["category_label"], "定期");
 
+    // A routine item with nothing released yet counts from when it joined the inventory.
+    let empty = s.column(nr.site, "empty", None).await;
+    let (_, routine) =
+        add(json!({"name": "工作动态", "category": "routine", "limit_days": 5, "owner": "办公室", "column_id": empty}))
+            .await;
+    assert_eq!(routine["status"], "ok", "{routine}");
+    sqlx::query("UPDATE inventory_items SET created_at = created_at - $1 WHERE id = $2")
+        .bind(60 * 86_400_000i64)
+        .bind(routine["id"].as_i64().unwrap())
+        .execute(&s.app().db.pool)
+        .await
+        .unwrap();
+    let (_, list) = s.get(&format!("/api/v1/sites/{}/inventory", nr.site), &s.admin).await;
+    let item = list.as_array().unwrap().iter().find(|i| i["id"] == routine["id"]).unwrap();
+    assert_eq!(item["status"], "late", "added two months ago, never released: {item}");
+    let (st, _) = s.call(Method::DELETE, &format!("/api/v1/inventory/{}", routine["id"]), Some(&s.admin), None).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+
     let id = emergency["id"].as_i64().unwrap();
     let event = |on: String| {
         let s = &s;

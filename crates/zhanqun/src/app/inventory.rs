@@ -61,7 +61,7 @@ pub struct InventoryItem {
     pub status_label: &'static str,
 }
 
-type ItemRow = (i64, i64, String, String, String, i64, String, i64, String, Option<i64>);
+type ItemRow = (i64, i64, String, String, String, i64, String, i64, String, Option<i64>, i64);
 
 impl App {
     /// Adds a kind of information to a site's inventory.
@@ -184,7 +184,7 @@ impl App {
         let rows: Vec<ItemRow> = sqlx::query_as(
             "SELECT i.id, i.site_id, s.name, i.name, i.category, i.limit_days, i.owner, i.column_id, c.name, \
              (SELECT MAX(d.first_published_at) FROM document_columns dc JOIN documents d ON d.id = dc.document_id \
-               JOIN editions e ON e.id = d.live_edition_id WHERE dc.column_id = i.column_id AND e.state = 'published') \
+               JOIN editions e ON e.id = d.live_edition_id WHERE dc.column_id = i.column_id AND e.state = 'published'), i.created_at \
              FROM inventory_items i JOIN sites s ON s.id = i.site_id JOIN columns c ON c.id = i.column_id \
              WHERE i.retired_at IS NULL AND (CAST($1 AS BIGINT) IS NULL OR i.site_id = $1) ORDER BY i.site_id, i.id",
         )
@@ -194,13 +194,15 @@ impl App {
         let cal = self.calendar.load();
         let today_d = today();
         let mut out = Vec::with_capacity(rows.len());
-        for (id, site_id, site_name, name, category, limit, owner, column_id, column_name, last) in rows {
-            let last_day = last
-                .and_then(|ms| time::OffsetDateTime::from_unix_timestamp(ms / 1000).ok())
-                .map(|t| t.to_offset(CST).date());
+        let day_of =
+            |ms: i64| time::OffsetDateTime::from_unix_timestamp(ms / 1000).ok().map(|t| t.to_offset(CST).date());
+        for (id, site_id, site_name, name, category, limit, owner, column_id, column_name, last, created) in rows {
+            let last_day = last.and_then(day_of);
+            // Counted from the last release, or from when the item joined the inventory.
+            let since = last_day.or_else(|| day_of(created)).unwrap_or(today_d);
             let due = match category.as_str() {
-                "periodic" => Some(last_day.unwrap_or(today_d) + time::Duration::days(limit)),
-                "routine" => cal.add_working_days(last_day.unwrap_or(today_d), limit as u32).map(|d| d.due),
+                "periodic" => Some(since + time::Duration::days(limit)),
+                "routine" => cal.add_working_days(since, limit as u32).map(|d| d.due),
                 _ => {
                     // The oldest event after the last release day (a release on the event's
                     // own day answers it).
