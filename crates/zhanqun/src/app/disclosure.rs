@@ -135,21 +135,7 @@ async fn subject_audit(
     action: &str,
     detail: serde_json::Value,
 ) -> AppResult<()> {
-    audit(
-        conn,
-        actor,
-        Audit {
-            site_id: None,
-            entity: "subject",
-            entity_id: id,
-            action,
-            from_state: None,
-            to_state: None,
-            comment: "",
-            detail,
-        },
-    )
-    .await
+    audit(conn, actor, Audit::event(None, "subject", id, action, detail)).await
 }
 
 /// Whether sanitised HTML holds an image with a non-empty text alternative.
@@ -328,16 +314,13 @@ impl App {
         audit(
             w.conn(),
             actor,
-            Audit {
-                site_id: Some(doc.site_id),
-                entity: "document",
-                entity_id: interpretation,
-                action: "interprets_removed",
-                from_state: None,
-                to_state: None,
-                comment: "",
-                detail: serde_json::json!({"policy": policy}),
-            },
+            Audit::event(
+                Some(doc.site_id),
+                "document",
+                interpretation,
+                "interprets_removed",
+                serde_json::json!({"policy": policy}),
+            ),
         )
         .await?;
         let policy_site: Option<i64> = sqlx::query_scalar("SELECT site_id FROM documents WHERE id = $1")
@@ -534,21 +517,8 @@ impl App {
         if n == 0 {
             return Err(AppError::not_found("机构", body_id));
         }
-        audit(
-            w.conn(),
-            actor,
-            Audit {
-                site_id: None,
-                entity: "body",
-                entity_id: body_id,
-                action: "set_code",
-                from_state: None,
-                to_state: None,
-                comment: "",
-                detail: serde_json::json!({"code": code}),
-            },
-        )
-        .await?;
+        audit(w.conn(), actor, Audit::event(None, "body", body_id, "set_code", serde_json::json!({"code": code})))
+            .await?;
         w.commit().await?;
         Ok(())
     }
@@ -695,16 +665,13 @@ impl App {
         audit(
             w.conn(),
             actor,
-            Audit {
-                site_id: Some(doc.site_id),
-                entity: "document",
-                entity_id: doc_id,
-                action: "disclosure",
-                from_state: None,
-                to_state: None,
-                comment: "",
-                detail: serde_json::json!({"validity": d.validity, "document_number": number}),
-            },
+            Audit::event(
+                Some(doc.site_id),
+                "document",
+                doc_id,
+                "disclosure",
+                serde_json::json!({"validity": d.validity, "document_number": number}),
+            ),
         )
         .await?;
         let out: Disclosure = sqlx::query_as("SELECT document_id, doc_type, issuing_body_id, document_number, subject, date_written, validity, validity_changed_on, changed_by_document_id, disclosure_mode, nondisclosure_reason, index_number, important, genre, keywords FROM disclosures WHERE document_id = $1")
@@ -793,16 +760,13 @@ impl App {
         audit(
             w.conn(),
             actor,
-            Audit {
-                site_id: Some(doc.site_id),
-                entity: "document",
-                entity_id: interpretation,
-                action: "interprets",
-                from_state: None,
-                to_state: None,
-                comment: "",
-                detail: serde_json::json!({"policy": policy, "kind": kind}),
-            },
+            Audit::event(
+                Some(doc.site_id),
+                "document",
+                interpretation,
+                "interprets",
+                serde_json::json!({"policy": policy, "kind": kind}),
+            ),
         )
         .await?;
         let policy_site: i64 =

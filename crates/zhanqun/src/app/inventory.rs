@@ -264,19 +264,5 @@ async fn inventory_audit(
     action: &str,
     detail: serde_json::Value,
 ) -> AppResult<()> {
-    audit(
-        conn,
-        actor,
-        Audit {
-            site_id: Some(site),
-            entity: "inventory",
-            entity_id: id,
-            action,
-            from_state: None,
-            to_state: None,
-            comment: "",
-            detail,
-        },
-    )
-    .await
+    audit(conn, actor, Audit::event(Some(site), "inventory", id, action, detail)).await
 }

@@ -283,6 +283,19 @@ pub(crate) struct Audit<'a> {
     pub detail: serde_json::Value,
 }
 
+impl<'a> Audit<'a> {
+    /// An entry without a state change or comment.
+    pub fn event(
+        site_id: Option<i64>,
+        entity: &'a str,
+        entity_id: i64,
+        action: &'a str,
+        detail: serde_json::Value,
+    ) -> Audit<'a> {
+        Audit { site_id, entity, entity_id, action, from_state: None, to_state: None, comment: "", detail }
+    }
+}
+
 pub(crate) async fn audit(conn: &mut AnyConnection, actor: &Actor, a: Audit<'_>) -> AppResult<()> {
     sqlx::query(
         "INSERT INTO audit_log (at, actor_id, actor_name, site_id, entity, entity_id, action, from_state, to_state, comment, detail) \

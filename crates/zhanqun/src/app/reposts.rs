@@ -245,16 +245,13 @@ impl App {
             audit(
                 w.conn(),
                 actor,
-                Audit {
-                    site_id: Some(*t),
-                    entity: "document",
-                    entity_id: doc_id,
-                    action: "repost",
-                    from_state: None,
-                    to_state: None,
-                    comment: "",
-                    detail: serde_json::json!({"repost": id, "from_site": from, "column": c}),
-                },
+                Audit::event(
+                    Some(*t),
+                    "document",
+                    doc_id,
+                    "repost",
+                    serde_json::json!({"repost": id, "from_site": from, "column": c}),
+                ),
             )
             .await?;
             ids.push(id);
@@ -314,16 +311,13 @@ impl App {
             audit(
                 w.conn(),
                 actor,
-                Audit {
-                    site_id: Some(rsite),
-                    entity: "document",
-                    entity_id: doc,
-                    action: "repost_removed",
-                    from_state: None,
-                    to_state: None,
-                    comment: "",
-                    detail: serde_json::json!({"repost": rid, "because_of": id}),
-                },
+                Audit::event(
+                    Some(rsite),
+                    "document",
+                    doc,
+                    "repost_removed",
+                    serde_json::json!({"repost": rid, "because_of": id}),
+                ),
             )
             .await?;
         }

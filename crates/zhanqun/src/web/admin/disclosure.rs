@@ -18,6 +18,20 @@ fn back(form: &FormData, fallback: &str) -> String {
     if b.starts_with("/admin/") && !b.contains("//") { b.to_string() } else { fallback.to_string() }
 }
 
+/// A posted form with a live session and its CSRF token, and the page to return to (the
+/// form's `back`, or `fallback`).
+async fn accept(
+    admin: Option<Admin>,
+    headers: &HeaderMap,
+    body: &[u8],
+    fallback: &str,
+) -> Result<(Admin, FormData, String), Response> {
+    let form = FormData::parse(body);
+    let to = back(&form, fallback);
+    let admin = posted(admin, headers, &to, &form).await?;
+    Ok((admin, form, to))
+}
+
 /// The result of a form action as a redirect with its message.
 fn done<T>(
     headers: &HeaderMap,
@@ -74,9 +88,7 @@ pub(super) async fn add_inventory(
     Path(id): Path<i64>,
     RawForm(body): RawForm,
 ) -> Response {
-    let form = FormData::parse(&body);
-    let path = format!("/admin/sites/{id}/disclosure");
-    let admin = match posted(admin, &headers, &path, &form).await {
+    let (admin, form, path) = match accept(admin, &headers, &body, &format!("/admin/sites/{id}/disclosure")).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -99,9 +111,7 @@ pub(super) async fn inventory_event(
     Path(id): Path<i64>,
     RawForm(body): RawForm,
 ) -> Response {
-    let form = FormData::parse(&body);
-    let to = back(&form, "/admin/");
-    let admin = match posted(admin, &headers, &to, &form).await {
+    let (admin, form, to) = match accept(admin, &headers, &body, "/admin/").await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -122,9 +132,7 @@ pub(super) async fn retire_inventory(
     Path(id): Path<i64>,
     RawForm(body): RawForm,
 ) -> Response {
-    let form = FormData::parse(&body);
-    let to = back(&form, "/admin/");
-    let admin = match posted(admin, &headers, &to, &form).await {
+    let (admin, _, to) = match accept(admin, &headers, &body, "/admin/").await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -138,9 +146,7 @@ pub(super) async fn repost(
     Path(id): Path<i64>,
     RawForm(body): RawForm,
 ) -> Response {
-    let form = FormData::parse(&body);
-    let to = back(&form, &format!("/admin/documents/{id}"));
-    let admin = match posted(admin, &headers, &to, &form).await {
+    let (admin, form, to) = match accept(admin, &headers, &body, &format!("/admin/documents/{id}")).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -183,9 +189,7 @@ pub(super) async fn remove_repost(
     Path(id): Path<i64>,
     RawForm(body): RawForm,
 ) -> Response {
-    let form = FormData::parse(&body);
-    let to = back(&form, "/admin/");
-    let admin = match posted(admin, &headers, &to, &form).await {
+    let (admin, _, to) = match accept(admin, &headers, &body, "/admin/").await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -199,9 +203,7 @@ pub(super) async fn link_interpretation(
     Path(id): Path<i64>,
     RawForm(body): RawForm,
 ) -> Response {
-    let form = FormData::parse(&body);
-    let to = format!("/admin/documents/{id}");
-    let admin = match posted(admin, &headers, &to, &form).await {
+    let (admin, form, to) = match accept(admin, &headers, &body, &format!("/admin/documents/{id}")).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -240,9 +242,7 @@ pub(super) async fn create_topic(
     Path(id): Path<i64>,
     RawForm(body): RawForm,
 ) -> Response {
-    let form = FormData::parse(&body);
-    let to = format!("/admin/sites/{id}/disclosure");
-    let admin = match posted(admin, &headers, &to, &form).await {
+    let (admin, form, to) = match accept(admin, &headers, &body, &format!("/admin/sites/{id}/disclosure")).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -264,9 +264,7 @@ pub(super) async fn add_topic_item(
     Path(id): Path<i64>,
     RawForm(body): RawForm,
 ) -> Response {
-    let form = FormData::parse(&body);
-    let to = back(&form, "/admin/");
-    let admin = match posted(admin, &headers, &to, &form).await {
+    let (admin, form, to) = match accept(admin, &headers, &body, "/admin/").await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -285,9 +283,7 @@ pub(super) async fn close_topic(
     Path(id): Path<i64>,
     RawForm(body): RawForm,
 ) -> Response {
-    let form = FormData::parse(&body);
-    let to = back(&form, "/admin/");
-    let admin = match posted(admin, &headers, &to, &form).await {
+    let (admin, _, to) = match accept(admin, &headers, &body, "/admin/").await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -317,9 +313,7 @@ pub(super) async fn add_subject(
     admin: Option<Admin>,
     RawForm(body): RawForm,
 ) -> Response {
-    let form = FormData::parse(&body);
-    let to = "/admin/subjects";
-    let admin = match posted(admin, &headers, to, &form).await {
+    let (admin, form, to) = match accept(admin, &headers, &body, "/admin/subjects").await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -327,7 +321,7 @@ pub(super) async fn add_subject(
         name: form.get("name").into(),
         parent_id: opt_i64(form.get("parent_id")),
     };
-    done(&headers, to, app.add_subject(&admin.s.actor, input).await, |s| format!("已添加分类「{}」", s.path))
+    done(&headers, &to, app.add_subject(&admin.s.actor, input).await, |s| format!("已添加分类「{}」", s.path))
 }
 
 pub(super) async fn update_subject(
@@ -337,9 +331,7 @@ pub(super) async fn update_subject(
     Path(id): Path<i64>,
     RawForm(body): RawForm,
 ) -> Response {
-    let form = FormData::parse(&body);
-    let to = "/admin/subjects";
-    let admin = match posted(admin, &headers, to, &form).await {
+    let (admin, form, to) = match accept(admin, &headers, &body, "/admin/subjects").await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -347,5 +339,5 @@ pub(super) async fn update_subject(
         name: non_empty(form.get("name")),
         retired: form.opt("retired").map(|r| r == "1"),
     };
-    done(&headers, to, app.update_subject(&admin.s.actor, id, patch).await, |_| "分类已更新".into())
+    done(&headers, &to, app.update_subject(&admin.s.actor, id, patch).await, |_| "分类已更新".into())
 }
