@@ -223,27 +223,24 @@ impl App {
 
     /// Open topics of a site, newest first (for the home page banners).
     pub async fn open_topics(&self, site_id: i64) -> AppResult<Vec<TopicView>> {
-        let ids: Vec<i64> =
-            sqlx::query_scalar("SELECT id FROM topics WHERE site_id = $1 AND closed_at IS NULL ORDER BY id DESC")
-                .bind(site_id)
-                .fetch_all(&self.db.pool)
-                .await?;
-        let mut out = Vec::new();
-        for id in ids {
-            out.push(self.topic(id).await?);
-        }
-        Ok(out)
+        self.site_topics_where(site_id, false).await
     }
 
     /// Every topic of a site, open ones first, newest first (for the admin).
     pub async fn site_topics(&self, site_id: i64) -> AppResult<Vec<TopicView>> {
+        self.site_topics_where(site_id, true).await
+    }
+
+    async fn site_topics_where(&self, site_id: i64, closed_too: bool) -> AppResult<Vec<TopicView>> {
         let ids: Vec<i64> = sqlx::query_scalar(
-            "SELECT id FROM topics WHERE site_id = $1 ORDER BY CASE WHEN closed_at IS NULL THEN 0 ELSE 1 END, id DESC",
+            "SELECT id FROM topics WHERE site_id = $1 AND (closed_at IS NULL OR $2 = 1) \
+             ORDER BY CASE WHEN closed_at IS NULL THEN 0 ELSE 1 END, id DESC",
         )
         .bind(site_id)
+        .bind(i64::from(closed_too))
         .fetch_all(&self.db.pool)
         .await?;
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             out.push(self.topic(id).await?);
         }
