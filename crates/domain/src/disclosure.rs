@@ -83,9 +83,67 @@ pub fn parse_document_number(field: &str, s: &str) -> Result<(String, i32, u32),
     Ok((abbr.trim().to_string(), year, number))
 }
 
-/// 索引号: `{body code}/{yyyy}-{nnnnn}`, the sequence per body and year.
+/// The national default index-number scheme.
+pub const DEFAULT_INDEX_SCHEME: &str = "{code}/{yyyy}-{nnnnn}";
+
+/// Checks a body's index-number scheme: `{code}` (the body's code), `{yyyy}` (the year, which
+/// must be there: sequences restart each year) and one sequence `{nnn}` … `{nnnnnnnn}` (its
+/// width, zero-padded); anything else is literal text of at most 40 characters.
+pub fn check_index_scheme(field: &str, scheme: &str) -> Result<(), FieldError> {
+    let err = |why: &str| {
+        FieldError::new(
+            field,
+            "index_scheme",
+            format!("索引号规则「{scheme}」无效：{why}，例如 {DEFAULT_INDEX_SCHEME}"),
+        )
+    };
+    if scheme.chars().count() > 40 || scheme.trim().is_empty() {
+        return Err(err("长度应为 1 到 40 个字符"));
+    }
+    let mut years = 0;
+    let mut seqs = 0;
+    let mut rest = scheme;
+    while let Some(open) = rest.find('{') {
+        let close = rest[open..].find('}').ok_or_else(|| err("花括号不成对"))? + open;
+        match &rest[open + 1..close] {
+            "code" => {}
+            "yyyy" => years += 1,
+            n if (3..=8).contains(&n.len()) && n.bytes().all(|b| b == b'n') => seqs += 1,
+            other => return Err(err(&format!("不认识的占位符 {{{other}}}"))),
+        }
+        rest = &rest[close + 1..];
+    }
+    if rest.contains('}') {
+        return Err(err("花括号不成对"));
+    }
+    if years != 1 || seqs != 1 {
+        return Err(err("须恰好包含一个 {yyyy} 和一个流水号 {nnnnn}（3 到 8 位）"));
+    }
+    Ok(())
+}
+
+/// 索引号 by a body's scheme (checked with [`check_index_scheme`]); the sequence is per body
+/// and year.
+pub fn index_number_by(scheme: &str, body_code: &str, year: i32, seq: u32) -> String {
+    let mut out = String::new();
+    let mut rest = scheme;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('}').map(|c| c + open) else { break };
+        match &rest[open + 1..close] {
+            "code" => out.push_str(body_code),
+            "yyyy" => out.push_str(&format!("{year:04}")),
+            n => out.push_str(&format!("{seq:0width$}", width = n.len())),
+        }
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// 索引号 by the national default: `{body code}/{yyyy}-{nnnnn}`.
 pub fn index_number(body_code: &str, year: i32, seq: u32) -> String {
-    format!("{body_code}/{year:04}-{seq:05}")
+    index_number_by(DEFAULT_INDEX_SCHEME, body_code, year, seq)
 }
 
 /// Kinds of disclosed document.
@@ -218,5 +276,18 @@ mod tests {
     #[test]
     fn index_numbers() {
         assert_eq!(index_number("11370200MB1234567X", 2026, 7), "11370200MB1234567X/2026-00007");
+        assert_eq!(index_number_by("QD-{code}-{yyyy}-{nnnnnn}", "ABC", 2026, 42), "QD-ABC-2026-000042");
+        assert!(check_index_scheme("s", "QD-{code}-{yyyy}-{nnnnnn}").is_ok());
+        for bad in [
+            "{code}/{nnnnn}",
+            "{code}/{yyyy}",
+            "{code}/{yyyy}-{nn}",
+            "{code}/{yyyy}-{nnnnn",
+            "{x}/{yyyy}-{nnnnn}",
+            "{yyyy}{yyyy}-{nnnnn}",
+            "",
+        ] {
+            assert_eq!(check_index_scheme("s", bad).unwrap_err().rule, "index_scheme", "{bad}");
+        }
     }
 }

@@ -1,6 +1,8 @@
 -- Issue #4, second part: genre and keywords in the catalog metadata, the configurable
 -- two-level subject list, reposting across the cluster and the content inventory.
 ALTER TABLE disclosures ADD COLUMN genre TEXT;
+-- A body's own index-number scheme; NULL is the national default {code}/{yyyy}-{nnnnn}.
+ALTER TABLE bodies ADD COLUMN index_scheme TEXT;
 ALTER TABLE disclosures ADD COLUMN keywords TEXT NOT NULL DEFAULT '';
 -- The catalog reads one table: the document's site, and when it was first published while its
 -- live edition is published (NULL otherwise), kept in step by every publish and unpublish.

@@ -332,6 +332,29 @@ async fn metadata_is_validated_and_index_numbers_are_assigned_at_publication(b: 
     assert_eq!(headers["content-type"], "application/atom+xml; charset=utf-8");
     assert_eq!(feed.matches("<entry>").count(), 2);
     assert!(feed.contains("<title>新的实施办法（修订）</title>") && feed.contains(&format!("/articles/{new}.html")));
+    // A body's own scheme applies to numbers assigned from then on; assigned ones stay.
+    let scheme = |v: Value| {
+        let s = &s;
+        async move { s.call(Method::PUT, &format!("/api/v1/bodies/{body_id}/index-scheme"), Some(&s.admin), Some(v)).await }
+    };
+    let (st, e) = scheme(json!({"scheme": "{code}-{nnnnn}"})).await;
+    assert_eq!(
+        (st, e["errors"][0]["rule"].as_str().unwrap()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "index_scheme"),
+        "no year: {e}"
+    );
+    let (st, _) = scheme(json!({"scheme": "青教-{yyyy}-{nnnn}"})).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let third = nr.draft(&s, "第三份文件").await["id"].as_i64().unwrap();
+    assert_eq!(put(third, meta(body_id, Some("青教发〔2026〕2号"), "2026-01-06")).await.0, StatusCode::OK);
+    nr.publish(&s, third).await;
+    let (_, cat) = s.call(Method::GET, "/api/v1/catalog", None, None).await;
+    let numbers: Vec<&str> =
+        cat["entries"].as_array().unwrap().iter().map(|e| e["index_number"].as_str().unwrap()).collect();
+    assert!(numbers.contains(&format!("青教-{year}-0003").as_str()), "{numbers:?}");
+    assert!(numbers.contains(&format!("91350100M000100Y43/{year}-00001").as_str()), "assigned numbers never change");
+    let (st, _) = scheme(json!({"scheme": null})).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
     s.finish().await;
 }
 

@@ -7,8 +7,8 @@ use sqlx::{AnyConnection, FromRow};
 use zhanqun_domain::FieldErrors;
 use zhanqun_domain::calendar::{fmt_date, parse_date};
 use zhanqun_domain::disclosure::{
-    DOC_TYPES, GENRES, MODES, VALIDITY, check_credit_code, check_org_code, check_subject_name, index_number, label_of,
-    parse_document_number,
+    DEFAULT_INDEX_SCHEME, DOC_TYPES, GENRES, MODES, VALIDITY, check_credit_code, check_index_scheme, check_org_code,
+    check_subject_name, index_number_by, label_of, parse_document_number,
 };
 use zhanqun_domain::workflow::Role;
 
@@ -195,14 +195,16 @@ async fn bump_catalog(conn: &mut AnyConnection) -> AppResult<()> {
 /// `{body code}/{year}-{sequence}`, the year that of first publication, the sequence per body
 /// and year, never reused.
 pub(crate) async fn assign_index_number(conn: &mut AnyConnection, doc_id: i64) -> AppResult<Option<String>> {
-    let row: Option<(i64, Option<String>, Option<i64>)> = sqlx::query_as(
-        "SELECT d.issuing_body_id, b.code, doc.first_published_at FROM disclosures d JOIN bodies b ON b.id = d.issuing_body_id \
+    // (body, its code, first published, its scheme)
+    type Row = (i64, Option<String>, Option<i64>, Option<String>);
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT d.issuing_body_id, b.code, doc.first_published_at, b.index_scheme FROM disclosures d JOIN bodies b ON b.id = d.issuing_body_id \
          JOIN documents doc ON doc.id = d.document_id WHERE d.document_id = $1 AND d.index_number IS NULL",
     )
     .bind(doc_id)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some((body, Some(code), published)) = row else { return Ok(None) };
+    let Some((body, Some(code), published, scheme)) = row else { return Ok(None) };
     // The year the document was first published (metadata added later keeps that year).
     let year = published
         .and_then(|ms| time::OffsetDateTime::from_unix_timestamp(ms / 1000).ok())
@@ -216,7 +218,7 @@ pub(crate) async fn assign_index_number(conn: &mut AnyConnection, doc_id: i64) -
     .bind(year)
     .fetch_one(&mut *conn)
     .await?;
-    let number = index_number(&code, year as i32, seq as u32);
+    let number = index_number_by(scheme.as_deref().unwrap_or(DEFAULT_INDEX_SCHEME), &code, year as i32, seq as u32);
     sqlx::query("UPDATE disclosures SET index_number = $1 WHERE document_id = $2")
         .bind(&number)
         .bind(doc_id)
@@ -523,6 +525,30 @@ impl App {
         Ok(())
     }
 
+    /// Sets a body's index-number scheme (None: the national default). Numbers already
+    /// assigned keep their form; the sequence carries on.
+    pub async fn set_body_index_scheme(&self, actor: &Actor, body_id: i64, scheme: Option<&str>) -> AppResult<()> {
+        actor.require_admin()?;
+        let scheme = scheme.map(str::trim).filter(|s| !s.is_empty());
+        if let Some(s) = scheme {
+            check_index_scheme("scheme", s)?;
+        }
+        let mut w = self.db.begin_write().await?;
+        let n = sqlx::query("UPDATE bodies SET index_scheme = $1 WHERE id = $2")
+            .bind(scheme)
+            .bind(body_id)
+            .execute(w.conn())
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(AppError::not_found("机构", body_id));
+        }
+        let detail = serde_json::json!({"index_scheme": scheme.unwrap_or(DEFAULT_INDEX_SCHEME)});
+        audit(w.conn(), actor, Audit::event(None, "body", body_id, "set_index_scheme", detail)).await?;
+        w.commit().await?;
+        Ok(())
+    }
+
     /// A document's disclosure metadata, if it has any.
     pub async fn disclosure(&self, doc_id: i64) -> AppResult<Option<Disclosure>> {
         Ok(sqlx::query_as(
@@ -535,8 +561,10 @@ impl App {
     }
 
     /// Bodies with their codes, for the admin.
-    pub async fn bodies_with_codes(&self) -> AppResult<Vec<(i64, String, Option<String>)>> {
-        Ok(sqlx::query_as("SELECT id, name, code FROM bodies ORDER BY id").fetch_all(&self.db.pool).await?)
+    pub async fn bodies_with_codes(&self) -> AppResult<Vec<(i64, String, Option<String>, Option<String>)>> {
+        Ok(sqlx::query_as("SELECT id, name, code, index_scheme FROM bodies ORDER BY id")
+            .fetch_all(&self.db.pool)
+            .await?)
     }
 
     /// Sets a document's disclosure metadata. Every rule is checked and all broken ones reported.

@@ -74,6 +74,7 @@ pub fn router(app: &App) -> Router<App> {
         .route("/subjects/{id}", post(disclosure::update_subject))
         .route("/bodies", post(create_body))
         .route("/bodies/{id}/code", post(set_body_code))
+        .route("/bodies/{id}/index-scheme", post(set_index_scheme))
         .route("/letters", get(letters))
         .route("/letters/sensitive-words", post(sensitive_words))
         .route("/letters/{id}", get(letter))
@@ -1765,6 +1766,24 @@ async fn create_body(
     };
     match app.create_body(&admin.s.actor, form.get("name"), None).await {
         Ok(b) => redirect_flash(&headers, "/admin/users", &format!("已添加机构「{}」", b.name)),
+        Err(e) => redirect_error(&headers, "/admin/users", &error_messages(&e).join("；")),
+    }
+}
+
+async fn set_index_scheme(
+    State(app): State<App>,
+    headers: HeaderMap,
+    admin: Option<Admin>,
+    Path(id): Path<i64>,
+    RawForm(body): RawForm,
+) -> Response {
+    let form = FormData::parse(&body);
+    let admin = match posted(admin, &headers, "/admin/users", &form).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match app.set_body_index_scheme(&admin.s.actor, id, Some(form.get("scheme"))).await {
+        Ok(()) => redirect_flash(&headers, "/admin/users", "索引号规则已设置，此后发布的文件按新规则编号"),
         Err(e) => redirect_error(&headers, "/admin/users", &error_messages(&e).join("；")),
     }
 }

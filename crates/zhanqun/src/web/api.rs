@@ -88,6 +88,7 @@ pub fn router(app: &App) -> Router<App> {
         .route("/interviews/{id}/end", post(end_interview))
         .route("/questions/{id}", post(handle_question))
         .route("/bodies/{id}/code", axum::routing::put(set_body_code))
+        .route("/bodies/{id}/index-scheme", axum::routing::put(set_index_scheme))
         .route("/documents/{id}/disclosure", axum::routing::put(set_disclosure))
         .route("/documents/{id}/interprets", post(link_interpretation))
         .route("/documents/{id}/interprets/{policy_id}", axum::routing::delete(unlink_interpretation))
@@ -1006,4 +1007,20 @@ async fn site_topics(State(app): State<App>, ApiPath(id): ApiPath<i64>) -> AppRe
 
 async fn close_topic(State(app): State<App>, Auth(actor): Auth, ApiPath(id): ApiPath<i64>) -> AppResult<Json> {
     to_json(app.close_topic(&actor, id).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SchemeInput {
+    scheme: Option<String>,
+}
+
+async fn set_index_scheme(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(i): ApiJson<SchemeInput>,
+) -> AppResult<StatusCode> {
+    app.set_body_index_scheme(&actor, id, i.scheme.as_deref()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
