@@ -35,6 +35,7 @@ impl PeerChanges {
         let mut sites = std::collections::HashSet::new();
         let mut hosts = false;
         let mut all = false;
+        let mut documents = Vec::new();
         for (id, at, site, entity, entity_id) in rows {
             if self.seen.insert(id, at).is_none() && at >= self.since {
                 if let Some(s) = site {
@@ -45,10 +46,15 @@ impl PeerChanges {
                 // was reposted to as well.
                 all |= entity == "subject";
                 if entity == "document" {
-                    let mut c = app.db.pool.acquire().await?;
-                    for (s, _) in crate::app::reposts::receivers(&mut c, entity_id).await? {
-                        sites.insert(s);
-                    }
+                    documents.push(entity_id);
+                }
+            }
+        }
+        if !documents.is_empty() {
+            let mut c = app.db.pool.acquire().await?;
+            for d in documents {
+                for (s, _) in crate::app::reposts::receivers(&mut c, d).await? {
+                    sites.insert(s);
                 }
             }
         }
