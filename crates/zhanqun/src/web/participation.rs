@@ -384,7 +384,12 @@ pub async fn body_guide(State(app): State<App>, headers: HeaderMap, Path(id): Pa
             Some(g) => axum::response::Redirect::to(&g.url).into_response(),
             None => not_found(&app, site.id, &headers, "公开指南").await,
         },
-        Err(_) => not_found(&app, site.id, &headers, "公开指南").await,
+        Err(e) if e.status() == StatusCode::NOT_FOUND => not_found(&app, site.id, &headers, "公开指南").await,
+        Err(e) => {
+            tracing::error!(error = %e, "disclosure guide lookup failed");
+            let ctx = context! { heading => "暂时无法显示", message => "页面暂时无法显示，请稍后再试。" };
+            render(&app, site.id, &headers, e.status(), "message.html", ctx).await
+        }
     }
 }
 
@@ -396,7 +401,12 @@ pub async fn body_reports(State(app): State<App>, headers: HeaderMap, Path(id): 
     };
     match app.body_disclosure_docs(id).await {
         Ok(d) => render(&app, site.id, &headers, StatusCode::OK, "annual_reports.html", context! { d }).await,
-        Err(_) => not_found(&app, site.id, &headers, "年度报告").await,
+        Err(e) if e.status() == StatusCode::NOT_FOUND => not_found(&app, site.id, &headers, "年度报告").await,
+        Err(e) => {
+            tracing::error!(error = %e, "annual reports page failed");
+            let ctx = context! { heading => "暂时无法显示", message => "页面暂时无法显示，请稍后再试。" };
+            render(&app, site.id, &headers, e.status(), "message.html", ctx).await
+        }
     }
 }
 
