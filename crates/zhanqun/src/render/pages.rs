@@ -452,6 +452,7 @@ impl App {
                 .into_iter()
                 .map(|(id, site_id, title, kind)| {
                     let url = self.document_link(shown_on, site_id, id);
+                    let response = kind == "response";
                     let kind = match kind.as_str() {
                         "graphic" => "图解",
                         "response" => "回应关切",
@@ -459,17 +460,15 @@ impl App {
                         "video" => "视频",
                         _ => "文字解读",
                     };
-                    minijinja::context! { url, title, kind }
+                    minijinja::context! { url, title, kind, response }
                 })
                 .collect();
             linked.push(items);
         }
         let meta = self.article_meta(c, doc.id, shown_on).await?;
         // Responses to hot issues are listed apart from interpretations.
-        let (responses, interpretations): (Vec<minijinja::Value>, Vec<minijinja::Value>) = linked[0]
-            .iter()
-            .cloned()
-            .partition(|v| v.get_attr("kind").ok().and_then(|k| k.as_str().map(|k| k == "回应关切")).unwrap_or(false));
+        let (responses, interpretations): (Vec<minijinja::Value>, Vec<minijinja::Value>) =
+            linked[0].iter().cloned().partition(|v| v.get_attr("response").is_ok_and(|r| r.is_true()));
         let published = doc.first_published_at.or(edition.published_at).map(fmt_local).unwrap_or_default();
         let description =
             if edition.summary.trim().is_empty() { plain_text(&edition.body_html) } else { edition.summary.clone() };
