@@ -630,6 +630,13 @@ async fn reposts_interpretations_topics_and_the_inventory_are_kept_in_the_admin(
     let (_, html) = editor.get(&loc).await;
     assert!(html.contains(&format!("已关联到稿件 #{policy}")), "{html}");
     assert!(html.contains("关于加强课后服务的意见</a>（本文解读它）"));
+    let back = format!("/admin/documents/{reading}");
+    let (_, loc, _) = editor
+        .submit(&page, &format!("/admin/documents/{reading}/interprets/{policy}/delete"), &[("back", &back)])
+        .await;
+    assert_eq!(loc, back);
+    let (_, html) = editor.get(&loc).await;
+    assert!(html.contains("已取消关联") && html.contains("还没有关联的解读或政策"), "{html}");
 
     let page = format!("/admin/documents/{policy}");
     let (_, loc, _) = editor

@@ -237,7 +237,23 @@ fn field_errors(e: &AppError) -> HashMap<String, String> {
 
 /// Checks the session and the CSRF token of a posted form. Without a live session the
 /// login page comes back carrying the form, so nothing typed is lost.
-async fn posted(admin: Option<Admin>, headers: &HeaderMap, path: &str, form: &FormData) -> Result<Admin, Response> {
+async fn posted(
+    admin: Option<Admin>,
+    headers: &HeaderMap,
+    path: &str,
+    body: &[u8],
+) -> Result<(Admin, FormData), Response> {
+    checked(admin, headers, path, FormData::parse(body))
+}
+
+/// [`posted`] for a form already parsed (when where to return depends on the form).
+#[allow(clippy::result_large_err, reason = "the error is the response itself, returned at once")]
+fn checked(
+    admin: Option<Admin>,
+    headers: &HeaderMap,
+    path: &str,
+    form: FormData,
+) -> Result<(Admin, FormData), Response> {
     let Some(admin) = admin else {
         let pre = crate::app::auth::random_token();
         let carry: Vec<(String, String)> = form.0.iter().filter(|(k, _)| k != "_csrf").cloned().collect();
@@ -256,7 +272,7 @@ async fn posted(admin: Option<Admin>, headers: &HeaderMap, path: &str, form: &Fo
             path,
         ));
     }
-    Ok(admin)
+    Ok((admin, form))
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -462,8 +478,7 @@ async fn create_site(
     admin: Option<Admin>,
     RawForm(body): RawForm,
 ) -> Response {
-    let form = FormData::parse(&body);
-    let admin = match posted(admin, &headers, "/admin/sites", &form).await {
+    let (admin, form) = match posted(admin, &headers, "/admin/sites", &body).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -537,9 +552,8 @@ async fn update_site(
     Path(id): Path<i64>,
     RawForm(body): RawForm,
 ) -> Response {
-    let form = FormData::parse(&body);
     let path = format!("/admin/sites/{id}");
-    let admin = match posted(admin, &headers, &path, &form).await {
+    let (admin, form) = match posted(admin, &headers, &path, &body).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -571,9 +585,8 @@ async fn site_transition(
     Path(id): Path<i64>,
     RawForm(body): RawForm,
 ) -> Response {
-    let form = FormData::parse(&body);
     let path = format!("/admin/sites/{id}");
-    let admin = match posted(admin, &headers, &path, &form).await {
+    let (admin, form) = match posted(admin, &headers, &path, &body).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -599,9 +612,8 @@ async fn create_column(
     Path(id): Path<i64>,
     RawForm(body): RawForm,
 ) -> Response {
-    let form = FormData::parse(&body);
     let path = format!("/admin/sites/{id}");
-    let admin = match posted(admin, &headers, &path, &form).await {
+    let (admin, form) = match posted(admin, &headers, &path, &body).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -631,9 +643,8 @@ async fn grant_role(
     Path(id): Path<i64>,
     RawForm(body): RawForm,
 ) -> Response {
-    let form = FormData::parse(&body);
     let path = format!("/admin/sites/{id}");
-    let admin = match posted(admin, &headers, &path, &form).await {
+    let (admin, form) = match posted(admin, &headers, &path, &body).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -659,9 +670,8 @@ async fn revoke_role(
     Path(id): Path<i64>,
     RawForm(body): RawForm,
 ) -> Response {
-    let form = FormData::parse(&body);
     let path = format!("/admin/sites/{id}");
-    let admin = match posted(admin, &headers, &path, &form).await {
+    let (admin, form) = match posted(admin, &headers, &path, &body).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -725,9 +735,8 @@ async fn update_column(
     Path(id): Path<i64>,
     RawForm(body): RawForm,
 ) -> Response {
-    let form = FormData::parse(&body);
     let path = format!("/admin/columns/{id}");
-    let admin = match posted(admin, &headers, &path, &form).await {
+    let (admin, form) = match posted(admin, &headers, &path, &body).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -758,9 +767,8 @@ async fn merge_column(
     Path(id): Path<i64>,
     RawForm(body): RawForm,
 ) -> Response {
-    let form = FormData::parse(&body);
     let path = format!("/admin/columns/{id}");
-    let admin = match posted(admin, &headers, &path, &form).await {
+    let (admin, form) = match posted(admin, &headers, &path, &body).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -786,9 +794,8 @@ async fn close_column(
     Path(id): Path<i64>,
     RawForm(body): RawForm,
 ) -> Response {
-    let form = FormData::parse(&body);
     let path = format!("/admin/columns/{id}");
-    let admin = match posted(admin, &headers, &path, &form).await {
+    let (admin, _) = match posted(admin, &headers, &path, &body).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -837,8 +844,7 @@ async fn create_user(
     admin: Option<Admin>,
     RawForm(body): RawForm,
 ) -> Response {
-    let form = FormData::parse(&body);
-    let admin = match posted(admin, &headers, "/admin/users", &form).await {
+    let (admin, form) = match posted(admin, &headers, "/admin/users", &body).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -865,8 +871,7 @@ async fn disable_user(
     Path(id): Path<i64>,
     RawForm(body): RawForm,
 ) -> Response {
-    let form = FormData::parse(&body);
-    let admin = match posted(admin, &headers, "/admin/users", &form).await {
+    let (admin, _) = match posted(admin, &headers, "/admin/users", &body).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -1049,8 +1054,7 @@ async fn create_document(
     Path(id): Path<i64>,
     RawForm(body): RawForm,
 ) -> Response {
-    let form = FormData::parse(&body);
-    let admin = match posted(admin, &headers, &format!("/admin/sites/{id}/documents"), &form).await {
+    let (admin, form) = match posted(admin, &headers, &format!("/admin/sites/{id}/documents"), &body).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -1099,9 +1103,8 @@ async fn save_document(
     Path(id): Path<i64>,
     RawForm(body): RawForm,
 ) -> Response {
-    let form = FormData::parse(&body);
     let path = format!("/admin/documents/{id}");
-    let admin = match posted(admin, &headers, &path, &form).await {
+    let (admin, form) = match posted(admin, &headers, &path, &body).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -1158,9 +1161,8 @@ async fn document_transition(
     Path(id): Path<i64>,
     RawForm(body): RawForm,
 ) -> Response {
-    let form = FormData::parse(&body);
     let path = format!("/admin/documents/{id}");
-    let admin = match posted(admin, &headers, &path, &form).await {
+    let (admin, form) = match posted(admin, &headers, &path, &body).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -1304,9 +1306,8 @@ async fn letter_action(
     Path(id): Path<i64>,
     RawForm(body): RawForm,
 ) -> Response {
-    let form = FormData::parse(&body);
     let path = format!("/admin/letters/{id}");
-    let admin = match posted(admin, &headers, &path, &form).await {
+    let (admin, form) = match posted(admin, &headers, &path, &body).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -1331,9 +1332,8 @@ async fn release_letter(
     Path(id): Path<i64>,
     RawForm(body): RawForm,
 ) -> Response {
-    let form = FormData::parse(&body);
     let path = format!("/admin/letters/{id}");
-    let admin = match posted(admin, &headers, &path, &form).await {
+    let (admin, _) = match posted(admin, &headers, &path, &body).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -1375,8 +1375,7 @@ async fn calendar(
 }
 
 async fn set_day(State(app): State<App>, headers: HeaderMap, admin: Option<Admin>, RawForm(body): RawForm) -> Response {
-    let form = FormData::parse(&body);
-    let admin = match posted(admin, &headers, "/admin/calendar", &form).await {
+    let (admin, form) = match posted(admin, &headers, "/admin/calendar", &body).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -1401,8 +1400,7 @@ async fn delete_day(
     admin: Option<Admin>,
     RawForm(body): RawForm,
 ) -> Response {
-    let form = FormData::parse(&body);
-    let admin = match posted(admin, &headers, "/admin/calendar", &form).await {
+    let (admin, form) = match posted(admin, &headers, "/admin/calendar", &body).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -1482,8 +1480,7 @@ async fn new_consultation(
     admin: Option<Admin>,
     RawForm(body): RawForm,
 ) -> Response {
-    let form = FormData::parse(&body);
-    let admin = match posted(admin, &headers, PART, &form).await {
+    let (admin, form) = match posted(admin, &headers, PART, &body).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -1508,8 +1505,7 @@ async fn consultation_feedback(
     Path(id): Path<i64>,
     RawForm(body): RawForm,
 ) -> Response {
-    let form = FormData::parse(&body);
-    let admin = match posted(admin, &headers, PART, &form).await {
+    let (admin, form) = match posted(admin, &headers, PART, &body).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -1526,8 +1522,7 @@ async fn moderate_comment(
     Path(id): Path<i64>,
     RawForm(body): RawForm,
 ) -> Response {
-    let form = FormData::parse(&body);
-    let admin = match posted(admin, &headers, PART, &form).await {
+    let (admin, form) = match posted(admin, &headers, PART, &body).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -1582,8 +1577,7 @@ async fn new_survey(
     admin: Option<Admin>,
     RawForm(body): RawForm,
 ) -> Response {
-    let form = FormData::parse(&body);
-    let admin = match posted(admin, &headers, PART, &form).await {
+    let (admin, form) = match posted(admin, &headers, PART, &body).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -1611,8 +1605,7 @@ async fn new_interview(
     admin: Option<Admin>,
     RawForm(body): RawForm,
 ) -> Response {
-    let form = FormData::parse(&body);
-    let admin = match posted(admin, &headers, PART, &form).await {
+    let (admin, form) = match posted(admin, &headers, PART, &body).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -1634,8 +1627,7 @@ async fn end_interview(
     Path(id): Path<i64>,
     RawForm(body): RawForm,
 ) -> Response {
-    let form = FormData::parse(&body);
-    let admin = match posted(admin, &headers, PART, &form).await {
+    let (admin, form) = match posted(admin, &headers, PART, &body).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -1656,8 +1648,7 @@ async fn handle_question(
     Path(id): Path<i64>,
     RawForm(body): RawForm,
 ) -> Response {
-    let form = FormData::parse(&body);
-    let admin = match posted(admin, &headers, PART, &form).await {
+    let (admin, form) = match posted(admin, &headers, PART, &body).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -1699,8 +1690,7 @@ async fn sensitive_words(
     admin: Option<Admin>,
     RawForm(body): RawForm,
 ) -> Response {
-    let form = FormData::parse(&body);
-    let admin = match posted(admin, &headers, "/admin/letters", &form).await {
+    let (admin, form) = match posted(admin, &headers, "/admin/letters", &body).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -1719,9 +1709,8 @@ async fn save_disclosure(
     Path(id): Path<i64>,
     RawForm(body): RawForm,
 ) -> Response {
-    let form = FormData::parse(&body);
     let path = format!("/admin/documents/{id}");
-    let admin = match posted(admin, &headers, &path, &form).await {
+    let (admin, form) = match posted(admin, &headers, &path, &body).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -1759,8 +1748,7 @@ async fn create_body(
     admin: Option<Admin>,
     RawForm(body): RawForm,
 ) -> Response {
-    let form = FormData::parse(&body);
-    let admin = match posted(admin, &headers, "/admin/users", &form).await {
+    let (admin, form) = match posted(admin, &headers, "/admin/users", &body).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -1777,8 +1765,7 @@ async fn set_index_scheme(
     Path(id): Path<i64>,
     RawForm(body): RawForm,
 ) -> Response {
-    let form = FormData::parse(&body);
-    let admin = match posted(admin, &headers, "/admin/users", &form).await {
+    let (admin, form) = match posted(admin, &headers, "/admin/users", &body).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -1795,8 +1782,7 @@ async fn set_body_code(
     Path(id): Path<i64>,
     RawForm(body): RawForm,
 ) -> Response {
-    let form = FormData::parse(&body);
-    let admin = match posted(admin, &headers, "/admin/users", &form).await {
+    let (admin, form) = match posted(admin, &headers, "/admin/users", &body).await {
         Ok(a) => a,
         Err(r) => return r,
     };

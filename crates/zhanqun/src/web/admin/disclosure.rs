@@ -7,7 +7,7 @@ use axum::response::Response;
 use minijinja::{Value, context};
 
 use super::{
-    Admin, FormData, clear_flash, ctx, error_messages, error_page, non_empty, opt_i64, page, posted, to_login,
+    Admin, FormData, checked, clear_flash, ctx, error_messages, error_page, non_empty, opt_i64, page, to_login,
 };
 use super::{redirect_error, redirect_flash};
 use crate::app::App;
@@ -28,7 +28,7 @@ async fn accept(
 ) -> Result<(Admin, FormData, String), Response> {
     let form = FormData::parse(body);
     let to = back(&form, fallback);
-    let admin = posted(admin, headers, &to, &form).await?;
+    let (admin, form) = checked(admin, headers, &to, form)?;
     Ok((admin, form, to))
 }
 
@@ -223,12 +223,7 @@ pub(super) async fn unlink_interpretation(
     Path((id, policy)): Path<(i64, i64)>,
     RawForm(body): RawForm,
 ) -> Response {
-    let form = FormData::parse(&body);
-    let to = match opt_i64(form.get("back")) {
-        Some(d) => format!("/admin/documents/{d}"),
-        None => format!("/admin/documents/{id}"),
-    };
-    let admin = match posted(admin, &headers, &to, &form).await {
+    let (admin, _, to) = match accept(admin, &headers, &body, &format!("/admin/documents/{id}")).await {
         Ok(a) => a,
         Err(r) => return r,
     };
