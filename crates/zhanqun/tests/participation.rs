@@ -326,5 +326,17 @@ async fn an_interview_takes_moderated_questions_and_its_transcript_goes_through_
     assert_eq!(st, StatusCode::CONFLICT);
     let (st, _) = s.post(&format!("/api/v1/interviews/{id}/end"), &nr.editor.1, json!({"column_id": nr.column})).await;
     assert_eq!(st, StatusCode::CONFLICT);
+    // Unknown ones are plainly not there, on every kind of page.
+    for (path, what) in [
+        ("/consultations/99999/", "意见征集不存在"),
+        ("/surveys/99999/", "调查不存在"),
+        ("/surveys/99999/results", "调查不存在"),
+        ("/interviews/99999/", "在线访谈不存在"),
+        ("/topics/99999/", "专题不存在"),
+    ] {
+        let (st, _, page) = s.page(HOST, path).await;
+        assert_eq!(st, StatusCode::NOT_FOUND, "{path}");
+        assert!(page.contains(what), "{path}: {page}");
+    }
     s.finish().await;
 }

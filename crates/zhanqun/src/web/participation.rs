@@ -50,6 +50,17 @@ async fn not_found(app: &App, site: i64, headers: &HeaderMap, what: &str) -> Res
     .await
 }
 
+/// The page for a lookup that failed: "does not exist" when it does not, and when the
+/// database failed, a logged error that says so rather than a false 404.
+async fn lookup_failed(app: &App, site: i64, headers: &HeaderMap, what: &str, e: AppError) -> Response {
+    if e.status() == StatusCode::NOT_FOUND {
+        return not_found(app, site, headers, what).await;
+    }
+    tracing::error!(error = %e, what, "public page failed");
+    let ctx = context! { heading => "暂时无法显示", message => "页面暂时无法显示，请稍后再试。" };
+    render(app, site, headers, e.status(), "message.html", ctx).await
+}
+
 pub async fn consultations(State(app): State<App>, headers: HeaderMap) -> Response {
     let site = match resolve_site(&app, &headers) {
         Ok(s) => s,
@@ -73,7 +84,7 @@ async fn consultation_page(
             render(app, site, headers, status, "consultation.html", context! { ..extra, ..context! { c, challenge } })
                 .await
         }
-        Err(_) => not_found(app, site, headers, "意见征集").await,
+        Err(e) => lookup_failed(app, site, headers, "意见征集", e).await,
     }
 }
 
@@ -136,7 +147,7 @@ pub async fn survey(State(app): State<App>, headers: HeaderMap, Path(id): Path<S
     match id_of(&id) {
         Some(id) => match app.survey(id).await {
             Ok(s) => render(&app, site.id, &headers, StatusCode::OK, "survey.html", context! { s }).await,
-            Err(_) => not_found(&app, site.id, &headers, "调查").await,
+            Err(e) => lookup_failed(&app, site.id, &headers, "调查", e).await,
         },
         None => not_found(&app, site.id, &headers, "调查").await,
     }
@@ -205,7 +216,7 @@ pub async fn results(State(app): State<App>, headers: HeaderMap, Path(id): Path<
     match id_of(&id) {
         Some(id) => match app.survey_results(id).await {
             Ok(r) => render(&app, site.id, &headers, StatusCode::OK, "survey_results.html", context! { r }).await,
-            Err(_) => not_found(&app, site.id, &headers, "调查").await,
+            Err(e) => lookup_failed(&app, site.id, &headers, "调查", e).await,
         },
         None => not_found(&app, site.id, &headers, "调查").await,
     }
@@ -234,7 +245,7 @@ async fn interview_page(
             render(app, site, headers, status, "interview.html", context! { ..extra, ..context! { i, challenge } })
                 .await
         }
-        Err(_) => not_found(app, site, headers, "在线访谈").await,
+        Err(e) => lookup_failed(app, site, headers, "在线访谈", e).await,
     }
 }
 
@@ -384,12 +395,7 @@ pub async fn body_guide(State(app): State<App>, headers: HeaderMap, Path(id): Pa
             Some(g) => axum::response::Redirect::to(&g.url).into_response(),
             None => not_found(&app, site.id, &headers, "公开指南").await,
         },
-        Err(e) if e.status() == StatusCode::NOT_FOUND => not_found(&app, site.id, &headers, "公开指南").await,
-        Err(e) => {
-            tracing::error!(error = %e, "disclosure guide lookup failed");
-            let ctx = context! { heading => "暂时无法显示", message => "页面暂时无法显示，请稍后再试。" };
-            render(&app, site.id, &headers, e.status(), "message.html", ctx).await
-        }
+        Err(e) => lookup_failed(&app, site.id, &headers, "公开指南", e).await,
     }
 }
 
@@ -401,12 +407,7 @@ pub async fn body_reports(State(app): State<App>, headers: HeaderMap, Path(id): 
     };
     match app.body_disclosure_docs(id).await {
         Ok(d) => render(&app, site.id, &headers, StatusCode::OK, "annual_reports.html", context! { d }).await,
-        Err(e) if e.status() == StatusCode::NOT_FOUND => not_found(&app, site.id, &headers, "年度报告").await,
-        Err(e) => {
-            tracing::error!(error = %e, "annual reports page failed");
-            let ctx = context! { heading => "暂时无法显示", message => "页面暂时无法显示，请稍后再试。" };
-            render(&app, site.id, &headers, e.status(), "message.html", ctx).await
-        }
+        Err(e) => lookup_failed(&app, site.id, &headers, "年度报告", e).await,
     }
 }
 
@@ -566,7 +567,8 @@ pub async fn topic(State(app): State<App>, headers: HeaderMap, Path(id): Path<St
             Ok(t) if t.site_id == site.id => {
                 render(&app, site.id, &headers, StatusCode::OK, "topic.html", context! { t }).await
             }
-            _ => not_found(&app, site.id, &headers, "专题").await,
+            Ok(_) => not_found(&app, site.id, &headers, "专题").await,
+            Err(e) => lookup_failed(&app, site.id, &headers, "专题", e).await,
         },
         None => not_found(&app, site.id, &headers, "专题").await,
     }
