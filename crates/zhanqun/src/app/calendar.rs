@@ -127,16 +127,14 @@ impl App {
         audit(
             w.conn(),
             actor,
-            Audit {
-                site_id: None,
-                entity: "calendar",
-                entity_id: i64::from(day.to_julian_day()),
-                action: "set_day",
-                from_state: before.as_ref().map(|b| b.kind.as_str()),
-                to_state: Some(kind.as_str()),
-                comment: "",
-                detail: serde_json::json!({"day": key, "name": row.name, "source": row.source}),
-            },
+            Audit::event(
+                None,
+                "calendar",
+                i64::from(day.to_julian_day()),
+                "set_day",
+                serde_json::json!({"day": key, "name": row.name, "source": row.source}),
+            )
+            .moved(before.as_ref().map(|b| b.kind.as_str()), Some(kind.as_str())),
         )
         .await?;
         w.commit().await?;
@@ -159,16 +157,14 @@ impl App {
         audit(
             w.conn(),
             actor,
-            Audit {
-                site_id: None,
-                entity: "calendar",
-                entity_id: i64::from(day.to_julian_day()),
-                action: "delete_day",
-                from_state: Some(before.kind.as_str()),
-                to_state: None,
-                comment: "",
-                detail: serde_json::json!({"day": key, "name": before.name}),
-            },
+            Audit::event(
+                None,
+                "calendar",
+                i64::from(day.to_julian_day()),
+                "delete_day",
+                serde_json::json!({"day": key, "name": before.name}),
+            )
+            .moved(Some(before.kind.as_str()), None),
         )
         .await?;
         w.commit().await?;

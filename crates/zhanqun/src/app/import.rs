@@ -272,16 +272,7 @@ impl App {
         audit(
             w.conn(),
             actor,
-            Audit {
-                site_id: None,
-                entity: "letter",
-                entity_id: 0,
-                action: "import",
-                from_state: None,
-                to_state: None,
-                comment: "",
-                detail: serde_json::json!({"total": report.total, "imported": report.imported, "rejected": report.rejected.len()}),
-            },
+            Audit::event(None, "letter", 0, "import", serde_json::json!({"total": report.total, "imported": report.imported, "rejected": report.rejected.len()})),
         )
         .await?;
         w.commit().await?;

@@ -95,16 +95,7 @@ impl App {
         audit(
             w.conn(),
             actor,
-            Audit {
-                site_id: Some(site_id),
-                entity: "interview",
-                entity_id: id,
-                action: "create",
-                from_state: None,
-                to_state: None,
-                comment: "",
-                detail: serde_json::json!({"title": i.title.trim()}),
-            },
+            Audit::event(Some(site_id), "interview", id, "create", serde_json::json!({"title": i.title.trim()})),
         )
         .await?;
         w.commit().await?;
@@ -168,16 +159,8 @@ impl App {
         audit(
             w.conn(),
             &public,
-            Audit {
-                site_id: Some(r.site_id),
-                entity: "interview_question",
-                entity_id: qid,
-                action: "ask",
-                from_state: None,
-                to_state: Some("pending"),
-                comment: "",
-                detail: serde_json::json!({"interview": id}),
-            },
+            Audit::event(Some(r.site_id), "interview_question", qid, "ask", serde_json::json!({"interview": id}))
+                .moved(None, Some("pending")),
         )
         .await?;
         w.commit().await?;
@@ -300,16 +283,8 @@ impl App {
         audit(
             w.conn(),
             actor,
-            Audit {
-                site_id: Some(r.site_id),
-                entity: "interview",
-                entity_id: id,
-                action: "end",
-                from_state: None,
-                to_state: Some("ended"),
-                comment: "",
-                detail: serde_json::json!({"transcript_document": doc.id}),
-            },
+            Audit::event(Some(r.site_id), "interview", id, "end", serde_json::json!({"transcript_document": doc.id}))
+                .moved(None, Some("ended")),
         )
         .await?;
         w.commit().await?;

@@ -299,16 +299,7 @@ impl App {
         audit(
             w.conn(),
             actor,
-            Audit {
-                site_id: None,
-                entity: "body",
-                entity_id: body_id,
-                action: "add_member",
-                from_state: None,
-                to_state: None,
-                comment: "",
-                detail: serde_json::json!({"user_id": user_id}),
-            },
+            Audit::event(None, "body", body_id, "add_member", serde_json::json!({"user_id": user_id})),
         )
         .await?;
         w.commit().await?;
@@ -424,16 +415,14 @@ impl App {
         audit(
             w.conn(),
             &citizen,
-            Audit {
-                site_id: l.site_id,
-                entity: "letter",
-                entity_id: id,
-                action: "submit",
-                from_state: None,
-                to_state: Some("received"),
-                comment: "",
-                detail: serde_json::json!({"channel": channel.as_str(), "held": held}),
-            },
+            Audit::event(
+                l.site_id,
+                "letter",
+                id,
+                "submit",
+                serde_json::json!({"channel": channel.as_str(), "held": held}),
+            )
+            .moved(None, Some("received")),
         )
         .await?;
         w.commit().await?;
@@ -481,16 +470,7 @@ impl App {
         audit(
             w.conn(),
             &citizen,
-            Audit {
-                site_id: l.site_id,
-                entity: "letter",
-                entity_id: l.id,
-                action: "rate",
-                from_state: None,
-                to_state: None,
-                comment: "",
-                detail: serde_json::json!({"rating": rating}),
-            },
+            Audit::event(l.site_id, "letter", l.id, "rate", serde_json::json!({"rating": rating})),
         )
         .await?;
         w.commit().await?;
@@ -508,21 +488,8 @@ impl App {
             return Err(AppError::Forbidden("只有承办机构的经办人和市政府办公厅可以查看来信人信息".into()));
         }
         let mut w = self.db.begin_write().await?;
-        audit(
-            w.conn(),
-            actor,
-            Audit {
-                site_id: l.site_id,
-                entity: "letter",
-                entity_id: id,
-                action: "view_personal_data",
-                from_state: None,
-                to_state: None,
-                comment: "",
-                detail: serde_json::json!({}),
-            },
-        )
-        .await?;
+        audit(w.conn(), actor, Audit::event(l.site_id, "letter", id, "view_personal_data", serde_json::json!({})))
+            .await?;
         w.commit().await?;
         let mut v = self.staff_view(&l, self.body_name(l.handling_body_id).await?);
         v.attachments = sqlx::query_as("SELECT id, file_name, media_type, size_bytes, sha256 FROM letter_attachments WHERE letter_id = $1 ORDER BY id")
@@ -554,16 +521,7 @@ impl App {
         audit(
             w.conn(),
             actor,
-            Audit {
-                site_id: None,
-                entity: "letter",
-                entity_id: letter_id,
-                action: "view_attachment",
-                from_state: None,
-                to_state: None,
-                comment: "",
-                detail: serde_json::json!({"attachment": id}),
-            },
+            Audit::event(None, "letter", letter_id, "view_attachment", serde_json::json!({"attachment": id})),
         )
         .await?;
         w.commit().await?;
@@ -936,16 +894,7 @@ impl App {
         audit(
             w.conn(),
             actor,
-            Audit {
-                site_id: None,
-                entity: "sensitive_words",
-                entity_id: 0,
-                action: "replace",
-                from_state: None,
-                to_state: None,
-                comment: "",
-                detail: serde_json::json!({"count": kept.len()}),
-            },
+            Audit::event(None, "sensitive_words", 0, "replace", serde_json::json!({"count": kept.len()})),
         )
         .await?;
         w.commit().await?;
@@ -964,21 +913,7 @@ impl App {
         if n == 0 {
             return Err(AppError::Conflict("该来信不在待审核状态".into()));
         }
-        audit(
-            w.conn(),
-            actor,
-            Audit {
-                site_id: None,
-                entity: "letter",
-                entity_id: id,
-                action: "release",
-                from_state: None,
-                to_state: None,
-                comment: "",
-                detail: serde_json::json!({}),
-            },
-        )
-        .await?;
+        audit(w.conn(), actor, Audit::event(None, "letter", id, "release", serde_json::json!({}))).await?;
         w.commit().await?;
         Ok(())
     }

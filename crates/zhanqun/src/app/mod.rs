@@ -294,6 +294,11 @@ impl<'a> Audit<'a> {
     ) -> Audit<'a> {
         Audit { site_id, entity, entity_id, action, from_state: None, to_state: None, comment: "", detail }
     }
+
+    /// The same entry recording a change of state.
+    pub fn moved(self, from_state: Option<&'a str>, to_state: Option<&'a str>) -> Audit<'a> {
+        Audit { from_state, to_state, ..self }
+    }
 }
 
 pub(crate) async fn audit(conn: &mut AnyConnection, actor: &Actor, a: Audit<'_>) -> AppResult<()> {

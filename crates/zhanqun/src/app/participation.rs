@@ -140,16 +140,13 @@ impl App {
         audit(
             w.conn(),
             actor,
-            Audit {
-                site_id: Some(site_id),
-                entity: "consultation",
-                entity_id: id,
-                action: "create",
-                from_state: None,
-                to_state: None,
-                comment: "",
-                detail: serde_json::json!({"title": c.title.trim(), "opens_on": opens, "closes_on": closes}),
-            },
+            Audit::event(
+                Some(site_id),
+                "consultation",
+                id,
+                "create",
+                serde_json::json!({"title": c.title.trim(), "opens_on": opens, "closes_on": closes}),
+            ),
         )
         .await?;
         w.commit().await?;
@@ -266,16 +263,14 @@ impl App {
         audit(
             w.conn(),
             &public,
-            Audit {
-                site_id: Some(c.site_id),
-                entity: "consultation_comment",
-                entity_id: cid,
-                action: "submit",
-                from_state: None,
-                to_state: Some("pending"),
-                comment: "",
-                detail: serde_json::json!({"consultation": id}),
-            },
+            Audit::event(
+                Some(c.site_id),
+                "consultation_comment",
+                cid,
+                "submit",
+                serde_json::json!({"consultation": id}),
+            )
+            .moved(None, Some("pending")),
         )
         .await?;
         w.commit().await?;
@@ -320,16 +315,8 @@ impl App {
         audit(
             w.conn(),
             actor,
-            Audit {
-                site_id: Some(site_id),
-                entity: "consultation_comment",
-                entity_id: comment_id,
-                action: "moderate",
-                from_state: Some("pending"),
-                to_state: Some(to),
-                comment: "",
-                detail: serde_json::json!({}),
-            },
+            Audit::event(Some(site_id), "consultation_comment", comment_id, "moderate", serde_json::json!({}))
+                .moved(Some("pending"), Some(to)),
         )
         .await?;
         w.commit().await?;
@@ -354,21 +341,8 @@ impl App {
             .bind(id)
             .execute(w.conn())
             .await?;
-        audit(
-            w.conn(),
-            actor,
-            Audit {
-                site_id: Some(c.site_id),
-                entity: "consultation",
-                entity_id: id,
-                action: "feedback",
-                from_state: None,
-                to_state: None,
-                comment: "",
-                detail: serde_json::json!({}),
-            },
-        )
-        .await?;
+        audit(w.conn(), actor, Audit::event(Some(c.site_id), "consultation", id, "feedback", serde_json::json!({})))
+            .await?;
         w.commit().await?;
         self.consultation(id).await
     }
@@ -521,16 +495,7 @@ impl App {
         audit(
             w.conn(),
             actor,
-            Audit {
-                site_id: Some(site_id),
-                entity: "survey",
-                entity_id: id,
-                action: "create",
-                from_state: None,
-                to_state: None,
-                comment: "",
-                detail: serde_json::json!({"title": s.title.trim()}),
-            },
+            Audit::event(Some(site_id), "survey", id, "create", serde_json::json!({"title": s.title.trim()})),
         )
         .await?;
         w.commit().await?;

@@ -304,16 +304,14 @@ impl App {
         audit(
             w.conn(),
             actor,
-            Audit {
-                site_id: Some(row.id),
-                entity: "site",
-                entity_id: row.id,
-                action: "apply",
-                from_state: None,
-                to_state: Some(SiteState::Applied.as_str()),
-                comment: "",
-                detail: serde_json::json!({"name": row.name, "kind": row.kind, "domains": fields.all_domains()}),
-            },
+            Audit::event(
+                Some(row.id),
+                "site",
+                row.id,
+                "apply",
+                serde_json::json!({"name": row.name, "kind": row.kind, "domains": fields.all_domains()}),
+            )
+            .moved(None, Some(SiteState::Applied.as_str())),
         )
         .await?;
         w.commit().await?;

@@ -103,16 +103,7 @@ impl App {
         audit(
             w.conn(),
             actor,
-            Audit {
-                site_id: Some(site_id),
-                entity: "topic",
-                entity_id: id,
-                action: "create",
-                from_state: None,
-                to_state: None,
-                comment: "",
-                detail: serde_json::json!({"emergency": t.emergency}),
-            },
+            Audit::event(Some(site_id), "topic", id, "create", serde_json::json!({"emergency": t.emergency})),
         )
         .await?;
         w.commit().await?;
@@ -143,16 +134,7 @@ impl App {
         audit(
             w.conn(),
             actor,
-            Audit {
-                site_id: Some(t.site_id),
-                entity: "topic",
-                entity_id: topic_id,
-                action: "add_item",
-                from_state: None,
-                to_state: None,
-                comment: "",
-                detail: serde_json::json!({"document": document_id}),
-            },
+            Audit::event(Some(t.site_id), "topic", topic_id, "add_item", serde_json::json!({"document": document_id})),
         )
         .await?;
         w.commit().await?;
@@ -264,16 +246,8 @@ impl App {
         audit(
             w.conn(),
             actor,
-            Audit {
-                site_id: Some(t.site_id),
-                entity: "topic",
-                entity_id: id,
-                action: "close",
-                from_state: Some("open"),
-                to_state: Some("closed"),
-                comment: "",
-                detail: serde_json::json!({}),
-            },
+            Audit::event(Some(t.site_id), "topic", id, "close", serde_json::json!({}))
+                .moved(Some("open"), Some("closed")),
         )
         .await?;
         w.commit().await?;

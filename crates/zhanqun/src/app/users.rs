@@ -105,16 +105,14 @@ impl App {
         audit(
             w.conn(),
             actor,
-            Audit {
-                site_id: None,
-                entity: "user",
-                entity_id: row.id,
-                action: "create",
-                from_state: None,
-                to_state: Some("active"),
-                comment: "",
-                detail: serde_json::json!({"username": row.username, "is_admin": input.is_admin}),
-            },
+            Audit::event(
+                None,
+                "user",
+                row.id,
+                "create",
+                serde_json::json!({"username": row.username, "is_admin": input.is_admin}),
+            )
+            .moved(None, Some("active")),
         )
         .await?;
         w.commit().await?;
@@ -152,16 +150,8 @@ impl App {
         audit(
             w.conn(),
             actor,
-            Audit {
-                site_id: None,
-                entity: "user",
-                entity_id: user_id,
-                action: "disable",
-                from_state: Some("active"),
-                to_state: Some("disabled"),
-                comment: "",
-                detail: serde_json::json!({}),
-            },
+            Audit::event(None, "user", user_id, "disable", serde_json::json!({}))
+                .moved(Some("active"), Some("disabled")),
         )
         .await?;
         w.commit().await?;
@@ -200,16 +190,8 @@ impl App {
         audit(
             w.conn(),
             actor,
-            Audit {
-                site_id: Some(site_id),
-                entity: "user",
-                entity_id: user_id,
-                action: "grant_role",
-                from_state: None,
-                to_state: Some(role.as_str()),
-                comment: "",
-                detail: serde_json::json!({"username": user.username}),
-            },
+            Audit::event(Some(site_id), "user", user_id, "grant_role", serde_json::json!({"username": user.username}))
+                .moved(None, Some(role.as_str())),
         )
         .await?;
         w.commit().await?;
@@ -233,16 +215,8 @@ impl App {
         audit(
             w.conn(),
             actor,
-            Audit {
-                site_id: Some(site_id),
-                entity: "user",
-                entity_id: user_id,
-                action: "revoke_role",
-                from_state: Some(role.as_str()),
-                to_state: None,
-                comment: "",
-                detail: serde_json::json!({}),
-            },
+            Audit::event(Some(site_id), "user", user_id, "revoke_role", serde_json::json!({}))
+                .moved(Some(role.as_str()), None),
         )
         .await?;
         w.commit().await?;
