@@ -44,6 +44,9 @@ pub enum AppError {
 
 pub type AppResult<T> = Result<T, AppError>;
 
+/// What people are told of an internal failure.
+pub const INTERNAL_MESSAGE: &str = "服务器内部错误，已记录，请稍后再试";
+
 impl AppError {
     pub fn field(field: &str, rule: &str, message: impl Into<String>) -> AppError {
         AppError::Invalid(FieldError::new(field, rule, message).into())
@@ -51,6 +54,24 @@ impl AppError {
 
     pub fn not_found(what: &str, id: i64) -> AppError {
         AppError::NotFound(format!("{what} #{id} 不存在"))
+    }
+
+    /// What a person may be told: each broken rule's message, or the error's own words. An
+    /// internal failure is logged here and told only that it happened.
+    pub fn messages(&self) -> Vec<String> {
+        match self {
+            AppError::Invalid(fe) => fe.0.iter().map(|f| f.message.clone()).collect(),
+            AppError::Internal(e) => {
+                tracing::error!(error = format!("{e:#}"), "internal error shown to a person");
+                vec![INTERNAL_MESSAGE.to_string()]
+            }
+            other => vec![other.to_string()],
+        }
+    }
+
+    /// [`AppError::messages`] as one sentence.
+    pub fn public_message(&self) -> String {
+        self.messages().join("；")
     }
 }
 
@@ -84,5 +105,21 @@ impl From<anyhow::Error> for AppError {
 impl From<std::io::Error> for AppError {
     fn from(e: std::io::Error) -> Self {
         AppError::Internal(e.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn people_are_told_rules_and_reasons_but_never_internals() {
+        let internal = AppError::Internal(anyhow::anyhow!("relation \"letters\" does not exist"));
+        assert_eq!(internal.public_message(), INTERNAL_MESSAGE);
+        let mut two = FieldErrors::new();
+        two.add("a", "required", "请填写标题");
+        two.add("b", "length", "正文太长");
+        assert_eq!(AppError::Invalid(two).public_message(), "请填写标题；正文太长");
+        assert_eq!(AppError::Conflict("专题已关闭".into()).messages(), ["专题已关闭"]);
     }
 }

@@ -217,13 +217,6 @@ fn error_page(admin: Option<&Admin>, status: StatusCode, title: &str, message: &
     r
 }
 
-fn error_messages(e: &AppError) -> Vec<String> {
-    match e {
-        AppError::Invalid(fe) => fe.0.iter().map(|f| f.message.clone()).collect(),
-        other => vec![other.to_string()],
-    }
-}
-
 fn field_errors(e: &AppError) -> HashMap<String, String> {
     match e {
         AppError::Invalid(fe) => {
@@ -349,7 +342,7 @@ async fn login(State(app): State<App>, headers: HeaderMap, RawForm(body): RawFor
             r.headers_mut().append(header::SET_COOKIE, session_cookie);
             r
         }
-        Err(e) => again(error_messages(&e)),
+        Err(e) => again(e.messages()),
     }
 }
 
@@ -379,7 +372,7 @@ pub(crate) async fn dashboard(State(app): State<App>, headers: HeaderMap, admin:
     let Some(admin) = admin else { return to_login("/admin/") };
     let work = match app.my_work(&admin.s.actor).await {
         Ok(w) => w,
-        Err(e) => return error_page(Some(&admin), e.status(), "无法读取工作台", &e.to_string(), "/admin/"),
+        Err(e) => return error_page(Some(&admin), e.status(), "无法读取工作台", &e.public_message(), "/admin/"),
     };
     let sites = my_sites(&app, &admin).await;
     let awaiting = app.policies_awaiting_interpretation(&admin.s.actor).await.unwrap_or_default();
@@ -396,7 +389,7 @@ async fn reviews(State(app): State<App>, admin: Option<Admin>) -> Response {
     let Some(admin) = admin else { return to_login("/admin/reviews") };
     match app.my_work(&admin.s.actor).await {
         Ok(work) => page("reviews.html", ctx(admin.base("reviews"), context! { title => "审核队列", work })),
-        Err(e) => error_page(Some(&admin), e.status(), "无法读取审核队列", &e.to_string(), "/admin/"),
+        Err(e) => error_page(Some(&admin), e.status(), "无法读取审核队列", &e.public_message(), "/admin/"),
     }
 }
 
@@ -503,14 +496,14 @@ async fn create_site(
     match res {
         Ok(to) => redirect_flash(&headers, &to, "已提交登记申请"),
         Err(Ok(r)) => r,
-        Err(Err(e)) => sites_page(&app, &headers, &admin, form.map(), error_messages(&e)).await,
+        Err(Err(e)) => sites_page(&app, &headers, &admin, form.map(), e.messages()).await,
     }
 }
 
 async fn site_page(app: &App, headers: &HeaderMap, admin: &Admin, id: i64, extra: Value) -> Response {
     let site = match app.get_site(id).await {
         Ok(s) => s,
-        Err(e) => return error_page(Some(admin), e.status(), "站点不存在", &e.to_string(), "/admin/sites"),
+        Err(e) => return error_page(Some(admin), e.status(), "站点不存在", &e.public_message(), "/admin/sites"),
     };
     let columns = app.list_columns(id).await.unwrap_or_default();
     let roles = app.site_roles(&admin.s.actor, id).await.unwrap_or_default();
@@ -572,9 +565,7 @@ async fn update_site(
     };
     match app.update_site(&admin.s.actor, id, patch).await {
         Ok(_) => redirect_flash(&headers, &path, "已保存"),
-        Err(e) => {
-            site_page(&app, &headers, &admin, id, context! { v => form.map(), errors => error_messages(&e) }).await
-        }
+        Err(e) => site_page(&app, &headers, &admin, id, context! { v => form.map(), errors => e.messages() }).await,
     }
 }
 
@@ -593,14 +584,8 @@ async fn site_transition(
     match app.transition_site(&admin.s.actor, id, form.get("action"), form.get("comment").trim()).await {
         Ok(s) => redirect_flash(&headers, &path, &format!("站点状态已变为「{}」", s.state_label)),
         Err(e) => {
-            site_page(
-                &app,
-                &headers,
-                &admin,
-                id,
-                context! { errors => error_messages(&e), error_title => "操作未完成：" },
-            )
-            .await
+            site_page(&app, &headers, &admin, id, context! { errors => e.messages(), error_title => "操作未完成：" })
+                .await
         }
     }
 }
@@ -630,9 +615,7 @@ async fn create_column(
     };
     match app.create_column(&admin.s.actor, id, input).await {
         Ok(c) => redirect_flash(&headers, &path, &format!("已新建栏目「{}」", c.name)),
-        Err(e) => {
-            site_page(&app, &headers, &admin, id, context! { cv => form.map(), errors => error_messages(&e) }).await
-        }
+        Err(e) => site_page(&app, &headers, &admin, id, context! { cv => form.map(), errors => e.messages() }).await,
     }
 }
 
@@ -651,14 +634,8 @@ async fn grant_role(
     match app.grant_role(&admin.s.actor, id, opt_i64(form.get("user_id")).unwrap_or(-1), form.get("role")).await {
         Ok(g) => redirect_flash(&headers, &path, &format!("已授予 {} 「{}」角色", g.username, g.role_label)),
         Err(e) => {
-            site_page(
-                &app,
-                &headers,
-                &admin,
-                id,
-                context! { errors => error_messages(&e), error_title => "操作未完成：" },
-            )
-            .await
+            site_page(&app, &headers, &admin, id, context! { errors => e.messages(), error_title => "操作未完成：" })
+                .await
         }
     }
 }
@@ -678,14 +655,8 @@ async fn revoke_role(
     match app.revoke_role(&admin.s.actor, id, opt_i64(form.get("user_id")).unwrap_or(-1), form.get("role")).await {
         Ok(()) => redirect_flash(&headers, &path, "已撤销角色"),
         Err(e) => {
-            site_page(
-                &app,
-                &headers,
-                &admin,
-                id,
-                context! { errors => error_messages(&e), error_title => "操作未完成：" },
-            )
-            .await
+            site_page(&app, &headers, &admin, id, context! { errors => e.messages(), error_title => "操作未完成：" })
+                .await
         }
     }
 }
@@ -694,11 +665,11 @@ async fn site_audit(State(app): State<App>, admin: Option<Admin>, Path(id): Path
     let Some(admin) = admin else { return to_login(&format!("/admin/sites/{id}/audit")) };
     let site = match app.get_site(id).await {
         Ok(s) => s,
-        Err(e) => return error_page(Some(&admin), e.status(), "站点不存在", &e.to_string(), "/admin/sites"),
+        Err(e) => return error_page(Some(&admin), e.status(), "站点不存在", &e.public_message(), "/admin/sites"),
     };
     match app.site_audit(&admin.s.actor, id).await {
         Ok(entries) => page("audit.html", ctx(admin.base("sites"), context! { title => "操作记录", site, entries })),
-        Err(e) => error_page(Some(&admin), e.status(), "无法查看", &e.to_string(), &format!("/admin/sites/{id}")),
+        Err(e) => error_page(Some(&admin), e.status(), "无法查看", &e.public_message(), &format!("/admin/sites/{id}")),
     }
 }
 
@@ -707,7 +678,7 @@ async fn site_audit(State(app): State<App>, admin: Option<Admin>, Path(id): Path
 async fn column_page(app: &App, headers: &HeaderMap, admin: &Admin, id: i64, extra: Value) -> Response {
     let column = match app.get_column(id).await {
         Ok(c) => c,
-        Err(e) => return error_page(Some(admin), e.status(), "栏目不存在", &e.to_string(), "/admin/sites"),
+        Err(e) => return error_page(Some(admin), e.status(), "栏目不存在", &e.public_message(), "/admin/sites"),
     };
     let siblings: Vec<_> = app
         .list_columns(column.site_id)
@@ -754,9 +725,7 @@ async fn update_column(
     };
     match app.update_column(&admin.s.actor, id, patch).await {
         Ok(_) => redirect_flash(&headers, &path, "已保存"),
-        Err(e) => {
-            column_page(&app, &headers, &admin, id, context! { v => form.map(), errors => error_messages(&e) }).await
-        }
+        Err(e) => column_page(&app, &headers, &admin, id, context! { v => form.map(), errors => e.messages() }).await,
     }
 }
 
@@ -775,14 +744,8 @@ async fn merge_column(
     match app.merge_column(&admin.s.actor, id, opt_i64(form.get("into")).unwrap_or(-1)).await {
         Ok(_) => redirect_flash(&headers, &path, "已合并，原栏目地址将跳转到目标栏目"),
         Err(e) => {
-            column_page(
-                &app,
-                &headers,
-                &admin,
-                id,
-                context! { errors => error_messages(&e), error_title => "操作未完成：" },
-            )
-            .await
+            column_page(&app, &headers, &admin, id, context! { errors => e.messages(), error_title => "操作未完成：" })
+                .await
         }
     }
 }
@@ -802,14 +765,8 @@ async fn close_column(
     match app.close_column(&admin.s.actor, id).await {
         Ok(_) => redirect_flash(&headers, &path, "栏目已关闭"),
         Err(e) => {
-            column_page(
-                &app,
-                &headers,
-                &admin,
-                id,
-                context! { errors => error_messages(&e), error_title => "操作未完成：" },
-            )
-            .await
+            column_page(&app, &headers, &admin, id, context! { errors => e.messages(), error_title => "操作未完成：" })
+                .await
         }
     }
 }
@@ -829,7 +786,7 @@ async fn users_page(app: &App, headers: &HeaderMap, admin: &Admin, extra: Value)
                 admin,
             )
         }
-        Err(e) => error_page(Some(admin), e.status(), "无法查看人员", &e.to_string(), "/admin/"),
+        Err(e) => error_page(Some(admin), e.status(), "无法查看人员", &e.public_message(), "/admin/"),
     }
 }
 
@@ -859,7 +816,7 @@ async fn create_user(
         Err(e) => {
             let mut v = form.map();
             v.remove("password");
-            users_page(&app, &headers, &admin, context! { v, errors => error_messages(&e) }).await
+            users_page(&app, &headers, &admin, context! { v, errors => e.messages() }).await
         }
     }
 }
@@ -878,8 +835,7 @@ async fn disable_user(
     match app.disable_user(&admin.s.actor, id).await {
         Ok(u) => redirect_flash(&headers, "/admin/users", &format!("已停用 {}", u.username)),
         Err(e) => {
-            users_page(&app, &headers, &admin, context! { errors => error_messages(&e), error_title => "操作未完成：" })
-                .await
+            users_page(&app, &headers, &admin, context! { errors => e.messages(), error_title => "操作未完成：" }).await
         }
     }
 }
@@ -911,7 +867,7 @@ async fn documents(
     let state = q.state.filter(|s| !s.is_empty());
     let site = match app.get_site(id).await {
         Ok(s) => s,
-        Err(e) => return error_page(Some(&admin), e.status(), "站点不存在", &e.to_string(), "/admin/sites"),
+        Err(e) => return error_page(Some(&admin), e.status(), "站点不存在", &e.public_message(), "/admin/sites"),
     };
     let base = local_base(&app, id, &headers).unwrap_or_default();
     match app.list_documents(&admin.s.actor, id, state.as_deref()).await {
@@ -928,7 +884,9 @@ async fn documents(
                 ctx(admin.base("sites"), context! { title => "稿件", site, docs, states => STATES, state }),
             )
         }
-        Err(e) => error_page(Some(&admin), e.status(), "无法查看稿件", &e.to_string(), &format!("/admin/sites/{id}")),
+        Err(e) => {
+            error_page(Some(&admin), e.status(), "无法查看稿件", &e.public_message(), &format!("/admin/sites/{id}"))
+        }
     }
 }
 
@@ -950,7 +908,7 @@ async fn editor_page(
 ) -> Response {
     let site = match app.get_site(site_id).await {
         Ok(s) => s,
-        Err(e) => return error_page(Some(admin), e.status(), "站点不存在", &e.to_string(), "/admin/sites"),
+        Err(e) => return error_page(Some(admin), e.status(), "站点不存在", &e.public_message(), "/admin/sites"),
     };
     let columns = app.list_columns(site_id).await.unwrap_or_default();
     let (doc, history) = match doc_id {
@@ -958,7 +916,7 @@ async fn editor_page(
             match (app.get_document(&admin.s.actor, id).await, app.document_history(&admin.s.actor, id).await) {
                 (Ok(d), Ok(h)) => (Some(d), Some(h)),
                 (Err(e), _) | (_, Err(e)) => {
-                    return error_page(Some(admin), e.status(), "无法打开稿件", &e.to_string(), "/admin/");
+                    return error_page(Some(admin), e.status(), "无法打开稿件", &e.public_message(), "/admin/");
                 }
             }
         }
@@ -1041,7 +999,7 @@ fn editor_state(form: &FormData, e: &AppError) -> EditorState {
     EditorState {
         v: form.map(),
         checked: form.all("columns").iter().filter_map(|c| c.parse().ok()).collect(),
-        errors: error_messages(e),
+        errors: e.messages(),
         fe: field_errors(e),
         conflict: None,
     }
@@ -1092,7 +1050,7 @@ async fn document(State(app): State<App>, headers: HeaderMap, admin: Option<Admi
     let Some(admin) = admin else { return to_login(&format!("/admin/documents/{id}")) };
     match app.get_document(&admin.s.actor, id).await {
         Ok(d) => editor_page(&app, &headers, &admin, d.site_id, Some(id), None).await,
-        Err(e) => error_page(Some(&admin), e.status(), "无法打开稿件", &e.to_string(), "/admin/"),
+        Err(e) => error_page(Some(&admin), e.status(), "无法打开稿件", &e.public_message(), "/admin/"),
     }
 }
 
@@ -1127,7 +1085,7 @@ async fn save_document(
         Err(e) => {
             let site_id = match app.get_document(&admin.s.actor, id).await {
                 Ok(d) => d.site_id,
-                Err(e) => return error_page(Some(&admin), e.status(), "无法打开稿件", &e.to_string(), "/admin/"),
+                Err(e) => return error_page(Some(&admin), e.status(), "无法打开稿件", &e.public_message(), "/admin/"),
             };
             let mut st = editor_state(&form, &e);
             let status = e.status();
@@ -1177,7 +1135,7 @@ async fn document_transition(
     };
     match app.transition_document(&admin.s.actor, id, input).await {
         Ok(d) => redirect_flash(&headers, &path, &format!("操作成功，稿件现为「{}」", d.state_label)),
-        Err(e) => redirect_error(&headers, &path, &format!("操作未完成：{}", error_messages(&e).join("；"))),
+        Err(e) => redirect_error(&headers, &path, &format!("操作未完成：{}", e.messages().join("；"))),
     }
 }
 
@@ -1233,7 +1191,7 @@ async fn upload(
     };
     match app.add_attachment(&admin.s.actor, id, &name, &bytes).await {
         Ok(a) => redirect_flash(&headers, &path, &format!("已上传附件「{}」", a.file_name)),
-        Err(e) => redirect_error(&headers, &path, &format!("上传失败：{}", error_messages(&e).join("；"))),
+        Err(e) => redirect_error(&headers, &path, &format!("上传失败：{}", e.messages().join("；"))),
     }
 }
 
@@ -1245,7 +1203,9 @@ async fn preview(State(app): State<App>, headers: HeaderMap, admin: Option<Admin
             r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             r
         }
-        Err(e) => error_page(Some(&admin), e.status(), "无法预览", &e.to_string(), &format!("/admin/documents/{id}")),
+        Err(e) => {
+            error_page(Some(&admin), e.status(), "无法预览", &e.public_message(), &format!("/admin/documents/{id}"))
+        }
     }
 }
 
@@ -1279,7 +1239,7 @@ async fn letters(
             &headers,
             &admin,
         ),
-        Err(e) => error_page(Some(&admin), e.status(), "无法查看来信", &e.to_string(), "/admin/"),
+        Err(e) => error_page(Some(&admin), e.status(), "无法查看来信", &e.public_message(), "/admin/"),
     }
 }
 
@@ -1295,7 +1255,7 @@ async fn letter(State(app): State<App>, headers: HeaderMap, admin: Option<Admin>
                 &admin,
             )
         }
-        Err(e) => error_page(Some(&admin), e.status(), "无法查看来信", &e.to_string(), "/admin/letters"),
+        Err(e) => error_page(Some(&admin), e.status(), "无法查看来信", &e.public_message(), "/admin/letters"),
     }
 }
 
@@ -1321,7 +1281,7 @@ async fn letter_action(
     };
     match app.letter_action(&admin.s.actor, id, input).await {
         Ok(l) => redirect_flash(&headers, &path, &format!("操作成功，来信现为「{}」", l.public.state_label)),
-        Err(e) => redirect_error(&headers, &path, &format!("操作未完成：{}", error_messages(&e).join("；"))),
+        Err(e) => redirect_error(&headers, &path, &format!("操作未完成：{}", e.messages().join("；"))),
     }
 }
 
@@ -1339,7 +1299,7 @@ async fn release_letter(
     };
     match app.release_letter(&admin.s.actor, id).await {
         Ok(()) => redirect_flash(&headers, &path, "已审核通过"),
-        Err(e) => redirect_error(&headers, &path, &e.to_string()),
+        Err(e) => redirect_error(&headers, &path, &e.public_message()),
     }
 }
 
@@ -1359,7 +1319,7 @@ async fn calendar_page(app: &App, headers: &HeaderMap, admin: &Admin, year: i32,
             );
             clear_flash(r, headers, admin)
         }
-        Err(e) => error_page(Some(admin), e.status(), "无法查看", &e.to_string(), "/admin/calendar"),
+        Err(e) => error_page(Some(admin), e.status(), "无法查看", &e.public_message(), "/admin/calendar"),
     }
 }
 
@@ -1388,8 +1348,7 @@ async fn set_day(State(app): State<App>, headers: HeaderMap, admin: Option<Admin
             redirect_flash(&headers, &format!("/admin/calendar?year={}", &d.day[..4]), &format!("已保存 {}", d.day))
         }
         Err(e) => {
-            calendar_page(&app, &headers, &admin, year, context! { v => form.map(), errors => error_messages(&e) })
-                .await
+            calendar_page(&app, &headers, &admin, year, context! { v => form.map(), errors => e.messages() }).await
         }
     }
 }
@@ -1407,7 +1366,7 @@ async fn delete_day(
     let back = format!("/admin/calendar?year={}", form.get("year"));
     match app.delete_calendar_day(&admin.s.actor, form.get("date")).await {
         Ok(()) => redirect_flash(&headers, &back, &format!("已删除 {}", form.get("date"))),
-        Err(e) => redirect_error(&headers, &back, &error_messages(&e).join("；")),
+        Err(e) => redirect_error(&headers, &back, &e.messages().join("；")),
     }
 }
 
@@ -1493,7 +1452,7 @@ async fn new_consultation(
     match app.create_consultation(&admin.s.actor, opt_i64(form.get("site_id")).unwrap_or(-1), input).await {
         Ok(c) => redirect_flash(&headers, PART, &format!("已发起意见征集「{}」", c.title)),
         Err(e) => {
-            participation_page(&app, &headers, &admin, context! { v => form.map(), errors => error_messages(&e) }).await
+            participation_page(&app, &headers, &admin, context! { v => form.map(), errors => e.messages() }).await
         }
     }
 }
@@ -1511,7 +1470,7 @@ async fn consultation_feedback(
     };
     match app.publish_feedback(&admin.s.actor, id, form.get("report")).await {
         Ok(_) => redirect_flash(&headers, PART, "反馈已发布"),
-        Err(e) => redirect_error(&headers, PART, &error_messages(&e).join("；")),
+        Err(e) => redirect_error(&headers, PART, &e.messages().join("；")),
     }
 }
 
@@ -1528,7 +1487,7 @@ async fn moderate_comment(
     };
     match app.moderate_comment(&admin.s.actor, id, form.get("decision") == "approve").await {
         Ok(()) => redirect_flash(&headers, PART, "已审核"),
-        Err(e) => redirect_error(&headers, PART, &error_messages(&e).join("；")),
+        Err(e) => redirect_error(&headers, PART, &e.messages().join("；")),
     }
 }
 
@@ -1583,7 +1542,7 @@ async fn new_survey(
     };
     let questions = match parse_questions(form.get("questions")) {
         Ok(q) => q,
-        Err(e) => return participation_page(&app, &headers, &admin, context! { errors => error_messages(&e) }).await,
+        Err(e) => return participation_page(&app, &headers, &admin, context! { errors => e.messages() }).await,
     };
     let input = crate::app::participation::NewSurvey {
         title: form.get("title").into(),
@@ -1595,7 +1554,7 @@ async fn new_survey(
     };
     match app.create_survey(&admin.s.actor, opt_i64(form.get("site_id")).unwrap_or(-1), input).await {
         Ok(s) => redirect_flash(&headers, PART, &format!("已发起网上调查「{}」", s.title)),
-        Err(e) => participation_page(&app, &headers, &admin, context! { errors => error_messages(&e) }).await,
+        Err(e) => participation_page(&app, &headers, &admin, context! { errors => e.messages() }).await,
     }
 }
 
@@ -1616,7 +1575,7 @@ async fn new_interview(
     };
     match app.create_interview(&admin.s.actor, opt_i64(form.get("site_id")).unwrap_or(-1), input).await {
         Ok(i) => redirect_flash(&headers, PART, &format!("已安排在线访谈「{}」", i.title)),
-        Err(e) => participation_page(&app, &headers, &admin, context! { errors => error_messages(&e) }).await,
+        Err(e) => participation_page(&app, &headers, &admin, context! { errors => e.messages() }).await,
     }
 }
 
@@ -1637,7 +1596,7 @@ async fn end_interview(
             PART,
             &format!("访谈已结束，实录稿为稿件 #{}，请报送审核", i.transcript_document_id.unwrap_or_default()),
         ),
-        Err(e) => redirect_error(&headers, PART, &error_messages(&e).join("；")),
+        Err(e) => redirect_error(&headers, PART, &e.messages().join("；")),
     }
 }
 
@@ -1654,7 +1613,7 @@ async fn handle_question(
     };
     match app.handle_question(&admin.s.actor, id, form.get("action"), form.opt("answer").as_deref()).await {
         Ok(()) => redirect_flash(&headers, PART, "已处理"),
-        Err(e) => redirect_error(&headers, PART, &error_messages(&e).join("；")),
+        Err(e) => redirect_error(&headers, PART, &e.messages().join("；")),
     }
 }
 
@@ -1680,7 +1639,7 @@ async fn letter_attachment(State(app): State<App>, admin: Option<Admin>, Path(id
                 "/admin/letters",
             ),
         },
-        Err(e) => error_page(Some(&admin), e.status(), "无法查看附件", &e.to_string(), "/admin/letters"),
+        Err(e) => error_page(Some(&admin), e.status(), "无法查看附件", &e.public_message(), "/admin/letters"),
     }
 }
 
@@ -1698,7 +1657,7 @@ async fn sensitive_words(
         form.get("words").lines().map(|w| w.trim().to_string()).filter(|w| !w.is_empty()).collect();
     match app.set_sensitive_words(&admin.s.actor, &words).await {
         Ok(kept) => redirect_flash(&headers, "/admin/letters", &format!("已保存 {} 个敏感词", kept.len())),
-        Err(e) => redirect_error(&headers, "/admin/letters", &error_messages(&e).join("；")),
+        Err(e) => redirect_error(&headers, "/admin/letters", &e.messages().join("；")),
     }
 }
 
@@ -1738,7 +1697,7 @@ async fn save_disclosure(
                 None => "公开属性已保存，发布时编制索引号".to_string(),
             },
         ),
-        Err(e) => redirect_error(&headers, &path, &format!("公开属性未保存：{}", error_messages(&e).join("；"))),
+        Err(e) => redirect_error(&headers, &path, &format!("公开属性未保存：{}", e.messages().join("；"))),
     }
 }
 
@@ -1754,7 +1713,7 @@ async fn create_body(
     };
     match app.create_body(&admin.s.actor, form.get("name"), None).await {
         Ok(b) => redirect_flash(&headers, "/admin/users", &format!("已添加机构「{}」", b.name)),
-        Err(e) => redirect_error(&headers, "/admin/users", &error_messages(&e).join("；")),
+        Err(e) => redirect_error(&headers, "/admin/users", &e.messages().join("；")),
     }
 }
 
@@ -1771,7 +1730,7 @@ async fn set_index_scheme(
     };
     match app.set_body_index_scheme(&admin.s.actor, id, Some(form.get("scheme"))).await {
         Ok(()) => redirect_flash(&headers, "/admin/users", "索引号规则已设置，此后发布的文件按新规则编号"),
-        Err(e) => redirect_error(&headers, "/admin/users", &error_messages(&e).join("；")),
+        Err(e) => redirect_error(&headers, "/admin/users", &e.messages().join("；")),
     }
 }
 
@@ -1788,6 +1747,6 @@ async fn set_body_code(
     };
     match app.set_body_code(&admin.s.actor, id, form.get("code")).await {
         Ok(()) => redirect_flash(&headers, "/admin/users", "代码已设置"),
-        Err(e) => redirect_error(&headers, "/admin/users", &error_messages(&e).join("；")),
+        Err(e) => redirect_error(&headers, "/admin/users", &e.messages().join("；")),
     }
 }

@@ -34,11 +34,7 @@ async fn render(
 
 /// A refusal of a public form, saying the typed text is still there.
 pub(crate) fn kept_text(e: &AppError) -> Vec<String> {
-    let reasons: Vec<String> = match e {
-        AppError::Invalid(fe) => fe.0.iter().map(|x| x.message.clone()).collect(),
-        other => vec![other.to_string()],
-    };
-    reasons.into_iter().map(|r| format!("{r}。您填写的内容已保留。")).collect()
+    e.messages().into_iter().map(|r| format!("{r}。您填写的内容已保留。")).collect()
 }
 
 fn channels() -> Vec<(&'static str, &'static str)> {
@@ -144,10 +140,7 @@ pub async fn submit(State(app): State<App>, ConnectInfo(addr): ConnectInfo<Socke
     match app.submit_letter(letter).await {
         Ok(receipt) => render(&app, site.id, &headers, StatusCode::CREATED, "receipt.html", context! { receipt }).await,
         Err(e) => {
-            let errors = match &e {
-                AppError::Invalid(fe) => fe.0.iter().map(|x| x.message.clone()).collect(),
-                other => vec![other.to_string()],
-            };
+            let errors = e.messages();
             write_page(&app, site.id, &headers, e.status(), f, errors).await
         }
     }
@@ -187,7 +180,8 @@ pub async fn track(
     match app.track_letter(&code).await {
         Ok(letter) => render(&app, site.id, &headers, StatusCode::OK, "track.html", context! { code, letter }).await,
         Err(e) => {
-            render(&app, site.id, &headers, e.status(), "track.html", context! { code, error => e.to_string() }).await
+            render(&app, site.id, &headers, e.status(), "track.html", context! { code, error => e.public_message() })
+                .await
         }
     }
 }
@@ -203,7 +197,8 @@ pub async fn rate(State(app): State<App>, headers: HeaderMap, RawForm(body): Raw
     match app.rate_letter(&code, rating, f.get("comment").map(String::as_str).unwrap_or("")).await {
         Ok(letter) => render(&app, site.id, &headers, StatusCode::OK, "track.html", context! { code, letter }).await,
         Err(e) => {
-            render(&app, site.id, &headers, e.status(), "track.html", context! { code, error => e.to_string() }).await
+            render(&app, site.id, &headers, e.status(), "track.html", context! { code, error => e.public_message() })
+                .await
         }
     }
 }
@@ -224,7 +219,7 @@ pub async fn letter(State(app): State<App>, headers: HeaderMap, Path(file): Path
                     &headers,
                     e.status(),
                     "message.html",
-                    context! { heading => "来信未公开", message => e.to_string() },
+                    context! { heading => "来信未公开", message => e.public_message() },
                 )
                 .await
             }
@@ -262,7 +257,7 @@ pub async fn stats(State(app): State<App>, headers: HeaderMap, Query(q): Query<H
                 &headers,
                 e.status(),
                 "message.html",
-                context! { heading => "无法统计", message => e.to_string() },
+                context! { heading => "无法统计", message => e.public_message() },
             )
             .await
         }

@@ -27,13 +27,6 @@ async fn render(
     super::public::uncached_page(app, site_id, headers, status, template, ctx).await
 }
 
-fn messages(e: &AppError) -> Vec<String> {
-    match e {
-        AppError::Invalid(fe) => fe.0.iter().map(|x| x.message.clone()).collect(),
-        other => vec![other.to_string()],
-    }
-}
-
 fn id_of(seg: &str) -> Option<i64> {
     seg.parse().ok()
 }
@@ -135,7 +128,7 @@ pub async fn comment(
             )
             .await
         }
-        Err(e) => again(e.status(), messages(&e)).await,
+        Err(e) => again(e.status(), e.messages()).await,
     }
 }
 
@@ -195,7 +188,7 @@ pub async fn answer(
             .await
         }
         Err(e) => {
-            render(&app, site.id, &headers, e.status(), "survey.html", context! { s, errors => messages(&e) }).await
+            render(&app, site.id, &headers, e.status(), "survey.html", context! { s, errors => e.messages() }).await
         }
     };
     if existing.is_none()
@@ -363,7 +356,7 @@ pub async fn catalog(
                 &headers,
                 e.status(),
                 "message.html",
-                context! { heading => "无法显示目录", message => e.to_string() },
+                context! { heading => "无法显示目录", message => e.public_message() },
             )
             .await
         }

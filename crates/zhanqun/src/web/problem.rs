@@ -68,7 +68,7 @@ impl IntoResponse for AppError {
             }
             AppError::Internal(e) => {
                 tracing::error!(error = format!("{e:#}"), "internal error");
-                body["detail"] = json!("服务器内部错误，已记录，请稍后再试");
+                body["detail"] = json!(crate::error::INTERNAL_MESSAGE);
             }
             other => body["detail"] = json!(other.to_string()),
         }

@@ -6,9 +6,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use minijinja::{Value, context};
 
-use super::{
-    Admin, FormData, checked, clear_flash, ctx, error_messages, error_page, non_empty, opt_i64, page, to_login,
-};
+use super::{Admin, FormData, checked, clear_flash, ctx, error_page, non_empty, opt_i64, page, to_login};
 use super::{redirect_error, redirect_flash};
 use crate::app::App;
 
@@ -41,7 +39,7 @@ fn done<T>(
 ) -> Response {
     match r {
         Ok(v) => redirect_flash(headers, to, &ok(v)),
-        Err(e) => redirect_error(headers, to, &error_messages(&e).join("；")),
+        Err(e) => redirect_error(headers, to, &e.messages().join("；")),
     }
 }
 
@@ -77,7 +75,7 @@ pub(super) async fn site_disclosure(
             );
             clear_flash(r, &headers, &admin)
         }
-        Err(e) => error_page(Some(&admin), e.status(), "无法打开", &e.to_string(), "/admin/sites"),
+        Err(e) => error_page(Some(&admin), e.status(), "无法打开", &e.public_message(), "/admin/sites"),
     }
 }
 
@@ -298,7 +296,7 @@ pub(super) async fn subjects(State(app): State<App>, headers: HeaderMap, admin: 
             );
             clear_flash(r, &headers, &admin)
         }
-        Err(e) => error_page(Some(&admin), e.status(), "无法读取主题分类", &e.to_string(), "/admin/"),
+        Err(e) => error_page(Some(&admin), e.status(), "无法读取主题分类", &e.public_message(), "/admin/"),
     }
 }
 
