@@ -115,11 +115,7 @@ impl App {
         )
         .await?;
         w.commit().await?;
-        self.inventory(Some(site_id))
-            .await?
-            .into_iter()
-            .find(|x| x.id == id)
-            .ok_or_else(|| AppError::not_found("清单项", id))
+        self.inventory_item(id).await
     }
 
     /// Takes a kind of information off the inventory (kept in the record).
@@ -172,23 +168,30 @@ impl App {
         .await?;
         inventory_audit(w.conn(), actor, site, id, "event", serde_json::json!({"occurred_on": fmt_date(day)})).await?;
         w.commit().await?;
-        self.inventory(Some(site))
-            .await?
-            .into_iter()
-            .find(|x| x.id == id)
-            .ok_or_else(|| AppError::not_found("清单项", id))
+        self.inventory_item(id).await
+    }
+
+    /// One item of the inventory, with when it is due.
+    async fn inventory_item(&self, id: i64) -> AppResult<InventoryItem> {
+        self.inventory_where(None, Some(id)).await?.pop().ok_or_else(|| AppError::not_found("清单项", id))
     }
 
     /// The inventory of one site, or of every site, each item with when it is due.
     pub async fn inventory(&self, site: Option<i64>) -> AppResult<Vec<InventoryItem>> {
+        self.inventory_where(site, None).await
+    }
+
+    async fn inventory_where(&self, site: Option<i64>, item: Option<i64>) -> AppResult<Vec<InventoryItem>> {
         let rows: Vec<ItemRow> = sqlx::query_as(
             "SELECT i.id, i.site_id, s.name, i.name, i.category, i.limit_days, i.owner, i.column_id, c.name, \
              (SELECT MAX(d.first_published_at) FROM document_columns dc JOIN documents d ON d.id = dc.document_id \
                JOIN editions e ON e.id = d.live_edition_id WHERE dc.column_id = i.column_id AND e.state = 'published'), i.created_at \
              FROM inventory_items i JOIN sites s ON s.id = i.site_id JOIN columns c ON c.id = i.column_id \
-             WHERE i.retired_at IS NULL AND (CAST($1 AS BIGINT) IS NULL OR i.site_id = $1) ORDER BY i.site_id, i.id",
+             WHERE i.retired_at IS NULL AND (CAST($1 AS BIGINT) IS NULL OR i.site_id = $1) \
+             AND (CAST($2 AS BIGINT) IS NULL OR i.id = $2) ORDER BY i.site_id, i.id",
         )
         .bind(site)
+        .bind(item)
         .fetch_all(&self.db.pool)
         .await?;
         let cal = self.calendar.load();

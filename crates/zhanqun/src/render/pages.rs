@@ -406,9 +406,12 @@ impl App {
         host: Option<(i64, i64)>,
     ) -> AppResult<Arc<Page>> {
         let shown_on = host.map_or(doc.site_id, |(s, _)| s);
-        let (_, site, cols) = self.site_ctx(c, shown_on).await?;
-        let origin: SiteRow =
-            sqlx::query_as("SELECT * FROM sites WHERE id = $1").bind(doc.site_id).fetch_one(&mut *c).await?;
+        let (shown_row, site, cols) = self.site_ctx(c, shown_on).await?;
+        // The original's site: the same one unless this is a repost.
+        let origin: SiteRow = match host {
+            None => shown_row,
+            Some(_) => sqlx::query_as("SELECT * FROM sites WHERE id = $1").bind(doc.site_id).fetch_one(&mut *c).await?,
+        };
         let repost = host.map(|_| {
             minijinja::context! { site => origin.name.clone(), url => self.document_link(shown_on, doc.site_id, doc.id) }
         });
