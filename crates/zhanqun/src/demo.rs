@@ -255,16 +255,7 @@ impl App {
                 self.demo_publish(&editor, &secrecy, &editorial, d.id).await?;
                 // Demo content is backdated so the lists look lived-in.
                 let at = now - ((n * 37 + 3) % 180) as i64 * day - (n as i64 % 9) * 3_600_000;
-                sqlx::query("UPDATE documents SET first_published_at = $1 WHERE id = $2")
-                    .bind(at)
-                    .bind(d.id)
-                    .execute(&self.db.pool)
-                    .await?;
-                sqlx::query("UPDATE editions SET published_at = $1 WHERE document_id = $2")
-                    .bind(at)
-                    .bind(d.id)
-                    .execute(&self.db.pool)
-                    .await?;
+                self.demo_backdate(d.id, at).await?;
                 n += 1;
             }
             // Work waiting in the queues.
@@ -347,12 +338,7 @@ impl App {
             .map_err(e)?;
         self.demo_publish(&editor, &secrecy, &editorial, d.id).await?;
         // 2015-06-03 09:00 China Standard Time.
-        let at = 1_433_293_200_000i64;
-        sqlx::query("UPDATE documents SET first_published_at = $1 WHERE id = $2")
-            .bind(at)
-            .bind(d.id)
-            .execute(&self.db.pool)
-            .await?;
+        self.demo_backdate(d.id, 1_433_293_200_000).await?;
         self.seed_demo_letters(&sys, users[5]).await?;
         self.seed_demo_participation(&editor, portal_id).await?;
         let crew = Crew { sys: &sys, editor: &editor, secrecy: &secrecy, editorial: &editorial };
@@ -591,7 +577,6 @@ impl App {
         m.genre = Some("通知".into());
         m.keywords = Some("政府网站 信息内容建设 政务公开".into());
         m.important = true;
-        self.demo_backdate(notice, 1_433_293_200_000).await?;
         self.set_disclosure(c.editor, notice, m).await.map_err(e)?;
         let portal_policy = col(portal, "zcwj").await?;
         let reading = self
