@@ -11,6 +11,7 @@ pub mod disclosure;
 pub mod domain_rules;
 pub mod mailbox;
 pub mod site;
+pub mod stored;
 pub mod validate;
 pub mod workflow;
 

@@ -4,7 +4,7 @@
 //! `cargo bench -p zhanqun --bench catalog` (SQLite; `-- small` compares 100 with 10,000).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/suite/common/mod.rs"]
 mod common;
 
 use std::time::{Duration, Instant};

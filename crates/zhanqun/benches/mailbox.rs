@@ -6,7 +6,7 @@
 //! 1,000 / 10,000 for a quick check).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/suite/common/mod.rs"]
 mod common;
 
 use std::time::{Duration, Instant};
@@ -45,7 +45,7 @@ async fn import(n: usize) -> Duration {
     let dir = tempfile::tempdir().unwrap();
     let path = csv_file(dir.path(), n);
     let t0 = Instant::now();
-    let table = zhanqun::app::import::read_table(&path).unwrap();
+    let table = zhanqun::mailbox::import::read_table(&path).unwrap();
     let r = s.app().import_letters(&admin, table, false, &|_| {}).await.unwrap();
     let took = t0.elapsed();
     assert_eq!(r.imported, n, "{:?}", r.rejected.first());

@@ -6,7 +6,7 @@
 //! publications, default 100).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/suite/common/mod.rs"]
 mod common;
 
 use std::time::{Duration, Instant};
@@ -23,8 +23,11 @@ async fn run(n: usize) {
     let s = TestServer::start(Backend::Postgres).await;
     let nr = Newsroom::new(&s).await;
     let other = tempfile::tempdir().unwrap();
-    let settings =
-        Settings { data_dir: other.path().to_path_buf(), database_url: s.settings.database_url.clone(), config_file: None };
+    let settings = Settings {
+        data_dir: other.path().to_path_buf(),
+        database_url: s.settings.database_url.clone(),
+        config_file: None,
+    };
     let node_b = zhanqun::server::start(settings.open_app().await.unwrap(), "127.0.0.1:0").await.unwrap();
     let b = node_b.base_url();
     let client = reqwest::Client::new();
@@ -47,9 +50,9 @@ async fn run(n: usize) {
         }
         let (_, d) = s.get(&format!("/api/v1/documents/{id}"), &nr.editor.1).await;
         let title = format!("跨节点可见性 {i}");
-        let (st, _) =
-            s.patch(&format!("/api/v1/documents/{id}"), &nr.editor.1, json!({"version": d["version"], "title": title}))
-                .await;
+        let (st, _) = s
+            .patch(&format!("/api/v1/documents/{id}"), &nr.editor.1, json!({"version": d["version"], "title": title}))
+            .await;
         assert!(st.is_success());
         nr.act(&s, &nr.editor.1, id, json!({"action": "submit"})).await;
         nr.act(&s, &nr.secrecy.1, id, json!({"action": "approve"})).await;
@@ -80,7 +83,9 @@ async fn run(n: usize) {
 fn main() {
     let n = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(100);
     if std::env::var("ZHANQUN_TEST_POSTGRES").is_err() {
-        eprintln!("set ZHANQUN_TEST_POSTGRES (e.g. postgres://postgres@127.0.0.1:5432/test): this benchmark needs PostgreSQL");
+        eprintln!(
+            "set ZHANQUN_TEST_POSTGRES (e.g. postgres://postgres@127.0.0.1:5432/test): this benchmark needs PostgreSQL"
+        );
         std::process::exit(2);
     }
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();

@@ -7,7 +7,7 @@
 //! `cargo bench -p zhanqun --bench publish` (`-- N` for N documents, default 200).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/suite/common/mod.rs"]
 mod common;
 
 use std::time::{Duration, Instant};

@@ -1,12 +1,14 @@
 //! The demo cluster (`zhanqun serve --demo`): a realistic city in Chinese, seeded once
 //! through the same actions people use, so its audit trail is real too.
 
-use crate::app::columns::NewColumn;
-use crate::app::documents::{NewDocument, TransitionInput};
-use crate::app::sites::NewSite;
-use crate::app::users::NewUser;
-use crate::app::{Actor, App};
-use crate::store::now_ms;
+use crate::app::App;
+use crate::columns::NewColumn;
+use crate::documents::NewDocument;
+use crate::documents::workflow::TransitionInput;
+use crate::kernel::Actor;
+use crate::kernel::time::now_ms;
+use crate::people::NewUser;
+use crate::sites::NewSite;
 use anyhow::Context;
 
 /// Demo people: (user name, display name, password, what they do). Printed at start in demo mode only.
@@ -141,12 +143,11 @@ fn body_for(title: &str, sponsor: &str) -> String {
 impl App {
     /// Seeds the demo cluster unless the database already has sites. Returns whether it seeded.
     pub async fn seed_demo(&self) -> anyhow::Result<bool> {
-        let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sites").fetch_one(&self.db.pool).await?;
-        if existing > 0 {
+        if !self.list_sites(false).await.map_err(|e| anyhow::anyhow!("{e}"))?.is_empty() {
             return Ok(false);
         }
         let sys = Actor::system("演示数据");
-        let e = |e: crate::error::AppError| anyhow::anyhow!("{e}");
+        let e = |e: crate::kernel::AppError| anyhow::anyhow!("{e}");
         let mut users = Vec::new();
         for (name, display, pw, _) in DEMO_USERS {
             let u = self
@@ -311,10 +312,7 @@ impl App {
         // The city's 2015 notice on website content, as a policy document of the portal.
         let notice = include_str!("../demo/notice.txt");
         let portal_id = sites[0].0;
-        let policy_col: i64 = sqlx::query_scalar("SELECT id FROM columns WHERE site_id = $1 AND slug = 'zcwj'")
-            .bind(portal_id)
-            .fetch_one(&self.db.pool)
-            .await?;
+        let policy_col = self.column_id(portal_id, "zcwj").await.map_err(e)?;
         let body: String = notice.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("\n\n");
         let d = self
             .create_document(
@@ -344,18 +342,16 @@ impl App {
         let crew = Crew { sys: &sys, editor: &editor, secrecy: &secrecy, editorial: &editorial };
         let site_ids: Vec<i64> = sites.iter().map(|(id, _)| *id).collect();
         self.seed_demo_disclosure(&crew, &site_ids, d.id).await?;
-        for (s, _) in &sites {
-            self.pages.invalidate_site(*s);
-        }
+        self.pages.invalidate_all();
         Ok(true)
     }
 
     /// An open consultation, an open survey and an interview coming up, on the portal.
     async fn seed_demo_participation(&self, editor: &Actor, portal: i64) -> anyhow::Result<()> {
-        use crate::app::interviews::NewInterview;
-        use crate::app::participation::{NewConsultation, NewSurvey, Question};
-        let e = |e: crate::error::AppError| anyhow::anyhow!("{e}");
-        let today = crate::app::calendar::today();
+        use crate::participation::interviews::NewInterview;
+        use crate::participation::{NewConsultation, NewSurvey, Question};
+        let e = |e: crate::kernel::AppError| anyhow::anyhow!("{e}");
+        let today = crate::kernel::time::today();
         let day = |n: i64| zhanqun_domain::calendar::fmt_date(today + time::Duration::days(n));
         self.create_consultation(
             editor,
@@ -416,8 +412,8 @@ impl App {
 
     /// Letters in every state, some of them weeks old (so some are overdue).
     async fn seed_demo_letters(&self, sys: &Actor, handler_id: i64) -> anyhow::Result<()> {
-        use crate::app::mailbox::{LetterActionInput, NewLetter};
-        let e = |e: crate::error::AppError| anyhow::anyhow!("{e}");
+        use crate::mailbox::{LetterActionInput, NewLetter};
+        let e = |e: crate::kernel::AppError| anyhow::anyhow!("{e}");
         let mut bodies = Vec::new();
         for name in ["青岛市教育局", "青岛市卫生健康委员会", "青岛市自然资源和规划局", "青岛市市南区人民政府"]
         {
@@ -463,18 +459,8 @@ impl App {
             let id = receipt.id;
             if *ago > 0 {
                 // Backdate the arrival so the demo has letters near and past their deadlines.
-                let cal = self.calendar.load();
-                let arrived = crate::app::calendar::today() - time::Duration::days(*ago);
-                let due = cal
-                    .add_working_days(arrived, zhanqun_domain::mailbox::REPLY_DAYS)
-                    .map(|d| d.due)
-                    .unwrap_or(arrived);
-                sqlx::query("UPDATE letters SET arrived_on = $1, due_on = $2 WHERE id = $3")
-                    .bind(zhanqun_domain::calendar::fmt_date(arrived))
-                    .bind(zhanqun_domain::calendar::fmt_date(due))
-                    .bind(id)
-                    .execute(&self.db.pool)
-                    .await?;
+                let arrived = crate::kernel::time::today() - time::Duration::days(*ago);
+                self.backdate_letter(id, arrived).await.map_err(e)?;
             }
             let act = |action: &str| LetterActionInput { action: action.into(), ..Default::default() };
             if matches!(*stage, "received" | "held") {
@@ -537,25 +523,18 @@ impl App {
     /// repealed policy, a guide and an annual report, an emergency topic with a timeline, the
     /// notice reposted to every department site, and a content inventory with something late.
     async fn seed_demo_disclosure(&self, c: &Crew<'_>, sites: &[i64], notice: i64) -> anyhow::Result<()> {
-        use crate::app::disclosure::DisclosureInput;
-        use crate::app::inventory::{EventInput, InventoryInput};
-        use crate::app::reposts::RepostInput;
-        use crate::app::topics::NewTopic;
-        let e = |e: crate::error::AppError| anyhow::anyhow!("{e}");
+        use crate::disclosure::DisclosureInput;
+        use crate::inventory::{EventInput, InventoryInput};
+        use crate::reposts::RepostInput;
+        use crate::topics::NewTopic;
+        let e = |e: crate::kernel::AppError| anyhow::anyhow!("{e}");
         let (portal, jyj) = (sites[0], sites[2]);
         let office = self.create_body(c.sys, "青岛市人民政府办公厅", None).await.map_err(e)?.id;
-        let edu: i64 =
-            sqlx::query_scalar("SELECT id FROM bodies WHERE name = '青岛市教育局'").fetch_one(&self.db.pool).await?;
+        let edu = self.body_id("青岛市教育局").await.map_err(e)?;
         for (body, stem) in [(office, "11370200MB1512345"), (edu, "11370200MB1523456")] {
             self.set_body_code(c.sys, body, &with_check_char(stem)).await.map_err(e)?;
         }
-        let col = |site: i64, slug: &'static str| async move {
-            sqlx::query_scalar::<_, i64>("SELECT id FROM columns WHERE site_id = $1 AND slug = $2")
-                .bind(site)
-                .bind(slug)
-                .fetch_one(&self.db.pool)
-                .await
-        };
+        let col = |site: i64, slug: &'static str| self.column_id(site, slug);
         let meta = |doc_type: &str, body: i64, number: Option<&str>, subject: &str, written: &str| DisclosureInput {
             doc_type: doc_type.into(),
             issuing_body_id: body,
@@ -744,7 +723,7 @@ impl App {
                 .await
                 .map_err(e)?;
             if category == "immediate" {
-                let on = crate::app::calendar::today() - time::Duration::days(6);
+                let on = crate::kernel::time::today() - time::Duration::days(6);
                 let ev = EventInput {
                     occurred_on: zhanqun_domain::calendar::fmt_date(on),
                     note: "暴雨致部分学校停课".into(),
@@ -790,18 +769,11 @@ impl App {
 
     /// Gives a published demo document an earlier publication time (and the catalog with it).
     async fn demo_backdate(&self, doc: i64, at: i64) -> anyhow::Result<()> {
-        for sql in [
-            "UPDATE documents SET first_published_at = $1 WHERE id = $2",
-            "UPDATE editions SET published_at = $1 WHERE document_id = $2 AND published_at IS NOT NULL",
-            "UPDATE disclosures SET listed_at = $1 WHERE document_id = $2 AND listed_at IS NOT NULL",
-        ] {
-            sqlx::query(sql).bind(at).bind(doc).execute(&self.db.pool).await?;
-        }
-        Ok(())
+        self.backdate_document(doc, at).await.map_err(|e| anyhow::anyhow!("{e}"))
     }
 
     async fn demo_publish(&self, editor: &Actor, secrecy: &Actor, editorial: &Actor, id: i64) -> anyhow::Result<()> {
-        let e = |e: crate::error::AppError| anyhow::anyhow!("{e}");
+        let e = |e: crate::kernel::AppError| anyhow::anyhow!("{e}");
         let t = |a: &str| TransitionInput { action: a.into(), ..Default::default() };
         self.transition_document(editor, id, t("submit")).await.map_err(e)?;
         self.transition_document(secrecy, id, t("approve")).await.map_err(e)?;

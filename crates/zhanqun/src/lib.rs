@@ -1,16 +1,30 @@
 //! zhanqun (站群): one platform for every government website of a city.
 //!
-//! Layers, data flowing down: [`web`] (HTTP) → [`app`] (one action per mutation:
-//! permission check + change + audit in one transaction) → [`store`] (SQLite or
-//! PostgreSQL). Pure rules live in the `zhanqun-domain` crate.
+//! One folder per capability — [`sites`], [`columns`], [`documents`] (and the review
+//! workflow), [`people`], [`bodies`], [`calendar`], [`disclosure`], [`reposts`],
+//! [`inventory`], [`topics`], [`mailbox`], [`participation`], [`public`] (the public sites),
+//! [`system`] — each with its commands, its queries and SQL, and its routes (`api`, `admin`,
+//! `public`). They stand on the [`kernel`]: the actor and permissions, the command runner,
+//! typed events through the outbox, jobs, the database, file storage, the page cache. The
+//! [`web`] shell assembles the routers; [`app`] assembles the state and the wiring. Pure
+//! rules live in the `zhanqun-domain` crate. `docs/architecture.md` draws the map.
 
 pub mod app;
-pub mod config;
-pub mod content;
+pub mod bodies;
+pub mod calendar;
+pub mod columns;
 pub mod demo;
-pub mod error;
-pub mod jobs;
-pub mod render;
+pub mod disclosure;
+pub mod documents;
+pub mod inventory;
+pub mod kernel;
+pub mod mailbox;
+pub mod participation;
+pub mod people;
+pub mod public;
+pub mod reposts;
 pub mod server;
-pub mod store;
+pub mod sites;
+pub mod system;
+pub mod topics;
 pub mod web;

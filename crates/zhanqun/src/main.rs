@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use zhanqun::app::Actor;
-use zhanqun::app::users::NewUser;
+use zhanqun::people::NewUser;
 use zhanqun::server::Settings;
 
 #[derive(Parser)]
@@ -234,7 +234,7 @@ async fn run() -> anyhow::Result<()> {
         }
         Command::Import { command: ImportCommand::Letters { file, create_bodies } } => {
             let app = settings.open_app().await?;
-            let table = zhanqun::app::import::read_table(&file).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let table = zhanqun::mailbox::import::read_table(&file).map_err(|e| anyhow::anyhow!("{e}"))?;
             let bar = indicatif::ProgressBar::new(table.rows.len() as u64);
             bar.set_style(
                 indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} 行 {per_sec} 剩余 {eta}")
@@ -289,7 +289,7 @@ async fn run() -> anyhow::Result<()> {
             if settings.database_url.as_deref().is_some_and(|u| !u.starts_with("sqlite:")) {
                 bail!("backup copies the embedded SQLite database; for PostgreSQL use pg_dump");
             }
-            let db = zhanqun::store::Db::connect(&settings.database_url()).await?;
+            let db = zhanqun::kernel::db::Db::connect(&settings.database_url()).await?;
             db.backup_to(&out).await?;
             println!("已备份到 {}", out.display());
         }

@@ -1,4 +1,5 @@
-//! Starting and stopping the whole service: database, job worker and HTTP listener.
+//! Starting and stopping the whole service: database, event delivery, job worker and HTTP
+//! listener.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -7,8 +8,8 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::app::App;
-use crate::config::Config;
-use crate::store::Db;
+use crate::kernel::config::Config;
+use crate::kernel::db::Db;
 
 /// Where the data lives and how to reach the database.
 #[derive(Debug, Clone)]
@@ -50,15 +51,17 @@ pub struct Running {
     pub app: App,
     shutdown: tokio::sync::watch::Sender<bool>,
     http: tokio::task::JoinHandle<std::io::Result<()>>,
-    worker: tokio::task::JoinHandle<()>,
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
-    /// Stops accepting, lets requests in flight finish, stops the worker.
+    /// Stops accepting, lets requests in flight finish, stops delivery and the worker.
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
         let _ = self.http.await;
-        let _ = self.worker.await;
+        for t in self.background {
+            let _ = t.await;
+        }
         self.app.db.pool.close().await;
     }
 
@@ -68,14 +71,17 @@ impl Running {
     }
 }
 
-/// Binds `listen` and serves `app` with its job worker.
+/// Binds `listen` and serves `app`, with its event delivery and job worker.
 pub async fn start(app: App, listen: &str) -> anyhow::Result<Running> {
     let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     app.reload_hosts().await.map_err(|e| anyhow::anyhow!("loading the host table: {e}"))?;
-    app.ensure_daily_jobs().await.map_err(|e| anyhow::anyhow!("scheduling daily jobs: {e}"))?;
+    app.ensure_recurring_jobs().await.map_err(|e| anyhow::anyhow!("scheduling recurring jobs: {e}"))?;
     let addr = listener.local_addr()?;
     let (tx, rx) = tokio::sync::watch::channel(false);
-    let worker = tokio::spawn(crate::jobs::run_worker(app.clone(), rx.clone(), crate::store::now_ms()));
+    let mut background = crate::kernel::events::run(app.clone(), rx.clone())
+        .await
+        .map_err(|e| anyhow::anyhow!("starting event delivery: {e}"))?;
+    background.push(tokio::spawn(crate::kernel::jobs::run_worker(app.clone(), rx.clone())));
     let router = crate::web::router(app.clone());
     let mut rx_http = rx;
     let http = tokio::spawn(async move {
@@ -85,5 +91,5 @@ pub async fn start(app: App, listen: &str) -> anyhow::Result<Running> {
             })
             .await
     });
-    Ok(Running { addr, app, shutdown: tx, http, worker })
+    Ok(Running { addr, app, shutdown: tx, http, background })
 }

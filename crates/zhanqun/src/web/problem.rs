@@ -11,7 +11,39 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 use zhanqun_domain::FieldError;
 
-use crate::error::AppError;
+use crate::kernel::AppError;
+
+/// An error answer (RFC 9457 `application/problem+json`).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code, reason = "describes the JSON that `AppError::into_response` writes")]
+pub struct Problem {
+    /// `urn:zhanqun:problem:KIND`, e.g. `urn:zhanqun:problem:validation`.
+    #[schema(rename = "type")]
+    kind: String,
+    title: String,
+    status: u16,
+    /// What went wrong, for a person (Simplified Chinese).
+    detail: String,
+    /// With `validation`: every broken rule, each naming its field.
+    #[schema(nullable = false)]
+    errors: Option<Vec<ProblemField>>,
+    /// With `stale-version`: the version the thing is at now.
+    #[schema(nullable = false)]
+    current_version: Option<i64>,
+}
+
+/// One broken rule on one input field.
+#[derive(utoipa::ToSchema)]
+#[schema(as = FieldError)]
+#[allow(dead_code, reason = "describes zhanqun_domain::FieldError as serialised")]
+pub struct ProblemField {
+    /// The field as the client named it (`primary_domain`, `columns[2]`).
+    field: String,
+    /// A stable machine-readable rule name (`required`, `domain_rule`).
+    rule: String,
+    /// A message a person understands, in Simplified Chinese.
+    message: String,
+}
 
 impl AppError {
     pub fn status(&self) -> StatusCode {
@@ -68,7 +100,7 @@ impl IntoResponse for AppError {
             }
             AppError::Internal(e) => {
                 tracing::error!(error = format!("{e:#}"), "internal error");
-                body["detail"] = json!(crate::error::INTERNAL_MESSAGE);
+                body["detail"] = json!(crate::kernel::error::INTERNAL_MESSAGE);
             }
             other => body["detail"] = json!(other.to_string()),
         }

@@ -1,20 +1,26 @@
-//! The public sites: every request that is not for the API or the admin is answered by
-//! the site its `Host` names. The cache-hit path does one map lookup for the host, one
-//! for the page, and writes bytes prepared in advance.
+//! The public sites' shell: which site a request is for (its `Host`), pages in the site's
+//! theme with their encodings and validators, and the fallback that answers every address
+//! no capability routes (home, columns, articles, attachments) from the page cache.
+
+use std::collections::HashMap;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use minijinja::context;
 
 use crate::app::App;
-use crate::render::cache::Page;
-use crate::render::hosts::parse_host;
-use crate::render::pages::Public;
+use crate::kernel::AppError;
+use crate::kernel::cache::Page;
+use crate::public::Answer;
+use crate::public::hosts::{SiteInfo, parse_host};
 
 const HTML: HeaderValue = HeaderValue::from_static("text/html; charset=utf-8");
 
-fn plain_page(status: StatusCode, title: &str, text: &str) -> Response {
+/// A page outside any site's theme (no site to frame it).
+pub fn plain_page(status: StatusCode, title: &str, text: &str) -> Response {
     let html = format!(
         "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{title}</title></head><body><main><h1>{title}</h1><p>{text}</p></main></body></html>"
@@ -72,6 +78,91 @@ fn accepts(accept: &str, enc: &str) -> bool {
     })
 }
 
+/// A urlencoded public form, field by field (the last of a repeated name).
+pub fn form_fields(body: &[u8]) -> HashMap<String, String> {
+    url::form_urlencoded::parse(body).into_owned().collect()
+}
+
+/// A refusal of a public form, saying the typed text is still there.
+pub fn kept_text(e: &AppError) -> Vec<String> {
+    e.messages().into_iter().map(|r| format!("{r}。您填写的内容已保留。")).collect()
+}
+
+/// A visitor of an online site: the site its `Host` names. Any other request is answered
+/// before the handler runs (no such site, not online, a malformed host).
+pub struct Visitor {
+    pub site: SiteInfo,
+    headers: HeaderMap,
+}
+
+impl FromRequestParts<App> for Visitor {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Response> {
+        let Some(host) = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).and_then(parse_host) else {
+            return Err(plain_page(StatusCode::BAD_REQUEST, "请求无效", "请求中的主机名无效。"));
+        };
+        let hosts = app.hosts.load();
+        match hosts.resolve(&host) {
+            Some(s) if s.state == zhanqun_domain::site::SiteState::Online => {
+                Ok(Visitor { site: s.clone(), headers: parts.headers.clone() })
+            }
+            Some(_) => Err(plain_page(StatusCode::NOT_FOUND, "网站未开通", "本网站目前不提供服务。")),
+            None => Err(plain_page(StatusCode::NOT_FOUND, "站点不存在", "本平台上没有这个网站，请检查网址。")),
+        }
+    }
+}
+
+impl Visitor {
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// A page of the site's theme that is not cached (a form, a personal answer).
+    pub async fn page(&self, app: &App, status: StatusCode, template: &str, ctx: minijinja::Value) -> Response {
+        match app.site_page(self.site.id, status, template, ctx).await {
+            Ok(p) => {
+                let mut r = serve_page(&p, &self.headers, false);
+                r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                r
+            }
+            Err(e) => {
+                tracing::error!(error = %e, template, "public page failed");
+                plain_page(StatusCode::INTERNAL_SERVER_ERROR, "暂时无法访问", "页面暂时无法显示，请稍后再试。")
+            }
+        }
+    }
+
+    /// A heading and a sentence, in the site's theme.
+    pub async fn message(&self, app: &App, status: StatusCode, heading: &str, message: &str) -> Response {
+        self.page(app, status, "message.html", context! { heading, message }).await
+    }
+
+    pub async fn not_found(&self, app: &App) -> Response {
+        self.message(app, StatusCode::NOT_FOUND, "页面不存在", "您访问的页面不存在。").await
+    }
+
+    /// "{what} does not exist", 404.
+    pub async fn missing(&self, app: &App, what: &str) -> Response {
+        self.message(app, StatusCode::NOT_FOUND, "页面不存在", &format!("{what}不存在。")).await
+    }
+
+    /// A failure reading what the page shows: logged, and said to have happened.
+    pub async fn failed(&self, app: &App, e: &AppError) -> Response {
+        tracing::error!(error = %e, site = self.site.id, "public page failed");
+        self.message(app, StatusCode::INTERNAL_SERVER_ERROR, "暂时无法显示", "页面暂时无法显示，请稍后再试。").await
+    }
+
+    /// The page for a lookup that failed: "{what} does not exist" when it does not, and
+    /// when the database failed, a logged error that says so rather than a false 404.
+    pub async fn lookup_failed(&self, app: &App, what: &str, e: AppError) -> Response {
+        match e {
+            AppError::NotFound(_) => self.missing(app, what).await,
+            e => self.failed(app, &e).await,
+        }
+    }
+}
+
 /// `?page=N` for column pages (1 when absent or malformed).
 fn page_param(query: Option<&str>) -> i64 {
     query
@@ -88,43 +179,8 @@ fn search_term(query: Option<&str>) -> Option<String> {
     url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "q").map(|(_, v)| v.into_owned())
 }
 
-/// Renders a page of a site's theme that must not be cached (forms, personal answers).
-pub async fn uncached_page(
-    app: &App,
-    site_id: i64,
-    headers: &HeaderMap,
-    status: StatusCode,
-    template: &str,
-    ctx: minijinja::Value,
-) -> Response {
-    match app.site_page(site_id, status, template, ctx).await {
-        Ok(p) => {
-            let mut r = serve_page(&p, headers, false);
-            r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            r
-        }
-        Err(e) => {
-            tracing::error!(error = %e, template, "public page failed");
-            plain_page(StatusCode::INTERNAL_SERVER_ERROR, "暂时无法访问", "页面暂时无法显示，请稍后再试。")
-        }
-    }
-}
-
-/// The online site a request's `Host` names, or the answer to give instead.
-#[allow(clippy::result_large_err, reason = "the error is the response itself, returned at once")]
-pub fn resolve_site(app: &App, headers: &HeaderMap) -> Result<crate::render::hosts::SiteInfo, Response> {
-    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()).and_then(parse_host) else {
-        return Err(plain_page(StatusCode::BAD_REQUEST, "请求无效", "请求中的主机名无效。"));
-    };
-    let hosts = app.hosts.load();
-    match hosts.resolve(&host) {
-        Some(s) if s.state == zhanqun_domain::site::SiteState::Online => Ok(s.clone()),
-        Some(_) => Err(plain_page(StatusCode::NOT_FOUND, "网站未开通", "本网站目前不提供服务。")),
-        None => Err(plain_page(StatusCode::NOT_FOUND, "站点不存在", "本平台上没有这个网站，请检查网址。")),
-    }
-}
-
-pub async fn public(State(app): State<App>, req: Request) -> Response {
+/// Every address no route claims: the site's own pages, from the cache when they are there.
+pub async fn fallback(State(app): State<App>, req: Request) -> Response {
     let head = req.method() == Method::HEAD;
     if req.method() != Method::GET && !head {
         return plain_page(StatusCode::METHOD_NOT_ALLOWED, "不支持的请求", "公开网站只接受 GET 请求。");
@@ -144,14 +200,15 @@ pub async fn public(State(app): State<App>, req: Request) -> Response {
     if let Some(p) = app.pages.get(site.id, &key) {
         return serve_page(&p, req.headers(), head);
     }
+    let stamp = app.pages.stamp();
     let term = search_term(query);
-    match app.public(site, path, page, term.as_deref()).await {
-        Ok(Public::Page(p)) => {
-            app.pages.put(site.id, key.into_owned(), p.clone());
+    match app.public_answer(site, path, page, term.as_deref()).await {
+        Ok(Answer::Page(p, tags)) => {
+            app.pages.put(site.id, &key, p.clone(), stamp, &tags);
             serve_page(&p, req.headers(), head)
         }
-        Ok(Public::Uncached(p)) => serve_page(&p, req.headers(), head),
-        Ok(Public::Moved(to)) => {
+        Ok(Answer::Uncached(p)) => serve_page(&p, req.headers(), head),
+        Ok(Answer::Moved(to)) => {
             let mut r = Response::new(Body::empty());
             *r.status_mut() = StatusCode::MOVED_PERMANENTLY;
             if let Ok(v) = HeaderValue::from_str(&to) {
@@ -159,7 +216,7 @@ pub async fn public(State(app): State<App>, req: Request) -> Response {
             }
             r
         }
-        Ok(Public::File { row, path }) => match tokio::fs::read(&path).await {
+        Ok(Answer::File(row)) => match app.blobs.read(&row.sha256).await {
             Ok(bytes) => {
                 let mut r = Response::new(Body::from(bytes));
                 let h = r.headers_mut();
@@ -170,7 +227,7 @@ pub async fn public(State(app): State<App>, req: Request) -> Response {
                 r
             }
             Err(e) => {
-                tracing::error!(error = %e, file = %path.display(), "attachment file missing");
+                tracing::error!(error = %e, file = row.sha256, "attachment file missing");
                 plain_page(StatusCode::NOT_FOUND, "附件不存在", "附件文件缺失，已记录。")
             }
         },

@@ -1,0 +1,457 @@
+//! The database: one SQL dialect for SQLite (embedded default) and PostgreSQL (several nodes).
+//!
+//! The queries are written once in the portable subset both engines share (`$1`
+//! placeholders, `RETURNING`, `ON CONFLICT`, BIGINT times in Unix milliseconds) and run
+//! through sqlx's `Any` driver; where the engines differ (auto-increment keys, triggers,
+//! job claiming, backup) the code says so by [`Backend`]. See `docs/decisions/0001-storage.md`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyConnection, AnyPool, AssertSqlSafe, Connection, Transaction};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+/// Which engine a URL points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> anyhow::Result<Backend> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            bail!("unsupported database URL (use sqlite://PATH or postgres://…): {}", redact(url))
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// A URL without its password, for logs and errors.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// The database handle shared by the whole program.
+#[derive(Clone)]
+pub struct Db {
+    pub pool: AnyPool,
+    pub backend: Backend,
+    /// The URL it was opened with (PostgreSQL's `LISTEN` needs a connection of its own).
+    pub url: Arc<str>,
+    /// SQLite allows one writer at a time; writers queue here instead of failing with
+    /// `SQLITE_BUSY` when a deferred transaction tries to upgrade its lock.
+    write_lock: Option<Arc<Mutex<()>>>,
+}
+
+/// A write transaction. On SQLite it also holds the process-wide writer lock.
+pub struct WriteTx {
+    pub tx: Transaction<'static, Any>,
+    _guard: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    /// The connection to run statements on.
+    pub fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+}
+
+/// Builds a statement at run time with its values bound, never spliced in: `bind` writes
+/// the next numbered placeholder (`$1`, `$2`, …, which both engines read) and keeps the
+/// value. (sqlx's own `QueryBuilder` writes `?` for the `Any` driver, which PostgreSQL
+/// refuses.)
+pub struct QueryBuilder {
+    sql: String,
+    args: sqlx::any::AnyArguments,
+    n: usize,
+    error: Option<String>,
+}
+
+impl QueryBuilder {
+    pub fn new(sql: &str) -> QueryBuilder {
+        QueryBuilder { sql: sql.to_string(), args: Default::default(), n: 0, error: None }
+    }
+
+    /// Appends SQL text (never a value).
+    pub fn push(&mut self, sql: &str) -> &mut Self {
+        self.sql.push_str(sql);
+        self
+    }
+
+    /// Appends a placeholder for `value`.
+    pub fn push_bind<T>(&mut self, value: T) -> &mut Self
+    where
+        T: for<'t> sqlx::Encode<'t, Any> + sqlx::Type<Any>,
+    {
+        use sqlx::Arguments;
+        self.n += 1;
+        self.sql.push('$');
+        self.sql.push_str(&self.n.to_string());
+        if let Err(e) = self.args.add(value)
+            && self.error.is_none()
+        {
+            self.error = Some(e.to_string());
+        }
+        self
+    }
+
+    /// Appends `$i, $j, …`, one placeholder per value.
+    pub fn push_list<T>(&mut self, values: impl IntoIterator<Item = T>) -> &mut Self
+    where
+        T: for<'t> sqlx::Encode<'t, Any> + sqlx::Type<Any>,
+    {
+        for (i, v) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.sql.push_str(", ");
+            }
+            self.push_bind(v);
+        }
+        self
+    }
+
+    fn parts(self) -> Result<(String, sqlx::any::AnyArguments), sqlx::Error> {
+        match self.error {
+            Some(e) => Err(sqlx::Error::Encode(e.into())),
+            None => Ok((self.sql, self.args)),
+        }
+    }
+
+    pub async fn execute(self, conn: &mut AnyConnection) -> Result<sqlx::any::AnyQueryResult, sqlx::Error> {
+        let (sql, args) = self.parts()?;
+        sqlx::query_with(AssertSqlSafe(sql), args).execute(conn).await
+    }
+
+    pub async fn fetch_all<O>(self, pool: &AnyPool) -> Result<Vec<O>, sqlx::Error>
+    where
+        O: Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+    {
+        let (sql, args) = self.parts()?;
+        sqlx::query_as_with(AssertSqlSafe(sql), args).fetch_all(pool).await
+    }
+
+    pub async fn fetch_optional<O>(self, pool: &AnyPool) -> Result<Option<O>, sqlx::Error>
+    where
+        O: Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+    {
+        let (sql, args) = self.parts()?;
+        sqlx::query_as_with(AssertSqlSafe(sql), args).fetch_optional(pool).await
+    }
+
+    pub async fn fetch_all_on<O>(self, conn: &mut AnyConnection) -> Result<Vec<O>, sqlx::Error>
+    where
+        O: Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+    {
+        let (sql, args) = self.parts()?;
+        sqlx::query_as_with(AssertSqlSafe(sql), args).fetch_all(conn).await
+    }
+
+    pub async fn fetch_optional_on<O>(self, conn: &mut AnyConnection) -> Result<Option<O>, sqlx::Error>
+    where
+        O: Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+    {
+        let (sql, args) = self.parts()?;
+        sqlx::query_as_with(AssertSqlSafe(sql), args).fetch_optional(conn).await
+    }
+
+    pub async fn fetch_scalar<O>(self, pool: &AnyPool) -> Result<O, sqlx::Error>
+    where
+        O: Send + Unpin + sqlx::Type<Any> + for<'r> sqlx::Decode<'r, Any>,
+    {
+        let (sql, args) = self.parts()?;
+        sqlx::query_scalar_with(AssertSqlSafe(sql), args).fetch_one(pool).await
+    }
+
+    pub async fn fetch_optional_scalar<O>(self, pool: &AnyPool) -> Result<Option<O>, sqlx::Error>
+    where
+        O: Send + Unpin + sqlx::Type<Any> + for<'r> sqlx::Decode<'r, Any>,
+    {
+        let (sql, args) = self.parts()?;
+        sqlx::query_scalar_with(AssertSqlSafe(sql), args).fetch_optional(pool).await
+    }
+}
+
+impl Db {
+    /// Connects to `url` (`sqlite://PATH?mode=rwc` or `postgres://…`) without migrating.
+    pub async fn connect(url: &str) -> anyhow::Result<Db> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        let opts: AnyConnectOptions = url.parse().with_context(|| format!("bad database URL {}", redact(url)))?;
+        let pool = match backend {
+            Backend::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    .min_connections(1)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            sqlx::raw_sql(
+                                "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+                                 PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384;",
+                            )
+                            .execute(conn)
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(opts)
+                    .await
+            }
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(opts)
+                    .await
+            }
+        }
+        .with_context(|| format!("cannot open database {}", redact(url)))?;
+        let write_lock = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        Ok(Db { pool, backend, url: url.into(), write_lock })
+    }
+
+    /// Connects and brings the schema up to date.
+    pub async fn open(url: &str) -> anyhow::Result<Db> {
+        let db = Db::connect(url).await?;
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    /// Starts a write transaction.
+    pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
+        let guard = match &self.write_lock {
+            Some(l) => Some(l.clone().lock_owned().await),
+            None => None,
+        };
+        let tx = self.pool.begin().await?;
+        Ok(WriteTx { tx, _guard: guard })
+    }
+
+    /// Applies the embedded migrations that are not applied yet, each in its own
+    /// transaction. On PostgreSQL an advisory lock keeps nodes starting together in line.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        let mut w = self.begin_write().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(7301903)").execute(w.conn()).await?;
+        }
+        sqlx::raw_sql(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+        )
+        .execute(w.conn())
+        .await?;
+        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations").fetch_all(w.conn()).await?;
+        for m in MIGRATIONS {
+            if applied.contains(&m.version) {
+                continue;
+            }
+            let (id_pk, extra) = match self.backend {
+                Backend::Sqlite => ("INTEGER PRIMARY KEY AUTOINCREMENT", m.sqlite),
+                Backend::Postgres => ("BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY", m.postgres),
+            };
+            let sql = m.common.replace("ID_PK", id_pk);
+            sqlx::raw_sql(AssertSqlSafe(sql))
+                .execute(w.conn())
+                .await
+                .with_context(|| format!("migration {} ({})", m.version, m.name))?;
+            if !extra.trim().is_empty() {
+                sqlx::raw_sql(AssertSqlSafe(extra))
+                    .execute(w.conn())
+                    .await
+                    .with_context(|| format!("migration {} ({}), {} part", m.version, m.name, self.backend.name()))?;
+            }
+            seed(w.conn(), m.version).await.with_context(|| format!("migration {} ({}), data", m.version, m.name))?;
+            sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+                .bind(m.version)
+                .bind(m.name)
+                .bind(now_ms())
+                .execute(w.conn())
+                .await?;
+            tracing::info!(version = m.version, name = m.name, "applied migration");
+        }
+        w.commit().await?;
+        Ok(())
+    }
+
+    /// Writes a consistent copy of an SQLite database to `dest` while it is in use.
+    pub async fn backup_to(&self, dest: &std::path::Path) -> anyhow::Result<()> {
+        if self.backend != Backend::Sqlite {
+            bail!("backup copies the embedded SQLite database; for PostgreSQL use pg_dump");
+        }
+        if dest.exists() {
+            bail!("{} exists already; choose a new file name", dest.display());
+        }
+        let dest = dest.to_str().context("backup path must be UTF-8")?;
+        let mut conn = self.pool.acquire().await?;
+        sqlx::query("VACUUM INTO $1").bind(dest).execute(&mut *conn).await?;
+        Ok(())
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        let mut c = self.pool.acquire().await?;
+        c.ping().await
+    }
+}
+
+struct Migration {
+    version: i64,
+    name: &'static str,
+    common: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "core",
+        common: include_str!("../../migrations/0001_core.sql"),
+        sqlite: include_str!("../../migrations/0001_core.sqlite.sql"),
+        postgres: include_str!("../../migrations/0001_core.postgres.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "admin sessions",
+        common: include_str!("../../migrations/0002_admin_sessions.sql"),
+        sqlite: "",
+        postgres: "",
+    },
+    Migration {
+        version: 3,
+        name: "calendar",
+        common: include_str!("../../migrations/0003_calendar.sql"),
+        sqlite: "",
+        postgres: "",
+    },
+    Migration {
+        version: 4,
+        name: "mailbox",
+        common: include_str!("../../migrations/0004_mailbox.sql"),
+        sqlite: "",
+        postgres: "",
+    },
+    Migration {
+        version: 5,
+        name: "consultations, surveys, reminders",
+        common: include_str!("../../migrations/0005_participation.sql"),
+        sqlite: "",
+        postgres: "",
+    },
+    Migration {
+        version: 6,
+        name: "interviews",
+        common: include_str!("../../migrations/0006_interviews.sql"),
+        sqlite: "",
+        postgres: "",
+    },
+    Migration {
+        version: 7,
+        name: "disclosure",
+        common: include_str!("../../migrations/0007_disclosure.sql"),
+        sqlite: "",
+        postgres: "",
+    },
+    Migration {
+        version: 8,
+        name: "topics",
+        common: include_str!("../../migrations/0008_topics.sql"),
+        sqlite: "",
+        postgres: "",
+    },
+    Migration {
+        version: 9,
+        name: "subjects, reposts, content inventory",
+        common: include_str!("../../migrations/0009_cluster_disclosure.sql"),
+        sqlite: "",
+        postgres: "",
+    },
+    Migration {
+        version: 10,
+        name: "outbox, subscriber cursors, job states",
+        common: include_str!("../../migrations/0010_backbone.sql"),
+        sqlite: "",
+        postgres: include_str!("../../migrations/0010_backbone.postgres.sql"),
+    },
+];
+
+/// Data a migration brings with it: the shipped holiday calendar, once.
+async fn seed(conn: &mut AnyConnection, version: i64) -> anyhow::Result<()> {
+    if version == 4 {
+        // The key that signs public-form challenges, shared by every node.
+        let mut key = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut key);
+        sqlx::query("INSERT INTO secrets (name, value) VALUES ('form_challenge', $1)")
+            .bind(hex::encode(key))
+            .execute(&mut *conn)
+            .await?;
+    }
+    if version == 9 {
+        // The national default subject categories, two levels.
+        let now = now_ms();
+        for (i, (first, seconds)) in zhanqun_domain::disclosure::DEFAULT_SUBJECTS.iter().enumerate() {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO subject_categories (parent_id, name, sort_order, updated_at) VALUES (NULL, $1, $2, $3) RETURNING id",
+            )
+            .bind(*first)
+            .bind(i as i64)
+            .bind(now)
+            .fetch_one(&mut *conn)
+            .await?;
+            for (j, second) in seconds.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO subject_categories (parent_id, name, sort_order, updated_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(id)
+                .bind(*second)
+                .bind(j as i64)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+            }
+        }
+    }
+    if version == 3 {
+        for d in zhanqun_domain::calendar::shipped_days() {
+            sqlx::query(
+                "INSERT INTO calendar_days (day, kind, name, source, updated_by, updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(zhanqun_domain::calendar::fmt_date(d.date))
+            .bind(d.kind.as_str())
+            .bind(&d.name)
+            .bind(&d.source)
+            .bind("随项目发布的数据")
+            .bind(now_ms())
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+pub use super::time::now_ms;
+
+/// Whether an error is a unique-constraint violation.
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}

@@ -1,0 +1,72 @@
+//! Admin screens of people: the people page (accounts and bodies), roles on a site's page.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::{get, post};
+use minijinja::context;
+
+use super::NewUser;
+use crate::app::App;
+use crate::kernel::AppError;
+use crate::web::admin::{Admin, Posted, Shown, Signed};
+
+pub fn router() -> Router<App> {
+    Router::new()
+        .route("/admin/users", get(users).post(create_user))
+        .route("/admin/users/{id}/disable", post(disable_user))
+        .route("/admin/sites/{id}/roles", post(grant_role))
+        .route("/admin/sites/{id}/roles/revoke", post(revoke_role))
+}
+
+/// The people page: accounts, and the bodies with their codes.
+pub async fn users_screen(app: &App, a: &Admin, shown: Shown) -> Response {
+    let read = async {
+        let users = app.list_users(a.actor()).await?;
+        let bodies = app.bodies_with_codes().await?;
+        Ok::<_, AppError>(context! { title => "人员", users, bodies })
+    };
+    match read.await {
+        Ok(ctx) => a.render_shown("users", "users.html", ctx, shown),
+        Err(e) => a.fail(&e, "无法查看人员", "/admin/"),
+    }
+}
+
+async fn users(State(app): State<App>, a: Signed) -> Response {
+    users_screen(&app, &a, Shown::none()).await
+}
+
+async fn create_user(State(app): State<App>, p: Posted) -> Response {
+    let f = &p.form;
+    let input = NewUser {
+        username: f.get("username").trim().into(),
+        display_name: f.get("display_name").into(),
+        password: f.get("password").into(),
+        is_admin: f.checked("is_admin"),
+    };
+    match app.create_user(p.actor(), input).await {
+        Ok(u) => p.done("/admin/users", &format!("已添加 {}", u.username)),
+        Err(e) => users_screen(&app, &p, p.shown(&e)).await,
+    }
+}
+
+async fn disable_user(State(app): State<App>, Path(id): Path<i64>, p: Posted) -> Response {
+    match app.disable_user(p.actor(), id).await {
+        Ok(u) => p.done("/admin/users", &format!("已停用 {}", u.username)),
+        Err(e) => users_screen(&app, &p, p.shown(&e).as_form("dv")).await,
+    }
+}
+
+async fn grant_role(State(app): State<App>, Path(id): Path<i64>, p: Posted) -> Response {
+    match app.grant_role(p.actor(), id, p.form.id("user_id"), p.form.get("role")).await {
+        Ok(g) => p.done(&format!("/admin/sites/{id}"), &format!("已授予 {} 「{}」角色", g.username, g.role_label)),
+        Err(e) => crate::sites::admin::site_screen(&app, &p, id, p.shown(&e).as_form("rv")).await,
+    }
+}
+
+async fn revoke_role(State(app): State<App>, Path(id): Path<i64>, p: Posted) -> Response {
+    match app.revoke_role(p.actor(), id, p.form.id("user_id"), p.form.get("role")).await {
+        Ok(()) => p.done(&format!("/admin/sites/{id}"), "已撤销角色"),
+        Err(e) => crate::sites::admin::site_screen(&app, &p, id, p.shown(&e).as_form("rv")).await,
+    }
+}

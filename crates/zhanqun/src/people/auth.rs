@@ -1,0 +1,232 @@
+//! Passwords (argon2id), lock-out after repeated failures, and bearer tokens.
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Argon2, Params};
+use base64::Engine;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use zhanqun_domain::workflow::Role;
+
+use super::UserRow;
+use crate::app::App;
+use crate::kernel::audit::{self, Audit};
+use crate::kernel::time::{fmt_local, fmt_time, now_ms};
+use crate::kernel::{Actor, AppError, AppResult};
+
+/// Hashes a password with argon2id and a random salt, as a PHC string.
+pub fn hash_password(password: &str) -> AppResult<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing password: {e}")))
+}
+
+fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+/// A hash of a random password, verified against when the user does not exist so that a
+/// wrong user name takes as long as a wrong password.
+fn dummy_hash() -> &'static str {
+    static H: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    H.get_or_init(|| {
+        let salt = SaltString::generate(&mut OsRng);
+        let params = Params::default();
+        Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+            .hash_password(b"not a password anyone has", &salt)
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    })
+}
+
+/// Rules a new password must meet.
+pub fn check_password_strength(pw: &str) -> AppResult<()> {
+    let n = pw.chars().count();
+    if n < 10 {
+        return Err(AppError::field("password", "min_length", "密码至少 10 个字符"));
+    }
+    if n > 256 {
+        return Err(AppError::field("password", "max_length", "密码不能超过 256 个字符"));
+    }
+    Ok(())
+}
+
+/// Hex SHA-256 of a token: tokens are stored only as hashes.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// 32 random bytes, URL-safe, with a prefix that makes leaked tokens easy to spot.
+pub fn random_token() -> String {
+    let mut raw = [0u8; 32];
+    rand::rng().fill_bytes(&mut raw);
+    format!("zq_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw))
+}
+
+/// A freshly issued bearer token.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct IssuedToken {
+    pub token: String,
+    pub expires_at: String,
+}
+
+impl App {
+    /// Checks a user name and password. Wrong credentials count towards a lock-out; a
+    /// locked account is refused until the lock runs out, even with the right password.
+    /// The hash is checked on a blocking thread and outside any write transaction (it takes
+    /// tens of milliseconds); the failure count is kept with one atomic update.
+    pub async fn verify_credentials(&self, username: &str, password: &str) -> AppResult<UserRow> {
+        let wrong = || AppError::Unauthorized("用户名或密码错误".into());
+        let now = now_ms();
+        let user: Option<UserRow> = sqlx::query_as("SELECT * FROM users WHERE username = $1")
+            .bind(username)
+            .fetch_optional(&self.db.pool)
+            .await?;
+        let pw = password.to_string();
+        let Some(user) = user else {
+            // As long as a wrong password takes: a wrong user name says nothing.
+            let _ = tokio::task::spawn_blocking(move || verify_password(&pw, dummy_hash())).await;
+            return Err(wrong());
+        };
+        if let Some(until) = user.locked_until.filter(|&u| u > now) {
+            return Err(AppError::TooManyAttempts(format!(
+                "登录失败次数过多，账号已锁定，请于 {} 后再试",
+                fmt_local(until)
+            )));
+        }
+        let hash = user.password_hash.clone();
+        let ok = tokio::task::spawn_blocking(move || verify_password(&pw, &hash))
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("checking a password: {e}")))?;
+        if !ok {
+            let mut w = self.db.begin_write().await?;
+            let failed: i64 = sqlx::query_scalar(
+                "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins",
+            )
+            .bind(user.id)
+            .fetch_one(w.conn())
+            .await?;
+            if failed >= self.config.max_failed_logins {
+                sqlx::query("UPDATE users SET failed_logins = 0, locked_until = $1 WHERE id = $2")
+                    .bind(now + self.config.lockout_minutes * 60_000)
+                    .bind(user.id)
+                    .execute(w.conn())
+                    .await?;
+                let actor =
+                    Actor { user_id: Some(user.id), name: user.username.clone(), is_admin: false, roles: vec![] };
+                audit::write(
+                    w.conn(),
+                    &actor,
+                    Audit::event(None, "user", user.id, "locked", serde_json::json!({"failed_logins": failed}))
+                        .saying("连续登录失败，账号锁定"),
+                )
+                .await?;
+            }
+            w.commit().await?;
+            return Err(wrong());
+        }
+        if user.disabled != 0 {
+            return Err(AppError::Unauthorized("账号已停用，请联系管理员".into()));
+        }
+        if user.failed_logins != 0 {
+            let mut w = self.db.begin_write().await?;
+            sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
+                .bind(user.id)
+                .execute(w.conn())
+                .await?;
+            w.commit().await?;
+        }
+        Ok(user)
+    }
+
+    /// Checks credentials and issues an API token.
+    pub async fn login(&self, username: &str, password: &str, ttl_hours: Option<i64>) -> AppResult<IssuedToken> {
+        let ttl = ttl_hours.unwrap_or(self.config.token_ttl_hours);
+        if !(1..=24 * 90).contains(&ttl) {
+            return Err(AppError::field("ttl_hours", "range", "令牌有效期应为 1 到 2160 小时"));
+        }
+        let user = self.verify_credentials(username, password).await?;
+        let token = random_token();
+        let now = now_ms();
+        let expires = now + ttl * 3_600_000;
+        let mut w = self.db.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO api_tokens (user_id, token_hash, label, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(user.id)
+        .bind(token_hash(&token))
+        .bind("api")
+        .bind(now)
+        .bind(expires)
+        .execute(w.conn())
+        .await?;
+        w.commit().await?;
+        Ok(IssuedToken { token, expires_at: fmt_time(expires) })
+    }
+
+    /// Resolves a bearer token to the person it belongs to, with their roles.
+    pub async fn actor_for_token(&self, token: &str) -> AppResult<Actor> {
+        let mut c = self.db.pool.acquire().await?;
+        let user: Option<UserRow> = sqlx::query_as(
+            "SELECT u.* FROM api_tokens t JOIN users u ON u.id = t.user_id \
+             WHERE t.token_hash = $1 AND t.expires_at > $2 AND u.disabled = 0",
+        )
+        .bind(token_hash(token))
+        .bind(now_ms())
+        .fetch_optional(&mut *c)
+        .await?;
+        let user = user.ok_or_else(|| AppError::Unauthorized("登录已过期或令牌无效，请重新登录".into()))?;
+        self.actor_for_user(&mut c, user).await
+    }
+
+    /// The actor for a (not disabled) user id, with their roles.
+    pub async fn actor_by_user_id(&self, id: i64) -> AppResult<Actor> {
+        let mut c = self.db.pool.acquire().await?;
+        let user: UserRow = sqlx::query_as("SELECT * FROM users WHERE id = $1 AND disabled = 0")
+            .bind(id)
+            .fetch_optional(&mut *c)
+            .await?
+            .ok_or_else(|| AppError::Unauthorized("账号不存在或已停用".into()))?;
+        self.actor_for_user(&mut c, user).await
+    }
+
+    pub(crate) async fn actor_for_user(&self, c: &mut sqlx::AnyConnection, user: UserRow) -> AppResult<Actor> {
+        let rows: Vec<(i64, String)> = sqlx::query_as("SELECT site_id, role FROM site_roles WHERE user_id = $1")
+            .bind(user.id)
+            .fetch_all(c)
+            .await?;
+        let roles = rows
+            .into_iter()
+            .map(|(s, r)| Role::try_from(r).map(|r| (s, r)).map_err(|e| AppError::Internal(e.into())))
+            .collect::<AppResult<Vec<_>>>()?;
+        Ok(Actor { user_id: Some(user.id), name: user.username, is_admin: user.is_admin != 0, roles })
+    }
+
+    /// Revokes one token (log out).
+    pub async fn revoke_token(&self, token: &str) -> AppResult<()> {
+        let mut w = self.db.begin_write().await?;
+        sqlx::query("UPDATE api_tokens SET expires_at = $1 WHERE token_hash = $2 AND expires_at > $1")
+            .bind(now_ms())
+            .bind(token_hash(token))
+            .execute(w.conn())
+            .await?;
+        w.commit().await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_hash_and_verify() {
+        let h = hash_password("正确的密码 horse battery").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("正确的密码 horse battery", &h));
+        assert!(!verify_password("wrong", &h));
+        assert_ne!(h, hash_password("正确的密码 horse battery").unwrap(), "salted");
+    }
+}

@@ -1,0 +1,25 @@
+//! People and access: accounts, passwords and lock-out, bearer tokens, admin sessions, and
+//! the roles people hold on sites.
+
+pub mod admin;
+pub mod api;
+pub mod auth;
+pub mod sessions;
+pub mod users;
+
+use sqlx::FromRow;
+
+pub use users::{NewUser, RoleGrant, UserView};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub is_admin: i64,
+    pub disabled: i64,
+    pub failed_logins: i64,
+    pub locked_until: Option<i64>,
+    pub created_at: i64,
+}

@@ -1,0 +1,250 @@
+//! People and their roles on sites.
+
+use serde::{Deserialize, Serialize};
+use zhanqun_domain::FieldErrors;
+use zhanqun_domain::workflow::Role;
+
+use super::UserRow;
+use super::auth::{check_password_strength, hash_password};
+use crate::app::App;
+use crate::kernel::actor::require_any_role;
+use crate::kernel::time::{fmt_time, now_ms};
+use crate::kernel::{Actor, AppError, AppResult, Audit};
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    pub username: String,
+    #[serde(default)]
+    pub display_name: String,
+    pub password: String,
+    #[serde(default)]
+    pub is_admin: bool,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct UserView {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub is_admin: bool,
+    pub disabled: bool,
+    pub locked: bool,
+    pub created_at: String,
+}
+
+impl From<&UserRow> for UserView {
+    fn from(u: &UserRow) -> Self {
+        UserView {
+            id: u.id,
+            username: u.username.clone(),
+            display_name: u.display_name.clone(),
+            is_admin: u.is_admin != 0,
+            disabled: u.disabled != 0,
+            locked: u.locked_until.is_some_and(|t| t > now_ms()),
+            created_at: fmt_time(u.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RoleGrant {
+    pub user_id: i64,
+    pub username: String,
+    pub site_id: i64,
+    /// `site_admin`, `editor`, `secrecy_reviewer` or `editorial_reviewer`.
+    #[schema(value_type = String)]
+    pub role: Role,
+    pub role_label: &'static str,
+}
+
+fn check_username(name: &str) -> AppResult<()> {
+    let ok = (2..=64).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::field("username", "username_format", "用户名为 2 到 64 位英文字母、数字、点、下划线或连字符"))
+    }
+}
+
+impl App {
+    /// Creates a person. Only a system administrator may (the CLI acts as one).
+    pub async fn create_user(&self, actor: &Actor, input: NewUser) -> AppResult<UserView> {
+        actor.require_admin()?;
+        let mut errs = FieldErrors::new();
+        if let Err(AppError::Invalid(e)) = check_username(&input.username) {
+            errs.0.extend(e.0);
+        }
+        if let Err(AppError::Invalid(e)) = check_password_strength(&input.password) {
+            errs.0.extend(e.0);
+        }
+        errs.max_chars("display_name", "姓名", &input.display_name, 64);
+        errs.into_result()?;
+        let hash = hash_password(&input.password)?;
+        let display = if input.display_name.trim().is_empty() {
+            input.username.clone()
+        } else {
+            input.display_name.trim().to_string()
+        };
+        let mut cmd = self.begin(actor).await?;
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
+            .bind(&input.username)
+            .fetch_optional(cmd.conn())
+            .await?;
+        if exists.is_some() {
+            return Err(AppError::field("username", "unique", format!("用户名「{}」已被使用", input.username)));
+        }
+        let row: UserRow = sqlx::query_as(
+            "INSERT INTO users (username, display_name, password_hash, is_admin, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING *",
+        )
+        .bind(&input.username)
+        .bind(&display)
+        .bind(&hash)
+        .bind(i64::from(input.is_admin))
+        .bind(now_ms())
+        .fetch_one(cmd.conn())
+        .await?;
+        cmd.audit(
+            Audit::event(
+                None,
+                "user",
+                row.id,
+                "create",
+                serde_json::json!({"username": row.username, "is_admin": input.is_admin}),
+            )
+            .moved(None, Some("active")),
+        )
+        .await?;
+        cmd.commit().await?;
+        Ok(UserView::from(&row))
+    }
+
+    pub async fn list_users(&self, actor: &Actor) -> AppResult<Vec<UserView>> {
+        actor.require_admin()?;
+        let rows: Vec<UserRow> = sqlx::query_as("SELECT * FROM users ORDER BY id").fetch_all(&self.db.pool).await?;
+        Ok(rows.iter().map(UserView::from).collect())
+    }
+
+    pub async fn user_by_name(&self, username: &str) -> AppResult<UserRow> {
+        sqlx::query_as("SELECT * FROM users WHERE username = $1")
+            .bind(username)
+            .fetch_optional(&self.db.pool)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("用户「{username}」不存在")))
+    }
+
+    /// Disables a person: their tokens stop working at once; their records stay.
+    pub async fn disable_user(&self, actor: &Actor, user_id: i64) -> AppResult<UserView> {
+        actor.require_admin()?;
+        let mut cmd = self.begin(actor).await?;
+        let row: UserRow = sqlx::query_as("UPDATE users SET disabled = 1 WHERE id = $1 RETURNING *")
+            .bind(user_id)
+            .fetch_optional(cmd.conn())
+            .await?
+            .ok_or_else(|| AppError::not_found("用户", user_id))?;
+        sqlx::query("UPDATE api_tokens SET expires_at = $1 WHERE user_id = $2 AND expires_at > $1")
+            .bind(now_ms())
+            .bind(user_id)
+            .execute(cmd.conn())
+            .await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(cmd.conn()).await?;
+        cmd.audit(
+            Audit::event(None, "user", user_id, "disable", serde_json::json!({}))
+                .moved(Some("active"), Some("disabled")),
+        )
+        .await?;
+        cmd.commit().await?;
+        Ok(UserView::from(&row))
+    }
+
+    /// Gives a person a role on a site. System administrators and site admins of the
+    /// site (or a site above it) may.
+    pub async fn grant_role(&self, actor: &Actor, site_id: i64, user_id: i64, role: &str) -> AppResult<RoleGrant> {
+        let role = Role::parse(role).ok_or_else(|| {
+            AppError::field(
+                "role",
+                "one_of",
+                "角色无效，应为 site_admin、editor、secrecy_reviewer 或 editorial_reviewer",
+            )
+        })?;
+        let mut cmd = self.begin(actor).await?;
+        crate::sites::load_site(cmd.conn(), site_id).await?;
+        cmd.require_role(site_id, &[Role::SiteAdmin]).await?;
+        let user: UserRow = sqlx::query_as("SELECT * FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(cmd.conn())
+            .await?
+            .ok_or_else(|| AppError::field("user_id", "exists", format!("用户 #{user_id} 不存在")))?;
+        sqlx::query(
+            "INSERT INTO site_roles (user_id, site_id, role, granted_by, granted_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (user_id, site_id, role) DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(site_id)
+        .bind(role.as_str())
+        .bind(actor.user_id)
+        .bind(now_ms())
+        .execute(cmd.conn())
+        .await?;
+        cmd.audit(
+            Audit::event(Some(site_id), "user", user_id, "grant_role", serde_json::json!({"username": user.username}))
+                .moved(None, Some(role.as_str())),
+        )
+        .await?;
+        cmd.commit().await?;
+        Ok(RoleGrant { user_id, username: user.username, site_id, role, role_label: role.label() })
+    }
+
+    pub async fn revoke_role(&self, actor: &Actor, site_id: i64, user_id: i64, role: &str) -> AppResult<()> {
+        let role = Role::parse(role).ok_or_else(|| AppError::NotFound(format!("角色「{role}」不存在")))?;
+        let mut cmd = self.begin(actor).await?;
+        cmd.require_role(site_id, &[Role::SiteAdmin]).await?;
+        let n = sqlx::query("DELETE FROM site_roles WHERE user_id = $1 AND site_id = $2 AND role = $3")
+            .bind(user_id)
+            .bind(site_id)
+            .bind(role.as_str())
+            .execute(cmd.conn())
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(AppError::NotFound("该用户在本站点没有这个角色".into()));
+        }
+        cmd.audit(
+            Audit::event(Some(site_id), "user", user_id, "revoke_role", serde_json::json!({}))
+                .moved(Some(role.as_str()), None),
+        )
+        .await?;
+        cmd.commit().await?;
+        Ok(())
+    }
+
+    pub async fn site_roles(&self, actor: &Actor, site_id: i64) -> AppResult<Vec<RoleGrant>> {
+        let mut c = self.db.pool.acquire().await?;
+        require_any_role(&mut c, actor, site_id).await?;
+        let rows: Vec<(i64, String, String)> = sqlx::query_as(
+            "SELECT r.user_id, u.username, r.role FROM site_roles r JOIN users u ON u.id = r.user_id \
+             WHERE r.site_id = $1 ORDER BY u.username, r.role",
+        )
+        .bind(site_id)
+        .fetch_all(&mut *c)
+        .await?;
+        rows.into_iter()
+            .map(|(user_id, username, r)| {
+                let role = Role::try_from(r).map_err(|e| AppError::Internal(e.into()))?;
+                Ok(RoleGrant { user_id, username, site_id, role, role_label: role.label() })
+            })
+            .collect()
+    }
+
+    /// The people a site admin may give a role to: everyone active (a system administrator
+    /// sees the disabled too, on the people page).
+    pub async fn users_to_grant(&self, actor: &Actor) -> AppResult<Vec<UserView>> {
+        if actor.is_admin {
+            return self.list_users(actor).await;
+        }
+        let rows: Vec<UserRow> =
+            sqlx::query_as("SELECT * FROM users WHERE disabled = 0 ORDER BY username").fetch_all(&self.db.pool).await?;
+        Ok(rows.iter().map(UserView::from).collect())
+    }
+}

@@ -1,0 +1,22 @@
+//! The behaviour suite: a real server on 127.0.0.1 over a real database (SQLite always,
+//! PostgreSQL when asked), driven with real HTTP, and the CLI and the browser tests. One
+//! test binary, so the workspace links it once.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[macro_use]
+mod common;
+
+mod admin;
+mod behaviour;
+mod browser;
+mod calendar;
+mod cli;
+mod cluster;
+mod contract;
+mod disclosure;
+mod import;
+mod mailbox;
+mod mailbox_pages;
+mod nodes;
+mod participation;
+mod public;

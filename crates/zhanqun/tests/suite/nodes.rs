@@ -1,0 +1,117 @@
+//! Several nodes on one PostgreSQL database: what one node publishes, the others serve.
+
+use std::time::{Duration, Instant};
+
+use crate::common::{Backend, Newsroom, TestServer};
+use zhanqun::server::Settings;
+
+mod postgres {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "PostgreSQL suite: set ZHANQUN_TEST_POSTGRES and run with --ignored (.ci/run does)"]
+    async fn a_second_node_serves_what_the_first_published() {
+        let s = TestServer::start(Backend::Postgres).await;
+        let nr = Newsroom::new(&s).await;
+        let other_dir = tempfile::tempdir().unwrap();
+        let settings = Settings {
+            data_dir: other_dir.path().to_path_buf(),
+            database_url: s.settings.database_url.clone(),
+            config_file: None,
+        };
+        let node_b = zhanqun::server::start(settings.open_app().await.unwrap(), "127.0.0.1:0").await.unwrap();
+        let get = |path: &str| {
+            s.client.get(format!("{}{path}", node_b.base_url())).header("host", "jyj.qingdao.gov.cn").send()
+        };
+        // Node B has the home page cached before the document exists.
+        let home = get("/").await.unwrap().text().await.unwrap();
+        assert!(!home.contains("两个节点"));
+        let id = nr.draft(&s, "两个节点都能看到的通知").await["id"].as_i64().unwrap();
+        nr.publish(&s, id).await;
+        let t0 = Instant::now();
+        loop {
+            let home = get("/").await.unwrap().text().await.unwrap();
+            if home.contains("两个节点都能看到的通知") {
+                break;
+            }
+            assert!(t0.elapsed() < Duration::from_secs(5), "node B still serves the old home page");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let r = get(&format!("/articles/{id}.html")).await.unwrap();
+        assert_eq!(r.status(), 200);
+        node_b.stop().await;
+        s.finish().await;
+    }
+
+    mod reposts {
+        use super::super::*;
+        use serde_json::json;
+
+        /// Waits until node B serves `path` on `host` with `want` in it.
+        async fn until(base: &str, host: &str, path: &str, want: &str) {
+            let c = reqwest::Client::new();
+            let t0 = Instant::now();
+            loop {
+                let page =
+                    c.get(format!("{base}{path}")).header("host", host).send().await.unwrap().text().await.unwrap();
+                if page.contains(want) {
+                    return;
+                }
+                assert!(t0.elapsed() < Duration::from_secs(5), "node B still serves the old {path} on {host}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        #[ignore = "PostgreSQL suite: set ZHANQUN_TEST_POSTGRES and run with --ignored (.ci/run does)"]
+        async fn a_second_node_follows_reposts_and_edits_of_their_original() {
+            let s = TestServer::start(Backend::Postgres).await;
+            let nr = Newsroom::new(&s).await;
+            let wsjkw = s.department("wsjkw").await;
+            s.bring_online(wsjkw, "3702000013").await;
+            let (st, c) = s
+                .post(
+                    &format!("/api/v1/sites/{wsjkw}/columns"),
+                    &s.admin,
+                    json!({"name": "上级文件", "slug": "shangji", "kind": "policy", "source": "上级", "owner": "办公室", "duty": "instant"}),
+                )
+                .await;
+            assert_eq!(st, 201, "{c}");
+            let other_dir = tempfile::tempdir().unwrap();
+            let settings = Settings {
+                data_dir: other_dir.path().to_path_buf(),
+                database_url: s.settings.database_url.clone(),
+                config_file: None,
+            };
+            let node_b = zhanqun::server::start(settings.open_app().await.unwrap(), "127.0.0.1:0").await.unwrap();
+            let b = node_b.base_url();
+            let id = nr.draft(&s, "跨节点转载的通知").await["id"].as_i64().unwrap();
+            nr.publish(&s, id).await;
+            // Node B has the receiving column cached before the repost.
+            until(&b, "wsjkw.qingdao.gov.cn", "/columns/shangji/", "栏目").await;
+            let (st, out) = s
+                .post(
+                    &format!("/api/v1/documents/{id}/reposts"),
+                    &nr.editor.1,
+                    json!({"sites": [wsjkw], "column": "上级文件"}),
+                )
+                .await;
+            assert_eq!(st, 201, "{out}");
+            until(&b, "wsjkw.qingdao.gov.cn", "/columns/shangji/", "跨节点转载的通知").await;
+            until(&b, "wsjkw.qingdao.gov.cn", &format!("/articles/{id}.html"), "<h1>跨节点转载的通知</h1>").await;
+            // An edit of the original on node A reaches the copy node B serves.
+            let (_, d) = s.get(&format!("/api/v1/documents/{id}"), &nr.editor.1).await;
+            s.patch(
+                &format!("/api/v1/documents/{id}"),
+                &nr.editor.1,
+                json!({"version": d["version"], "title": "跨节点转载的通知（更新）"}),
+            )
+            .await;
+            nr.publish(&s, id).await;
+            until(&b, "wsjkw.qingdao.gov.cn", &format!("/articles/{id}.html"), "<h1>跨节点转载的通知（更新）</h1>")
+                .await;
+            node_b.stop().await;
+            s.finish().await;
+        }
+    }
+}
