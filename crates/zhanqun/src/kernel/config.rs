@@ -32,6 +32,9 @@ pub struct Config {
     pub interpretation_days: u32,
     /// Memory for rendered public pages on each node, in MiB; the least used go first.
     pub page_cache_mib: u64,
+    /// How long a node that stops answering keeps its running jobs and the event
+    /// subscribers it reads for before another node takes them over, in seconds.
+    pub lease_seconds: u64,
     /// Domain rules; when empty, the national default for `city_domain`.
     pub domain_rules: Vec<DomainRule>,
 }
@@ -50,6 +53,7 @@ impl Default for Config {
             session_max_hours: 12,
             interpretation_days: 3,
             page_cache_mib: 256,
+            lease_seconds: 15,
             domain_rules: Vec::new(),
         }
     }

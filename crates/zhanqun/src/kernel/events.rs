@@ -167,7 +167,9 @@ pub trait TxHandler: Send + Sync {
 }
 
 /// How long a node may read for a cluster subscriber before another may take over.
-const LEASE_MS: i64 = 15_000;
+fn lease_ms(app: &App) -> i64 {
+    (app.config.lease_seconds.max(1) as i64).saturating_mul(1000)
+}
 /// How often a node looks at the outbox when no notification wakes it.
 const POLL: Duration = Duration::from_secs(1);
 /// How soon it looks again when committed events wait behind a transaction still running.
@@ -481,13 +483,22 @@ impl App {
     }
 }
 
+/// How long a starting node waits for the cluster subscribers it reads for to deliver what
+/// was committed while no node read for them (the demo's seed, the CLI, a node that
+/// crashed), before it serves anyway and lets them finish in the background.
+const CATCH_UP: Duration = Duration::from_secs(30);
+
 /// Runs this node's delivery until `shutdown` changes: following the outbox for the node
 /// subscribers, reading for every cluster subscriber whose lease it holds, and on
-/// PostgreSQL listening for notifications.
+/// PostgreSQL listening for notifications. Returns once the subscribers this node reads
+/// for have caught up (or [`CATCH_UP`] passed), so that what a starting node serves already
+/// reflects every committed event: the catalog lists the demo's documents on the first
+/// request.
 pub async fn run(app: App, shutdown: watch::Receiver<bool>) -> AppResult<Vec<tokio::task::JoinHandle<()>>> {
     app.events.delivering.store(true, std::sync::atomic::Ordering::Relaxed);
     let start = head(&app).await?;
     let mut tasks = vec![tokio::spawn(follow(app.clone(), start, shutdown.clone()))];
+    let mut waiting = Vec::new();
     for s in app.events.subscribers(Scope::Cluster) {
         // A subscriber met for the first time reads every event still kept (the outbox is
         // as old as the migration that made it, and pruned after a week): what was committed
@@ -499,10 +510,16 @@ pub async fn run(app: App, shutdown: watch::Receiver<bool>) -> AppResult<Vec<tok
         .bind(now_ms())
         .execute(&app.db.pool)
         .await?;
-        tasks.push(tokio::spawn(read_for(app.clone(), s, shutdown.clone())));
+        let (ready, caught_up) = tokio::sync::oneshot::channel();
+        tasks.push(tokio::spawn(read_for(app.clone(), s, shutdown.clone(), ready)));
+        waiting.push(caught_up);
     }
     if app.db.backend == Backend::Postgres {
         tasks.push(tokio::spawn(listen(app.clone(), shutdown)));
+    }
+    let all = futures_util::future::join_all(waiting);
+    if tokio::time::timeout(CATCH_UP, all).await.is_err() {
+        tracing::warn!("cluster subscribers are still catching up after {CATCH_UP:?}; serving meanwhile");
     }
     Ok(tasks)
 }
@@ -547,7 +564,7 @@ async fn follow(app: App, start: Position, mut shutdown: watch::Receiver<bool>) 
 /// lease ends, when this node holds it.
 async fn lease(app: &App, name: &str) -> AppResult<Option<(Position, i64)>> {
     let now = now_ms();
-    let until = now + LEASE_MS;
+    let until = now + lease_ms(app);
     let mut w = app.db.begin_write().await?;
     let row: Option<(i64, i64)> = sqlx::query_as(
         "UPDATE outbox_cursors SET leased_by = $1, lease_until = $2 \
@@ -567,13 +584,22 @@ async fn lease(app: &App, name: &str) -> AppResult<Option<(Position, i64)>> {
 /// Reads the outbox for one cluster subscriber while this node holds its lease. The lease
 /// is renewed when half of it has passed, and with every cursor update; nothing is written
 /// while there is nothing to deliver.
-async fn read_for(app: App, s: Arc<dyn Subscriber>, mut shutdown: watch::Receiver<bool>) {
+/// Reads the outbox for one cluster subscriber while this node holds its lease; `ready` is
+/// told the first time there is nothing more to read for it now (or another node reads for
+/// it, or reading failed and waits for its retry).
+async fn read_for(
+    app: App,
+    s: Arc<dyn Subscriber>,
+    mut shutdown: watch::Receiver<bool>,
+    ready: tokio::sync::oneshot::Sender<()>,
+) {
+    let mut ready = Some(ready);
     let name = s.name();
     let mut wake = app.events.wake.subscribe();
     let mut held: Option<(Position, i64)> = None;
     loop {
         let mut soon = false;
-        if held.is_none_or(|(_, until)| until - now_ms() < LEASE_MS / 2) {
+        if held.is_none_or(|(_, until)| until - now_ms() < lease_ms(&app) / 2) {
             held = match lease(&app, name).await {
                 Ok(h) => h,
                 Err(e) => {
@@ -616,6 +642,9 @@ async fn read_for(app: App, s: Arc<dyn Subscriber>, mut shutdown: watch::Receive
                 Err(e) => tracing::warn!(subscriber = name, error = %e, "reading the outbox"),
             }
         }
+        if !soon && let Some(r) = ready.take() {
+            let _ = r.send(());
+        }
         if !pause(&mut wake, &mut shutdown, if soon { RETRY_SOON } else { POLL }).await {
             // Let another node take over at once.
             let _ = release(&app, name).await;
@@ -626,7 +655,7 @@ async fn read_for(app: App, s: Arc<dyn Subscriber>, mut shutdown: watch::Receive
 
 /// Saves the cursor and renews the lease; None when the lease was lost meanwhile.
 async fn advance(app: &App, name: &str, at: Position, n: i64) -> AppResult<Option<i64>> {
-    let until = now_ms() + LEASE_MS;
+    let until = now_ms() + lease_ms(app);
     let mut w = app.db.begin_write().await?;
     let done = sqlx::query(
         "UPDATE outbox_cursors SET tx_id = $1, event_id = $2, delivered = delivered + $3, updated_at = $4, lease_until = $5 \
@@ -692,6 +721,15 @@ impl super::jobs::JobKind for Redeliver {
 
     fn label(&self) -> &'static str {
         "重新投递事件"
+    }
+
+    fn max_attempts(&self) -> i64 {
+        6
+    }
+
+    /// 2 s, 4 s, 8 s …: a subscriber that fails for a moment catches up soon.
+    fn backoff(&self, attempts: i64) -> Duration {
+        Duration::from_secs(1u64 << attempts.clamp(1, 8))
     }
 
     fn run<'a>(&'a self, ctx: &'a super::jobs::JobCtx, payload: &'a str) -> BoxFuture<'a, AppResult<()>> {

@@ -70,7 +70,7 @@ impl JobCtx {
         let mut w = self.app.db.begin_write().await?;
         sqlx::query("UPDATE jobs SET progress = $1, locked_until = $2 WHERE id = $3 AND locked_by = $4")
             .bind(text.chars().take(500).collect::<String>())
-            .bind(now_ms() + LEASE_MS)
+            .bind(now_ms() + lease_ms(&self.app))
             .bind(self.job_id)
             .bind(&*self.app.node)
             .execute(w.conn())
@@ -81,7 +81,9 @@ impl JobCtx {
 }
 
 /// The lease a running job holds; its worker renews it every third of this.
-const LEASE_MS: i64 = 60_000;
+fn lease_ms(app: &App) -> i64 {
+    (app.config.lease_seconds.max(1) as i64).saturating_mul(1000)
+}
 /// Jobs one node runs at the same time.
 const CONCURRENT: usize = 4;
 const POLL: Duration = Duration::from_millis(500);
@@ -147,8 +149,8 @@ pub struct JobView {
     pub kind: String,
     #[sqlx(skip)]
     pub kind_label: String,
-    /// `queued`, `running`, `done` or `failed`.
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: JobState,
     #[sqlx(skip)]
     pub state_label: &'static str,
     pub attempts: i64,
@@ -183,11 +185,48 @@ pub struct JobCounts {
     pub failed: i64,
 }
 
-pub const STATES: &[(&str, &str)] =
-    &[("queued", "排队中"), ("running", "运行中"), ("failed", "失败"), ("done", "已完成")];
+/// Where a job is: waiting for its time (or its next attempt), running on a node, done, or
+/// failed for good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    Queued,
+    Running,
+    Done,
+    Failed,
+}
 
-fn state_label(s: &str) -> &'static str {
-    STATES.iter().find(|(k, _)| *k == s).map_or("", |(_, l)| l)
+impl JobState {
+    pub const ALL: [JobState; 4] = [JobState::Queued, JobState::Running, JobState::Failed, JobState::Done];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Done => "done",
+            JobState::Failed => "failed",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            JobState::Queued => "排队中",
+            JobState::Running => "运行中",
+            JobState::Done => "已完成",
+            JobState::Failed => "失败",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<JobState> {
+        JobState::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl TryFrom<String> for JobState {
+    type Error = zhanqun_domain::stored::UnknownValue;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        JobState::parse(&value).ok_or(zhanqun_domain::stored::UnknownValue { what: "job state", value })
+    }
 }
 
 impl App {
@@ -241,20 +280,20 @@ impl App {
              done_at AS done_at_ms, created_at AS created_at_ms, locked_by FROM jobs",
         );
         if let Some(s) = state {
-            if STATES.iter().all(|(k, _)| *k != s) {
+            let Some(s) = JobState::parse(s) else {
                 return Err(AppError::field(
                     "state",
                     "one_of",
                     format!("状态「{s}」无效，应为 queued、running、done 或 failed"),
                 ));
-            }
-            q.push(" WHERE state = ").push_bind(s.to_string());
+            };
+            q.push(" WHERE state = ").push_bind(s.as_str().to_string());
         }
         q.push(" ORDER BY id DESC LIMIT ").push_bind(limit.clamp(1, 1000));
         let mut rows: Vec<JobView> = q.fetch_all(&self.db.pool).await?;
         for j in &mut rows {
             j.kind_label = self.jobs.kind(&j.kind).map_or_else(|| j.kind.clone(), |k| k.label().to_string());
-            j.state_label = state_label(&j.state);
+            j.state_label = j.state.label();
             j.run_at = fmt_time(j.run_at_ms);
             j.started_at = fmt_opt(j.started_at_ms);
             j.finished_at = fmt_opt(j.done_at_ms);
@@ -263,20 +302,30 @@ impl App {
         Ok(rows)
     }
 
-    pub async fn job_counts(&self) -> AppResult<JobCounts> {
+    /// How many jobs are in each state. System administrators.
+    pub async fn job_counts(&self, actor: &Actor) -> AppResult<JobCounts> {
+        actor.require_admin()?;
         let rows: Vec<(String, i64)> =
             sqlx::query_as("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetch_all(&self.db.pool).await?;
         let mut c = JobCounts::default();
         for (s, n) in rows {
-            match s.as_str() {
-                "queued" => c.queued = n,
-                "running" => c.running = n,
-                "done" => c.done = n,
-                "failed" => c.failed = n,
-                _ => {}
+            match JobState::try_from(s).map_err(|e| AppError::Internal(e.into()))? {
+                JobState::Queued => c.queued = n,
+                JobState::Running => c.running = n,
+                JobState::Done => c.done = n,
+                JobState::Failed => c.failed = n,
             }
         }
         Ok(c)
+    }
+
+    /// Failed jobs an actor should be told of: system administrators see them, others
+    /// have nothing to do about them.
+    pub async fn failed_jobs_for(&self, actor: &Actor) -> AppResult<i64> {
+        if !actor.is_admin {
+            return Ok(0);
+        }
+        Ok(self.job_counts(actor).await?.failed)
     }
 
     /// Queues a failed job again, from its first attempt. System administrators.
@@ -285,12 +334,10 @@ impl App {
         cmd.require_admin()?;
         let state: Option<String> =
             sqlx::query_scalar("SELECT state FROM jobs WHERE id = $1").bind(id).fetch_optional(cmd.conn()).await?;
-        match state.as_deref() {
-            None => return Err(AppError::not_found("任务", id)),
-            Some("failed") => {}
-            Some(s) => {
-                return Err(AppError::Conflict(format!("任务现为「{}」，只有失败的任务可以重试", state_label(s))));
-            }
+        let state = state.ok_or_else(|| AppError::not_found("任务", id))?;
+        match JobState::try_from(state).map_err(|e| AppError::Internal(e.into()))? {
+            JobState::Failed => {}
+            s => return Err(AppError::Conflict(format!("任务现为「{}」，只有失败的任务可以重试", s.label()))),
         }
         sqlx::query(
             "UPDATE jobs SET state = 'queued', attempts = 0, run_at = $1, done_at = NULL, locked_by = NULL, locked_until = NULL \
@@ -342,7 +389,7 @@ impl App {
              progress = '' WHERE id = $4",
         )
         .bind(now)
-        .bind(now + LEASE_MS)
+        .bind(now + lease_ms(self))
         .bind(&*self.node)
         .bind(job.id)
         .execute(w.conn())
@@ -368,13 +415,13 @@ impl App {
             let id = job.id;
             tokio::spawn(async move {
                 loop {
-                    tokio::time::sleep(Duration::from_millis((LEASE_MS / 3) as u64)).await;
+                    tokio::time::sleep(Duration::from_millis((lease_ms(&app) / 3) as u64)).await;
                     let renewed = async {
                         let mut w = app.db.begin_write().await?;
                         sqlx::query(
                             "UPDATE jobs SET locked_until = $1 WHERE id = $2 AND locked_by = $3 AND state = 'running'",
                         )
-                        .bind(now_ms() + LEASE_MS)
+                        .bind(now_ms() + lease_ms(&app))
                         .bind(id)
                         .bind(&*app.node)
                         .execute(w.conn())

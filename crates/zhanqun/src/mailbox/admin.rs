@@ -35,7 +35,7 @@ const FILTERS: &[(&str, &str)] = &[
 async fn letters_screen(app: &App, a: &Admin, filter: &str, shown: Shown) -> Response {
     let read = async {
         let letters = app.list_letters(a.actor(), Some(filter)).await?;
-        let words = if a.actor().is_admin { app.sensitive_words().await? } else { Vec::new() };
+        let words = app.sensitive_words_for(a.actor()).await?;
         Ok::<_, AppError>(context! { title => "来信办理", letters, filter, filters => FILTERS, words })
     };
     match read.await {

@@ -611,7 +611,11 @@ impl App {
             .bind(id)
             .fetch_all(&self.db.pool)
             .await?;
-        let all: Vec<Answers> = rows.iter().filter_map(|r| serde_json::from_str(r).ok()).collect();
+        let all: Vec<Answers> = rows
+            .iter()
+            .map(|r| serde_json::from_str(r))
+            .collect::<Result<_, _>>()
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("stored survey answers do not parse: {e}")))?;
         let questions = survey
             .questions
             .iter()
@@ -653,7 +657,9 @@ impl App {
         header.extend(s.questions.iter().map(|q| q.prompt.clone()));
         w.write_record(&header).map_err(|e| AppError::Internal(e.into()))?;
         for (rid, at, answers) in rows {
-            let a: Answers = serde_json::from_str(&answers).unwrap_or_default();
+            let a: Answers = serde_json::from_str(&answers).map_err(|e| {
+                AppError::Internal(anyhow::anyhow!("stored answers of response {rid} do not parse: {e}"))
+            })?;
             let mut rec = vec![rid.to_string(), crate::kernel::time::fmt_local(at)];
             rec.extend((0..s.questions.len()).map(|i| a.get(&i).map(|v| v.join("；")).unwrap_or_default()));
             w.write_record(&rec).map_err(|e| AppError::Internal(e.into()))?;

@@ -11,7 +11,7 @@ use minijinja::context;
 
 use crate::app::App;
 use crate::kernel::AppError;
-use crate::kernel::jobs::STATES;
+use crate::kernel::jobs::JobState;
 use crate::web::admin::{Admin, Posted, Shown, Signed};
 
 pub fn router() -> Router<App> {
@@ -22,7 +22,9 @@ async fn system_screen(app: &App, a: &Admin, state: Option<&str>, shown: Shown) 
     let read = async {
         let status = app.status(a.actor()).await?;
         let jobs = app.list_jobs(a.actor(), state, 200).await?;
-        Ok::<_, AppError>(context! { title => "系统运行", status, jobs, states => STATES, state })
+        Ok::<_, AppError>(
+            context! { title => "系统运行", status, jobs, states => JobState::ALL.map(|s| (s.as_str(), s.label())), state },
+        )
     };
     match read.await {
         Ok(ctx) => a.render_shown("system", "system.html", ctx, shown),

@@ -30,7 +30,7 @@ impl App {
         Ok(Status {
             node: self.node.to_string(),
             database: self.db.backend.name().into(),
-            jobs: self.job_counts().await?,
+            jobs: self.job_counts(actor).await?,
             subscribers: self.subscriber_status().await?,
             page_cache: self.pages.stats(),
         })

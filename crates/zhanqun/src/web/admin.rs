@@ -571,7 +571,7 @@ async fn dashboard_screen(app: &App, a: &Admin, shown: Shown) -> Response {
             awaiting => app.policies_awaiting_interpretation(actor).await?,
             emergencies => app.emergency_topics(actor).await?,
             inventory => app.inventory_attention(actor).await?,
-            failed_jobs => if actor.is_admin { app.job_counts().await?.failed } else { 0 },
+            failed_jobs => app.failed_jobs_for(actor).await?,
         })
     };
     match read.await {

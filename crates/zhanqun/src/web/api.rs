@@ -4,8 +4,6 @@
 //! own types and cannot leave one out. The reference page (`/api/v1/docs/`) is Swagger UI,
 //! served from the binary.
 
-use std::sync::Arc;
-
 use axum::Router;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -20,8 +18,27 @@ use super::problem::Problem;
 use crate::app::App;
 use crate::kernel::{Actor, AppError, AppResult};
 
-/// What each capability's `api::router()` returns.
-pub type ApiRouter = OpenApiRouter<App>;
+/// What each capability's `api::router()` returns. An operation is added only with its
+/// description (`routes!` of `#[utoipa::path]` handlers): there is no method to route one
+/// without it, so a routed operation cannot be missing from the document.
+pub struct ApiRouter(OpenApiRouter<App>);
+
+impl Default for ApiRouter {
+    fn default() -> Self {
+        ApiRouter(OpenApiRouter::new())
+    }
+}
+
+impl ApiRouter {
+    pub fn new() -> ApiRouter {
+        ApiRouter::default()
+    }
+
+    /// Routes the handlers of `r` and adds their descriptions.
+    pub fn routes(self, r: utoipa_axum::router::UtoipaMethodRouter<App>) -> ApiRouter {
+        ApiRouter(self.0.routes(r))
+    }
+}
 
 /// A JSON answer.
 pub use axum::Json;
@@ -91,21 +108,24 @@ pub fn download(bytes: Vec<u8>, media_type: &str, file_name: &str) -> Response {
 }
 
 /// Every capability's operations, and the document describing them.
-fn operations() -> ApiRouter {
-    OpenApiRouter::with_openapi(base_document())
-        .merge(crate::people::api::router())
-        .merge(crate::sites::api::router())
-        .merge(crate::columns::api::router())
-        .merge(crate::documents::api::router())
-        .merge(crate::bodies::api::router())
-        .merge(crate::calendar::api::router())
-        .merge(crate::mailbox::api::router())
-        .merge(crate::participation::api::router())
-        .merge(crate::disclosure::api::router())
-        .merge(crate::reposts::api::router())
-        .merge(crate::inventory::api::router())
-        .merge(crate::topics::api::router())
-        .merge(crate::system::api::router())
+fn operations() -> OpenApiRouter<App> {
+    [
+        crate::people::api::router(),
+        crate::sites::api::router(),
+        crate::columns::api::router(),
+        crate::documents::api::router(),
+        crate::bodies::api::router(),
+        crate::calendar::api::router(),
+        crate::mailbox::api::router(),
+        crate::participation::api::router(),
+        crate::disclosure::api::router(),
+        crate::reposts::api::router(),
+        crate::inventory::api::router(),
+        crate::topics::api::router(),
+        crate::system::api::router(),
+    ]
+    .into_iter()
+    .fold(OpenApiRouter::with_openapi(base_document()), |all, r| all.merge(r.0))
 }
 
 /// Whether the server and its database answer (for load balancers and monitoring).
@@ -128,7 +148,7 @@ struct Health {
     database: &'static str,
 }
 
-fn everything() -> ApiRouter {
+fn everything() -> OpenApiRouter<App> {
     OpenApiRouter::<App>::new().nest("/api/v1", operations()).routes(utoipa_axum::routes!(healthz))
 }
 
@@ -141,18 +161,13 @@ pub fn document() -> &'static OpenApi {
 /// `/api/v1/…` and `/healthz` for the web shell, with the document and its reference page.
 pub fn router() -> Router<App> {
     let (api, _) = everything().split_for_parts();
-    let json: Arc<str> = serde_json::to_string(document()).unwrap_or_else(|_| "{}".into()).into();
-    api.route(
-        "/api/v1/openapi.json",
-        axum::routing::get(move || {
-            let json = json.clone();
-            async move { ([(header::CONTENT_TYPE, "application/json")], json.to_string()).into_response() }
-        }),
-    )
-    .merge(utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs"))
-    .route("/api/v1", axum::routing::get(|| async { axum::response::Redirect::to("/api/v1/docs/") }))
-    .route("/api/v1/{*rest}", axum::routing::any(|| async { AppError::NotFound("没有这个接口".into()) }))
-    .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed("该接口不支持这种请求方法".into()) })
+    // Swagger UI serves the document at /api/v1/openapi.json and itself at /api/v1/docs/.
+    api.merge(utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", document().clone()))
+        .route("/api/v1", axum::routing::get(|| async { axum::response::Redirect::to("/api/v1/docs/") }))
+        .route("/api/v1/{*rest}", axum::routing::any(|| async { AppError::NotFound("没有这个接口".into()) }))
+        .method_not_allowed_fallback(|| async {
+            AppError::MethodNotAllowed("该接口不支持这种请求方法".into())
+        })
 }
 
 fn base_document() -> OpenApi {
@@ -170,6 +185,26 @@ fn base_document() -> OpenApi {
                 .build(),
         )
         .components(Some(ComponentsBuilder::new().build()))
+        .tags(Some(
+            [
+                ("people", "人员、登录与角色"),
+                ("sites", "站点登记与生命周期"),
+                ("columns", "栏目"),
+                ("documents", "稿件、审核流程与附件"),
+                ("bodies", "机构及其代码"),
+                ("calendar", "工作日与节假日"),
+                ("mailbox", "政府信箱"),
+                ("participation", "意见征集、网上调查与在线访谈"),
+                ("disclosure", "政府信息公开：属性、目录、主题分类与解读"),
+                ("reposts", "跨站转载"),
+                ("inventory", "信息内容清单"),
+                ("topics", "专题"),
+                ("system", "系统运行：后台任务、事件投递与健康检查"),
+            ]
+            .map(|(name, description)| {
+                utoipa::openapi::tag::TagBuilder::new().name(name).description(Some(description)).build()
+            }),
+        ))
         .build()
 }
 
@@ -209,6 +244,19 @@ fn finish(mut doc: OpenApi) -> OpenApi {
     };
     for item in doc.paths.paths.values_mut() {
         for op in item_operations(item) {
+            for (status, r) in op.responses.responses.iter_mut() {
+                if let RefOr::T(r) = r
+                    && r.description.is_empty()
+                {
+                    r.description = status
+                        .parse::<u16>()
+                        .ok()
+                        .and_then(|s| StatusCode::from_u16(s).ok())
+                        .and_then(|s| s.canonical_reason())
+                        .unwrap_or("OK")
+                        .to_string();
+                }
+            }
             op.responses
                 .responses
                 .entry("4XX".into())

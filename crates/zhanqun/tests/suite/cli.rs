@@ -43,9 +43,10 @@ async fn first_admin_serve_and_backup_while_serving() {
         String::from_utf8_lossy(&out.stdout)
     );
 
-    let mut server = zhanqun(&data).args(["serve", "--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).spawn().unwrap();
+    let mut server =
+        Reaped(zhanqun(&data).args(["serve", "--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).spawn().unwrap());
     let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(server.0.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let base = line.trim().rsplit('：').next().unwrap().to_string();
     assert!(base.starts_with("http://127.0.0.1:"), "{line}");
 
@@ -85,13 +86,24 @@ async fn first_admin_serve_and_backup_while_serving() {
     let names: Vec<String> = sqlx::query_scalar("SELECT name FROM sites").fetch_all(&db.pool).await.unwrap();
     assert_eq!(names, ["教育局网站"]);
 
-    sigterm(server.id());
-    let status = wait_timeout(&mut server, Duration::from_secs(10)).expect("server stops on SIGTERM");
+    sigterm(server.0.id());
+    let status = wait_timeout(&mut server.0, Duration::from_secs(10)).expect("server stops on SIGTERM");
     assert!(status.success(), "clean exit: {status:?}");
 }
 
 fn sigterm(pid: u32) {
     Command::new("kill").arg("-TERM").arg(pid.to_string()).status().unwrap();
+}
+
+/// A server process, killed when the test ends however it ends (a failed assertion must
+/// not leave it running).
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 fn wait_timeout(child: &mut std::process::Child, t: Duration) -> Option<std::process::ExitStatus> {
@@ -111,9 +123,10 @@ fn wait_timeout(child: &mut std::process::Child, t: Duration) -> Option<std::pro
 async fn the_demo_cluster_shows_disclosure_reposts_and_topics() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let mut server =
-        zhanqun(&data).args(["serve", "--demo", "--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).spawn().unwrap();
-    let mut out = BufReader::new(server.stdout.take().unwrap());
+    let mut server = Reaped(
+        zhanqun(&data).args(["serve", "--demo", "--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).spawn().unwrap(),
+    );
+    let mut out = BufReader::new(server.0.stdout.take().unwrap());
     let mut line = String::new();
     out.read_line(&mut line).unwrap();
     let base = line.trim().rsplit('：').next().unwrap().to_string();
@@ -175,6 +188,6 @@ async fn the_demo_cluster_shows_disclosure_reposts_and_topics() {
     assert_eq!(st, reqwest::StatusCode::OK);
     assert!(reports.contains("青岛市教育局2025年政府信息公开工作年度报告"), "{reports}");
 
-    sigterm(server.id());
-    assert!(wait_timeout(&mut server, Duration::from_secs(10)).is_some_and(|s| s.success()));
+    sigterm(server.0.id());
+    assert!(wait_timeout(&mut server.0, Duration::from_secs(10)).is_some_and(|s| s.success()));
 }

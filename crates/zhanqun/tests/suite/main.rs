@@ -7,6 +7,7 @@
 mod common;
 
 mod admin;
+mod backbone;
 mod behaviour;
 mod browser;
 mod calendar;

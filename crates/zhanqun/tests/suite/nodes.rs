@@ -43,6 +43,53 @@ mod postgres {
         s.finish().await;
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "PostgreSQL suite: set ZHANQUN_TEST_POSTGRES and run with --ignored (.ci/run does)"]
+    async fn a_holiday_set_on_one_node_moves_the_deadlines_another_node_counts() {
+        let s = TestServer::start(Backend::Postgres).await;
+        let other_dir = tempfile::tempdir().unwrap();
+        let settings = Settings {
+            data_dir: other_dir.path().to_path_buf(),
+            database_url: s.settings.database_url.clone(),
+            config_file: None,
+        };
+        let node_b = zhanqun::server::start(settings.open_app().await.unwrap(), "127.0.0.1:0").await.unwrap();
+        let due = |from: String| {
+            let url = format!("{}/api/v1/calendar/working-days?from={from}&days=1", node_b.base_url());
+            let c = s.client.clone();
+            async move {
+                let v: serde_json::Value = c.get(url).send().await.unwrap().json().await.unwrap();
+                v["due"].as_str().unwrap().to_string()
+            }
+        };
+        // A day of a coming year: node B counts it as the next working day until node A
+        // makes it a holiday.
+        let y = zhanqun::kernel::time::today().year() + 1;
+        let from = format!("{y}-06-07");
+        let before = due(from.clone()).await;
+        let (st, d) = s
+            .call(
+                reqwest::Method::PUT,
+                &format!("/api/v1/calendar/days/{before}"),
+                Some(&s.admin),
+                Some(serde_json::json!({"kind": "holiday", "name": "临时假日", "source": "测试"})),
+            )
+            .await;
+        assert_eq!(st, 200, "{d}");
+        let t0 = Instant::now();
+        loop {
+            let now = due(from.clone()).await;
+            if now != before {
+                assert!(now > before, "the deadline moves later: {before} → {now}");
+                break;
+            }
+            assert!(t0.elapsed() < Duration::from_secs(5), "node B still counts {before} as a working day");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        node_b.stop().await;
+        s.finish().await;
+    }
+
     mod reposts {
         use super::super::*;
         use serde_json::json;

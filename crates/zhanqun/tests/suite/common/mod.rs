@@ -24,8 +24,13 @@ pub enum Backend {
 pub const ADMIN_PW: &str = "admin-password-123";
 pub const PW: &str = "people-password-123";
 
+/// What a test adds to the application before it serves (subscribers, job kinds); applied
+/// again on every restart.
+pub type Prepare = std::sync::Arc<dyn Fn(&zhanqun::app::App) + Send + Sync>;
+
 pub struct TestServer {
     pub running: Option<Running>,
+    prepare: Option<Prepare>,
     pub client: reqwest::Client,
     pub base: String,
     pub dir: tempfile::TempDir,
@@ -53,6 +58,11 @@ impl TestServer {
 
     /// Starts a server; `config` is the text of a `zhanqun.toml` for its data directory.
     pub async fn start_with_config(backend: Backend, config: Option<&str>) -> TestServer {
+        Self::start_with(backend, config, None).await
+    }
+
+    /// Starts a server with `prepare` applied to the application before it serves.
+    pub async fn start_with(backend: Backend, config: Option<&str>, prepare: Option<Prepare>) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         if let Some(c) = config {
             std::fs::write(dir.path().join("zhanqun.toml"), c).unwrap();
@@ -74,6 +84,7 @@ impl TestServer {
         let settings = Settings { data_dir: dir.path().join("data"), database_url, config_file: None };
         let mut s = TestServer {
             running: None,
+            prepare,
             client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
             base: String::new(),
             dir,
@@ -112,6 +123,9 @@ impl TestServer {
             }
         }
         let app = self.settings.open_app().await.unwrap();
+        if let Some(p) = &self.prepare {
+            p(&app);
+        }
         let running = zhanqun::server::start(app, "127.0.0.1:0").await.unwrap();
         self.base = running.base_url();
         self.running = Some(running);
@@ -159,6 +173,9 @@ impl TestServer {
     }
 
     /// Sends a request; returns status and JSON body (Null when the body is empty or not JSON).
+    /// Every answer of an API operation is checked against the OpenAPI document the server
+    /// serves: the operation must be documented, its status too, and a JSON body must match
+    /// the documented schema.
     pub async fn call(
         &self,
         method: Method,
@@ -166,6 +183,7 @@ impl TestServer {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
+        let m = method.clone();
         let mut rb = self.client.request(method, format!("{}{path}", self.base));
         if let Some(t) = token {
             rb = rb.bearer_auth(t);
@@ -180,7 +198,9 @@ impl TestServer {
         if status.is_client_error() || status.is_server_error() {
             assert_eq!(ct, "application/problem+json", "error {status} for {path} must be problem+json: {text}");
         }
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        contract::check(&m, path, status, &ct, &text, &json);
+        (status, json)
     }
 
     pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
@@ -332,4 +352,100 @@ macro_rules! behaviour {
             )*
         }
     };
+}
+
+/// The served API against its description.
+pub mod contract {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+
+    use reqwest::{Method, StatusCode};
+    use serde_json::Value;
+
+    pub fn document() -> &'static Value {
+        static DOC: OnceLock<Value> = OnceLock::new();
+        DOC.get_or_init(|| serde_json::to_value(zhanqun::web::api::document()).unwrap())
+    }
+
+    /// The documented path template `path` (without its query) answers to, and its
+    /// operation for `method`: literal segments win over `{parameters}`.
+    pub fn operation(method: &Method, path: &str) -> Option<(String, &'static Value)> {
+        let path = path.split('?').next().unwrap_or(path);
+        let segs: Vec<&str> = path.split('/').collect();
+        let mut best: Option<(usize, String, &Value)> = None;
+        for (template, item) in document()["paths"].as_object().unwrap() {
+            let t: Vec<&str> = template.split('/').collect();
+            if t.len() != segs.len() {
+                continue;
+            }
+            let mut literal = 0;
+            let fits = t.iter().zip(&segs).all(|(a, b)| {
+                if a.starts_with('{') {
+                    !b.is_empty()
+                } else {
+                    literal += 1;
+                    a == b
+                }
+            });
+            let Some(op) = item.get(method.as_str().to_lowercase()) else { continue };
+            if fits && best.as_ref().is_none_or(|(l, _, _)| literal > *l) {
+                best = Some((literal, template.clone(), op));
+            }
+        }
+        best.map(|(_, t, op)| (t, op))
+    }
+
+    fn validator(key: &str, schema: &Value) -> Arc<jsonschema::Validator> {
+        static CACHE: OnceLock<Mutex<HashMap<String, Arc<jsonschema::Validator>>>> = OnceLock::new();
+        let mut cache = CACHE.get_or_init(Default::default).lock().unwrap();
+        cache
+            .entry(key.to_string())
+            .or_insert_with(|| {
+                let mut root = schema.clone();
+                root["components"] = document()["components"].clone();
+                Arc::new(jsonschema::draft202012::new(&root).unwrap_or_else(|e| panic!("schema of {key}: {e}")))
+            })
+            .clone()
+    }
+
+    /// Checks one answer; panics with what does not match.
+    pub fn check(method: &Method, path: &str, status: StatusCode, content_type: &str, text: &str, json: &Value) {
+        if !path.starts_with("/api/v1/") || path.starts_with("/api/v1/docs") || path == "/api/v1/openapi.json" {
+            return;
+        }
+        let Some((template, op)) = operation(method, path) else {
+            if status == StatusCode::NOT_FOUND && json["detail"] == "没有这个接口" {
+                return;
+            }
+            if status == StatusCode::METHOD_NOT_ALLOWED {
+                return;
+            }
+            panic!("{method} {path} answered {status} but is not in the API description");
+        };
+        let code = status.as_u16().to_string();
+        let range = format!("{}XX", code.chars().next().unwrap());
+        let responses = &op["responses"];
+        let response = responses
+            .get(&code)
+            .or_else(|| responses.get(&range))
+            .or_else(|| responses.get("default"))
+            .unwrap_or_else(|| panic!("{method} {template}: status {status} is not documented"));
+        let media = content_type.split(';').next().unwrap_or("").trim();
+        let Some(content) = response.get("content").and_then(|c| c.as_object()) else {
+            assert!(text.is_empty(), "{method} {template} {status}: a body where none is documented: {text}");
+            return;
+        };
+        let Some(schema) = content.get(media).and_then(|m| m.get("schema")) else {
+            panic!(
+                "{method} {template} {status}: answered {media}, documented {:?}",
+                content.keys().collect::<Vec<_>>()
+            );
+        };
+        if !media.ends_with("json") {
+            return;
+        }
+        let v = validator(&format!("{method} {template} {code} {media}"), schema);
+        let errors: Vec<String> = v.iter_errors(json).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+        assert!(errors.is_empty(), "{method} {template} {status} does not match its schema: {errors:?}\n{json}");
+    }
 }
