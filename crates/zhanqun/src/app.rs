@@ -19,8 +19,20 @@ use crate::public::theme::Themes;
 
 pub use crate::kernel::{Actor, AppError, AppResult};
 
+/// The application: one pointer to everything it holds, so that handing it to each request
+/// (axum clones the state per request) costs one atomic increment.
 #[derive(Clone)]
-pub struct App {
+pub struct App(Arc<Services>);
+
+impl std::ops::Deref for App {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+/// What an [`App`] holds.
+pub struct Services {
     pub db: Db,
     pub config: Arc<Config>,
     pub data_dir: PathBuf,
@@ -56,7 +68,7 @@ impl App {
         let budget = config.page_cache_mib.saturating_mul(1024 * 1024);
         let node: Arc<str> =
             format!("{}-{}-{:x}", hostname(), std::process::id(), rand::RngCore::next_u32(&mut rand::rng())).into();
-        let app = App {
+        let app = App(Arc::new(Services {
             db,
             config: Arc::new(config),
             themes: Arc::new(Themes::new(data_dir.join("themes"))),
@@ -72,7 +84,7 @@ impl App {
             challenge_key: Arc::new(ArcSwap::from_pointee(Vec::new())),
             local_links: Arc::new(std::sync::OnceLock::new()),
             catalog_counts: moka::sync::Cache::new(10_000),
-        };
+        }));
         app.wire();
         app
     }

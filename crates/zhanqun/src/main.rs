@@ -9,6 +9,9 @@ use zhanqun::app::Actor;
 use zhanqun::people::NewUser;
 use zhanqun::server::Settings;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "zhanqun", version, about = "站群：一个平台承载全市政府网站")]
 struct Cli {

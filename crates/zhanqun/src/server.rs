@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -71,6 +72,54 @@ impl Running {
     }
 }
 
+/// How long a client may take to send a request's headers (slow-client attacks hold a
+/// connection open by sending them a byte at a time).
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long requests in flight may take to finish when the server stops.
+const DRAIN: Duration = Duration::from_secs(20);
+
+/// Accepts connections until `shutdown` changes, each served by HTTP/1.1 on a task of its
+/// own; then lets the requests in flight finish (at most [`DRAIN`]).
+async fn serve(
+    listener: TcpListener,
+    service: crate::web::public::CachedFirst,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait rather than spin.
+                    tracing::warn!(error = %e, "accepting a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.changed() => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let conn = http.serve_connection(
+            hyper_util::rt::TokioIo::new(stream),
+            crate::web::public::CachedFirst { peer: Some(peer), ..service.clone() },
+        );
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN, graceful.shutdown()).await.is_err() {
+        tracing::warn!("requests still in flight after {DRAIN:?}; stopping anyway");
+    }
+    Ok(())
+}
+
 /// Binds `listen` and serves `app`, with its event delivery and job worker.
 pub async fn start(app: App, listen: &str) -> anyhow::Result<Running> {
     let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
@@ -82,14 +131,6 @@ pub async fn start(app: App, listen: &str) -> anyhow::Result<Running> {
         .await
         .map_err(|e| anyhow::anyhow!("starting event delivery: {e}"))?;
     background.push(tokio::spawn(crate::kernel::jobs::run_worker(app.clone(), rx.clone())));
-    let router = crate::web::router(app.clone());
-    let mut rx_http = rx;
-    let http = tokio::spawn(async move {
-        axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-            .with_graceful_shutdown(async move {
-                let _ = rx_http.changed().await;
-            })
-            .await
-    });
+    let http = tokio::spawn(serve(listener, crate::web::service(app.clone()), rx));
     Ok(Running { addr, app, shutdown: tx, http, background })
 }

@@ -12,7 +12,7 @@
 //! A hit costs one hash of (site, path), one cache lookup and a few atomic loads; gzip and
 //! brotli, ETag and Last-Modified are computed once when the page is rendered.
 
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -103,10 +103,10 @@ pub struct CacheStats {
 }
 
 pub struct PageCache {
-    pages: moka::sync::Cache<u64, Arc<Entry>>,
+    pages: moka::sync::Cache<u64, Arc<Entry>, foldhash::fast::RandomState>,
     slots: Box<[AtomicU64]>,
     count: AtomicU64,
-    hasher: std::hash::RandomState,
+    hasher: foldhash::fast::RandomState,
     hits: AtomicU64,
     misses: AtomicU64,
     stale: AtomicU64,
@@ -127,12 +127,12 @@ impl PageCache {
                     ev.fetch_add(1, Ordering::Relaxed);
                 }
             })
-            .build();
+            .build_with_hasher(foldhash::fast::RandomState::default());
         PageCache {
             pages,
             slots: (0..SLOTS).map(|_| AtomicU64::new(0)).collect(),
             count: AtomicU64::new(0),
-            hasher: std::hash::RandomState::new(),
+            hasher: foldhash::fast::RandomState::default(),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             stale: AtomicU64::new(0),
@@ -142,10 +142,7 @@ impl PageCache {
     }
 
     fn key(&self, site: i64, key: &str) -> u64 {
-        let mut h = self.hasher.build_hasher();
-        site.hash(&mut h);
-        key.hash(&mut h);
-        h.finish()
+        self.hasher.hash_one((site, key))
     }
 
     fn slot(&self, t: Tag) -> u32 {

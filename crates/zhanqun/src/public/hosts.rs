@@ -1,7 +1,7 @@
 //! Which site answers for which host name. Built whole from the database and swapped in
 //! (alphagov/router's way): readers never wait, and a failed rebuild keeps the old table.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 
 use zhanqun_domain::site::{SiteKind, SiteState};
 
@@ -21,8 +21,8 @@ pub struct SiteInfo {
 
 #[derive(Debug, Default)]
 pub struct HostMap {
-    by_host: HashMap<String, i64>,
-    pub sites: HashMap<i64, SiteInfo>,
+    by_host: foldhash::HashMap<String, i64>,
+    pub sites: foldhash::HashMap<i64, SiteInfo>,
 }
 
 impl HostMap {
@@ -56,7 +56,7 @@ impl HostMap {
 
 /// `jyj.qingdao.gov.cn` → `jyj.localhost`; `www.qingdao.gov.cn` → `qingdao.localhost`;
 /// the whole domain with dashes when the short name is taken; `site7.localhost` without a domain.
-fn local_name(primary: Option<&str>, id: i64, taken: &HashMap<String, i64>) -> String {
+fn local_name(primary: Option<&str>, id: i64, taken: &foldhash::HashMap<String, i64>) -> String {
     let Some(d) = primary else { return format!("site{id}.localhost") };
     let labels: Vec<&str> = d.split('.').collect();
     let short = if labels.first() == Some(&"www") && labels.len() > 2 { labels[1] } else { labels[0] };
@@ -69,11 +69,11 @@ fn local_name(primary: Option<&str>, id: i64, taken: &HashMap<String, i64>) -> S
 }
 
 /// Normalises a `Host` header: lower case, no port, only characters a host name may have.
-pub fn parse_host(raw: &str) -> Option<String> {
+pub fn parse_host(raw: &str) -> Option<Cow<'_, str>> {
     let raw = raw.trim();
     let host = if let Some(rest) = raw.strip_prefix('[') {
         // IPv6 literal: never a site.
-        return rest.split_once(']').map(|(h, _)| format!("[{h}]"));
+        return rest.split_once(']').map(|(h, _)| Cow::Owned(format!("[{h}]")));
     } else {
         match raw.rsplit_once(':') {
             Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
@@ -81,13 +81,21 @@ pub fn parse_host(raw: &str) -> Option<String> {
             None => raw,
         }
     };
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let host = host.trim_end_matches('.');
     let ok = !host.is_empty()
         && host.len() <= 253
         && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
         && !host.starts_with('.')
         && !host.contains("..");
-    ok.then_some(host)
+    if !ok {
+        return None;
+    }
+    // Host names are mostly sent in lower case already: no copy then.
+    Some(if host.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(host.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(host)
+    })
 }
 
 #[cfg(test)]
@@ -105,7 +113,7 @@ mod tests {
 
     #[test]
     fn local_names_are_short_and_unique() {
-        let mut taken = HashMap::new();
+        let mut taken = foldhash::HashMap::default();
         assert_eq!(local_name(Some("www.qingdao.gov.cn"), 1, &taken), "qingdao.localhost");
         taken.insert("jyj.localhost".to_string(), 2);
         assert_eq!(local_name(Some("jyj.qingdao.gov.cn"), 2, &taken), "jyj.localhost");

@@ -16,8 +16,14 @@ use tower_http::trace::TraceLayer;
 use crate::app::App;
 use crate::kernel::AppError;
 
-/// The whole HTTP application.
-pub fn router(app: App) -> Router {
+/// The whole HTTP application: cached public pages answered first, the rest routed.
+pub fn service(app: App) -> public::CachedFirst {
+    public::CachedFirst { app: app.clone(), router: router(app), peer: None }
+}
+
+/// Every route of every capability, with the layers they share; the sites' own pages are
+/// its fallback.
+fn router(app: App) -> Router {
     let json_limit = app.config.max_json_kib.saturating_mul(1024);
     Router::new()
         .merge(api::router())
@@ -26,8 +32,8 @@ pub fn router(app: App) -> Router {
         .merge(crate::participation::public::router())
         .merge(crate::disclosure::public::router())
         .merge(crate::topics::public::router())
-        // The sites' own pages (the fallback, mostly cache hits) go without the tracing
-        // layer: its span per request costs more than the rest of a cached page.
+        // The sites' own pages (the fallback) go without the tracing layer; their cache hits
+        // do not reach the router at all.
         .route_layer(TraceLayer::new_for_http())
         .fallback(public::fallback)
         .layer(DefaultBodyLimit::max(json_limit))

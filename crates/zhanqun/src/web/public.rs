@@ -9,6 +9,8 @@ use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http_body_util::Full;
 use minijinja::context;
 
 use crate::app::App;
@@ -30,12 +32,17 @@ pub fn plain_page(status: StatusCode, title: &str, text: &str) -> Response {
 
 /// Picks the encoding, answers 304 when the client has the page already.
 pub fn serve_page(page: &Page, headers: &HeaderMap, head: bool) -> Response {
+    page_response(page, headers, head)
+}
+
+/// [`serve_page`] with any body type made from the page's bytes.
+fn page_response<B: From<Bytes> + Default>(page: &Page, headers: &HeaderMap, head: bool) -> axum::http::Response<B> {
     let not_modified = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.trim() == page.etag || t.trim() == "*"));
     let mut resp = if not_modified && page.status == StatusCode::OK {
-        let mut r = Response::new(Body::empty());
+        let mut r = axum::http::Response::new(B::default());
         *r.status_mut() = StatusCode::NOT_MODIFIED;
         r
     } else {
@@ -48,9 +55,11 @@ pub fn serve_page(page: &Page, headers: &HeaderMap, head: bool) -> Response {
             (page.identity.clone(), None)
         };
         let len = body.len();
-        let mut r = Response::new(if head { Body::empty() } else { Body::from(body) });
+        let mut r = axum::http::Response::new(if head { B::default() } else { B::from(body) });
         *r.status_mut() = page.status;
         let h = r.headers_mut();
+        // Room for all of them at once (the map would otherwise grow twice).
+        h.reserve(8);
         h.insert(header::CONTENT_TYPE, HTML);
         h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
         if let Some(e) = enc {
@@ -179,7 +188,75 @@ fn search_term(query: Option<&str>) -> Option<String> {
     url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "q").map(|(_, v)| v.into_owned())
 }
 
-/// Every address no route claims: the site's own pages, from the cache when they are there.
+/// The page-cache key of a request: its path, with `?page=N` when past the first page.
+fn cache_key<'a>(path: &'a str, page: i64) -> std::borrow::Cow<'a, str> {
+    if page > 1 { format!("{path}?page={page}").into() } else { path.into() }
+}
+
+/// A cached public page for `req`, answered without going through the router: the path
+/// every reader of a site takes, so it does no more than find the site by its host and the
+/// page by its path. `None` when it is not a GET or HEAD of a cached page.
+pub fn cached<B>(app: &App, req: &axum::http::Request<B>) -> Option<axum::http::Response<Full<Bytes>>> {
+    let head = req.method() == Method::HEAD;
+    if req.method() != Method::GET && !head {
+        return None;
+    }
+    let raw = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).or_else(|| req.uri().host())?;
+    let host = parse_host(raw)?;
+    let hosts = app.hosts.load();
+    let site = hosts.resolve(&host)?;
+    let path = req.uri().path();
+    let page = app.pages.get(site.id, &cache_key(path, page_param(req.uri().query())))?;
+    Some(page_response(&page, req.headers(), head))
+}
+
+/// One connection's service: cached public pages first ([`cached`]), everything else
+/// through the router with its layers, told the client's address
+/// ([`axum::extract::ConnectInfo`]). Routed addresses are never cached (only the fallback
+/// puts pages), so a hit answers what the router's fallback would have answered.
+#[derive(Clone)]
+pub struct CachedFirst {
+    pub app: App,
+    pub router: axum::Router,
+    pub peer: Option<std::net::SocketAddr>,
+}
+
+/// A cached page's bytes as they are, or whatever the router answered.
+pub type AnyBody = http_body_util::Either<Full<Bytes>, Body>;
+
+/// The router's answer, its body wrapped.
+pub struct Routed(axum::routing::future::RouteFuture<std::convert::Infallible>);
+
+impl std::future::Future for Routed {
+    type Output = Result<axum::http::Response<AnyBody>, std::convert::Infallible>;
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx).map(|r| r.map(|resp| resp.map(http_body_util::Either::Right)))
+    }
+}
+
+impl hyper::service::Service<axum::http::Request<hyper::body::Incoming>> for CachedFirst {
+    type Response = axum::http::Response<AnyBody>;
+    type Error = std::convert::Infallible;
+    type Future = futures_util::future::Either<std::future::Ready<Result<Self::Response, Self::Error>>, Routed>;
+
+    fn call(&self, mut req: axum::http::Request<hyper::body::Incoming>) -> Self::Future {
+        use tower::Service as _;
+        match cached(&self.app, &req) {
+            // A hit's body goes to hyper as it is: no box, no dynamic dispatch.
+            Some(r) => futures_util::future::Either::Left(std::future::ready(Ok(r.map(http_body_util::Either::Left)))),
+            None => {
+                if let Some(peer) = self.peer {
+                    req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+                }
+                futures_util::future::Either::Right(Routed(self.router.clone().call(req)))
+            }
+        }
+    }
+}
+
+/// Every address no route claims: the site's own pages, rendered and kept in the cache
+/// (which [`CachedFirst`] answers from).
 pub async fn fallback(State(app): State<App>, req: Request) -> Response {
     let head = req.method() == Method::HEAD;
     if req.method() != Method::GET && !head {
@@ -196,10 +273,8 @@ pub async fn fallback(State(app): State<App>, req: Request) -> Response {
     let path = req.uri().path();
     let query = req.uri().query();
     let page = page_param(query);
-    let key: std::borrow::Cow<'_, str> = if page > 1 { format!("{path}?page={page}").into() } else { path.into() };
-    if let Some(p) = app.pages.get(site.id, &key) {
-        return serve_page(&p, req.headers(), head);
-    }
+    // A cached page was answered before routing ([`CachedFirst`]): this one is rendered.
+    let key = cache_key(path, page);
     let stamp = app.pages.stamp();
     let term = search_term(query);
     match app.public_answer(site, path, page, term.as_deref()).await {
