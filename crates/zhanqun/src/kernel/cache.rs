@@ -35,14 +35,14 @@ pub struct Page {
 
 impl Page {
     pub fn new(status: StatusCode, html: String) -> Page {
-        let identity = Bytes::from(html);
+        let identity = exact(html.into_bytes());
         let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&identity))[..20]);
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
-        let gzip = gz.write_all(&identity).and_then(|()| gz.finish()).map(Bytes::from).unwrap_or_default();
+        let gzip = gz.write_all(&identity).and_then(|()| gz.finish()).map(exact).unwrap_or_default();
         let mut br = Vec::new();
         let params = brotli::enc::BrotliEncoderParams { quality: 6, ..Default::default() };
         let br = match brotli::BrotliCompress(&mut &identity[..], &mut br, &params) {
-            Ok(_) => Bytes::from(br),
+            Ok(_) => exact(br),
             Err(_) => Bytes::new(),
         };
         Page {
@@ -56,11 +56,35 @@ impl Page {
         }
     }
 
-    /// Bytes held for this page.
+    /// Memory held for this page: its three buffers as the allocator rounds them (each
+    /// buffer holds exactly its bytes: see [`exact`]).
     pub fn weight(&self) -> usize {
-        self.identity.len() + self.gzip.len() + self.br.len()
+        allocated(self.identity.len()) + allocated(self.gzip.len()) + allocated(self.br.len())
     }
 }
+
+/// `v` in a buffer of exactly its length. A rendered or compressed page grows its buffer by
+/// doubling, so its capacity can be nearly twice its length; kept as it is, the cache
+/// would hold up to twice the bytes it weighs and overrun its budget. Shrinking in place
+/// is not enough: allocators (mimalloc among them) keep a block that shrinks by less than
+/// half, so the bytes are copied into a buffer of their own size.
+fn exact(v: Vec<u8>) -> Bytes {
+    if v.capacity() == v.len() { Bytes::from(v) } else { Bytes::copy_from_slice(&v) }
+}
+
+/// What an allocation of `len` bytes takes: allocators serve a size from the next of a few
+/// size classes per doubling (mimalloc: four), so a block wastes up to a quarter.
+fn allocated(len: usize) -> usize {
+    if len <= 1024 {
+        return len.next_multiple_of(16);
+    }
+    let step = 1usize << (usize::BITS - 1 - len.leading_zeros() - 2);
+    len.next_multiple_of(step)
+}
+
+/// What an entry takes besides its page's buffers: the entry, the page and their `Arc`s,
+/// the key, the tags' slots, the header values and the cache's own bookkeeping of it.
+const ENTRY_OVERHEAD: usize = 768;
 
 /// A thing pages show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -121,7 +145,9 @@ impl PageCache {
         let ev = evictions.clone();
         let pages = moka::sync::Cache::builder()
             .max_capacity(budget_bytes)
-            .weigher(|_: &u64, e: &Arc<Entry>| u32::try_from(e.page.weight() + e.key.len() + 256).unwrap_or(u32::MAX))
+            .weigher(|_: &u64, e: &Arc<Entry>| {
+                u32::try_from(e.page.weight() + e.key.len() + ENTRY_OVERHEAD).unwrap_or(u32::MAX)
+            })
             .eviction_listener(move |_, _, cause| {
                 if cause == moka::notification::RemovalCause::Size {
                     ev.fetch_add(1, Ordering::Relaxed);
@@ -224,6 +250,23 @@ mod tests {
 
     fn page(text: &str) -> Arc<Page> {
         Arc::new(Page::new(StatusCode::OK, text.to_string()))
+    }
+
+    #[test]
+    fn a_page_weighs_what_its_buffers_take() {
+        assert_eq!(allocated(0), 0);
+        assert_eq!(allocated(1), 16);
+        assert_eq!(allocated(1024), 1024);
+        assert_eq!(allocated(1025), 1280);
+        assert_eq!(allocated(2048), 2048);
+        assert_eq!(allocated(19_104), 20_480);
+        let html = format!("<p>{}</p>", "政务公开".repeat(1000));
+        let mut grown = String::with_capacity(html.len() * 2);
+        grown.push_str(&html);
+        let p = Page::new(StatusCode::OK, grown);
+        assert_eq!(&p.identity[..], html.as_bytes());
+        assert!(p.weight() >= html.len() + p.gzip.len() + p.br.len());
+        assert!(p.weight() < (html.len() + p.gzip.len() + p.br.len()) * 5 / 4 + 48);
     }
 
     #[test]
