@@ -79,6 +79,9 @@ pub struct EditionRow {
     pub submitted_by: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Who passed its secrecy review (the last time it was passed).
+    #[sqlx(default)]
+    pub secrecy_reviewed_by: Option<i64>,
 }
 
 #[derive(Debug, Clone, FromRow)]

@@ -130,6 +130,14 @@ impl App {
             if actor.user_id.is_some() && authors.contains(&actor.user_id) {
                 return Err(AppError::Forbidden("本站要求审核人不能是作者或报送人，请由其他审核人办理".into()));
             }
+            if from == DocState::EditorialReview
+                && actor.user_id.is_some()
+                && edition.secrecy_reviewed_by == actor.user_id
+            {
+                return Err(AppError::Forbidden(
+                    "本站要求保密审查和编辑把关由两人分别办理：您已办理本版本的保密审查，请由其他编辑审核员把关".into(),
+                ));
+            }
         }
         if action == DocAction::Reject && comment.is_empty() {
             return Err(AppError::field("comment", "required", "退回时请填写退回理由"));
@@ -140,12 +148,15 @@ impl App {
             to => {
                 let c = cmd.conn();
                 sqlx::query(
-                    "UPDATE editions SET state = $1, submitted_by = COALESCE($2, submitted_by), publish_at = $3, updated_at = $4 WHERE id = $5",
+                    "UPDATE editions SET state = $1, submitted_by = COALESCE($2, submitted_by), publish_at = $3, updated_at = $4, \
+                     secrecy_reviewed_by = CASE WHEN $5 THEN $6 ELSE secrecy_reviewed_by END WHERE id = $7",
                 )
                 .bind(to.as_str())
                 .bind(if action == DocAction::Submit { actor.user_id } else { None })
                 .bind(if to == DocState::Scheduled { publish_at } else { None })
                 .bind(now)
+                .bind(action == DocAction::Approve && from == DocState::Submitted)
+                .bind(actor.user_id)
                 .bind(edition_id)
                 .execute(&mut *c)
                 .await?;

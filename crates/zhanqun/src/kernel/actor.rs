@@ -76,6 +76,16 @@ pub async fn require_role(conn: &mut AnyConnection, actor: &Actor, site_id: i64,
     Err(AppError::Forbidden(format!("没有权限：需要本站点（#{site_id}）的「{}」角色", names.join("」或「"))))
 }
 
+/// Refuses unless the actor oversees `site_id` from outside it: a system administrator, or
+/// site admin of a site above it. Separation of duties: the rules that keep a site's staff
+/// in check (who reviews, whether reviewers must be independent) are not the staff's to set.
+pub async fn require_oversight(conn: &mut AnyConnection, actor: &Actor, site_id: i64, what: &str) -> AppResult<()> {
+    if actor.is_admin || admin_above(conn, actor, site_id).await? {
+        return Ok(());
+    }
+    Err(AppError::Forbidden(format!("{what}须由上级站点的管理员或系统管理员办理，本站人员不能自行设定")))
+}
+
 /// Whether the actor is site admin of a site above `site_id`.
 pub async fn admin_above(conn: &mut AnyConnection, actor: &Actor, site_id: i64) -> AppResult<bool> {
     if actor.roles.iter().all(|&(_, r)| r != Role::SiteAdmin) {

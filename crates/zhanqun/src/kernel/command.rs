@@ -57,6 +57,11 @@ impl<'a> Command<'a> {
         actor::require_role(self.tx.conn(), self.actor, site_id, roles).await
     }
 
+    /// Refuses unless the actor oversees the site from outside it ([`actor::require_oversight`]).
+    pub async fn require_oversight(&mut self, site_id: i64, what: &str) -> AppResult<()> {
+        actor::require_oversight(self.tx.conn(), self.actor, site_id, what).await
+    }
+
     /// Refuses unless the actor has any role on the site (or is site admin above it).
     pub async fn require_any_role(&mut self, site_id: i64) -> AppResult<()> {
         actor::require_any_role(self.tx.conn(), self.actor, site_id).await

@@ -393,6 +393,13 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: "",
         postgres: include_str!("../../migrations/0010_backbone.postgres.sql"),
     },
+    Migration {
+        version: 11,
+        name: "separation of duties",
+        common: include_str!("../../migrations/0011_separation_of_duties.sql"),
+        sqlite: "",
+        postgres: "",
+    },
 ];
 
 /// Data a migration brings with it: the shipped holiday calendar, once.

@@ -171,6 +171,12 @@ impl App {
         let mut cmd = self.begin(actor).await?;
         crate::sites::load_site(cmd.conn(), site_id).await?;
         cmd.require_role(site_id, &[Role::SiteAdmin]).await?;
+        if actor.user_id == Some(user_id) {
+            return Err(AppError::Forbidden("不能给自己授予角色，请由其他管理员办理".into()));
+        }
+        if matches!(role, Role::SecrecyReviewer | Role::EditorialReviewer) {
+            cmd.require_oversight(site_id, &format!("授予「{}」角色", role.label())).await?;
+        }
         let user: UserRow = sqlx::query_as("SELECT * FROM users WHERE id = $1")
             .bind(user_id)
             .fetch_optional(cmd.conn())

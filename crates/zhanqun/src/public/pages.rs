@@ -179,6 +179,7 @@ impl App {
     }
 
     /// Answers a request for `path` on `site`. `page` is the `?page=` of column pages.
+    /// Another spelling of a public address is sent to its one spelling ([`respelt`]).
     pub async fn public_answer(
         &self,
         site: &SiteInfo,
@@ -186,6 +187,9 @@ impl App {
         page: i64,
         query: Option<&str>,
     ) -> AppResult<Answer> {
+        if let Some(to) = respelt(path) {
+            return Ok(Answer::Moved(to));
+        }
         let frame = [Tag::Site(site.id)];
         match site.state {
             SiteState::Closed => {
@@ -473,6 +477,30 @@ impl App {
     }
 }
 
+/// The one spelling of a public address when `path` is another spelling of it: an article's
+/// number without leading zeros or sign (`/articles/086.html`, `/articles/+86.html` →
+/// `/articles/86.html`), a column's path in lower case with its closing slash
+/// (`/columns/ZCWJ` → `/columns/zcwj/`). `None` when `path` is canonical or no address of
+/// a site's own pages; allocates only when it redirects (it is on the cache-hit path).
+pub fn respelt(path: &str) -> Option<String> {
+    if let Some(n) = path.strip_prefix("/articles/").and_then(|r| r.strip_suffix(".html")) {
+        if n.starts_with(['0', '+']) && n.len() > 1 {
+            return n.parse::<i64>().ok().filter(|&id| id > 0).map(|id| format!("/articles/{id}.html"));
+        }
+        return None;
+    }
+    if let Some(rest) = path.strip_prefix("/columns/") {
+        let slug = rest.strip_suffix('/').unwrap_or(rest);
+        if slug.is_empty() || slug.contains('/') {
+            return None;
+        }
+        if slug.len() == rest.len() || slug.bytes().any(|b| b.is_ascii_uppercase()) {
+            return Some(format!("/columns/{}/", slug.to_ascii_lowercase()));
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -482,5 +510,29 @@ mod tests {
         assert_eq!(plain_text("<h1>标题</h1><p>第一段 <b>重点</b></p>"), "标题 第一段 重点");
         assert_eq!(human_size(1536), "2 KB");
         assert_eq!(human_size(3 * 1048576), "3.0 MB");
+    }
+
+    #[test]
+    fn every_public_address_has_one_spelling() {
+        for (asked, canonical) in [
+            ("/articles/086.html", Some("/articles/86.html")),
+            ("/articles/+86.html", Some("/articles/86.html")),
+            ("/articles/0086.html", Some("/articles/86.html")),
+            ("/articles/+086.html", Some("/articles/86.html")),
+            ("/articles/86.html", None),
+            ("/articles/0.html", None),
+            ("/articles/00.html", None),
+            ("/articles/-86.html", None),
+            ("/articles/0x56.html", None),
+            ("/columns/zcwj/", None),
+            ("/columns/zcwj", Some("/columns/zcwj/")),
+            ("/columns/ZCWJ/", Some("/columns/zcwj/")),
+            ("/columns/", None),
+            ("/columns/a/b/", None),
+            ("/", None),
+            ("/catalog/", None),
+        ] {
+            assert_eq!(respelt(asked).as_deref(), canonical, "{asked}");
+        }
     }
 }

@@ -372,6 +372,9 @@ impl App {
                 current_version: cur.version,
             });
         }
+        if p.require_distinct_reviewer.is_some_and(|r| r != (cur.require_distinct_reviewer != 0)) {
+            cmd.require_oversight(id, "更改「审核人不能是作者」设置").await?;
+        }
         let cur_aliases = queries::aliases_of(cmd.conn(), id).await?;
         let pick = |new: Option<String>, old: Option<String>| match new {
             Some(n) => non_empty(Some(n)),

@@ -296,6 +296,17 @@ fn same_origin(headers: &HeaderMap) -> bool {
     }
 }
 
+/// Whether the browser says a form was posted by a page of this site: `Sec-Fetch-Site:
+/// same-origin`, or (from a browser without it) an `Origin` naming this host. Unlike
+/// [`same_origin`] a request that says nothing does not pass: a form is carried through a
+/// new login only on positive evidence, since whoever logs in resubmits it with their rights.
+fn posted_from_here(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return site == "same-origin";
+    }
+    headers.get(header::ORIGIN).is_some() && same_origin(headers)
+}
+
 impl FromRequest<App> for Posted {
     type Rejection = Response;
 
@@ -314,7 +325,7 @@ impl FromRequest<App> for Posted {
             // Signed out meanwhile: the login page, carrying what was typed when it was typed
             // here (never a form another site posted, which would ride on the next login).
             let pre = crate::people::auth::random_token();
-            let carry: Vec<(String, String)> = if same_origin(&headers) {
+            let carry: Vec<(String, String)> = if posted_from_here(&headers) {
                 form.0.iter().filter(|(k, _)| k != "_csrf" && !k.contains("password")).cloned().collect()
             } else {
                 Vec::new()
@@ -469,8 +480,12 @@ async fn login(State(app): State<App>, headers: HeaderMap, RawForm(body): RawFor
     let local = is_local_host(host_of(&headers));
     let form = FormData::parse(&body);
     let next = safe_next(form.opt("next").as_deref());
-    let carry: Vec<(String, String)> =
-        form.0.iter().filter_map(|(k, v)| k.strip_prefix("carry:").map(|k| (k.to_string(), v.clone()))).collect();
+    // Only a login form of this site carries fields (see [`posted_from_here`]).
+    let carry: Vec<(String, String)> = if posted_from_here(&headers) {
+        form.0.iter().filter_map(|(k, v)| k.strip_prefix("carry:").map(|k| (k.to_string(), v.clone()))).collect()
+    } else {
+        Vec::new()
+    };
     let pre_ok =
         cookie(&headers, PRE_COOKIE).is_some_and(|c| constant_time_eq(c.as_bytes(), form.get("_pre").as_bytes()));
     let again = |errors: Vec<String>| {

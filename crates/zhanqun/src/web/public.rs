@@ -206,6 +206,10 @@ pub fn cached<B>(app: &App, req: &axum::http::Request<B>) -> Option<axum::http::
     let hosts = app.hosts.load();
     let site = hosts.resolve(&host)?;
     let path = req.uri().path();
+    // Another spelling of an address is redirected to its one spelling, never served.
+    if crate::public::pages::respelt(path).is_some() {
+        return None;
+    }
     let page = app.pages.get(site.id, &cache_key(path, page_param(req.uri().query())))?;
     Some(page_response(&page, req.headers(), head))
 }

@@ -19,19 +19,19 @@ behaviour!(
 );
 
 /// A browser session: a cookie jar, no automatic redirects.
-struct Browser {
-    c: reqwest::Client,
-    base: String,
+pub(crate) struct Browser {
+    pub(crate) c: reqwest::Client,
+    pub(crate) base: String,
 }
 
-fn hidden<'a>(html: &'a str, name: &str) -> &'a str {
+pub(crate) fn hidden<'a>(html: &'a str, name: &str) -> &'a str {
     let key = format!("name=\"{name}\" value=\"");
     let i = html.find(&key).unwrap_or_else(|| panic!("no hidden {name} in page")) + key.len();
     &html[i..i + html[i..].find('"').unwrap()]
 }
 
 impl Browser {
-    async fn login(s: &TestServer, user: &str, pw: &str) -> Browser {
+    pub(crate) async fn login(s: &TestServer, user: &str, pw: &str) -> Browser {
         let c =
             reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
         let b = Browser { c, base: s.base.clone() };
@@ -44,15 +44,24 @@ impl Browser {
         b
     }
 
-    async fn get(&self, path: &str) -> (StatusCode, String) {
+    pub(crate) async fn get(&self, path: &str) -> (StatusCode, String) {
         let r = self.c.get(format!("{}{path}", self.base)).header("host", "localhost").send().await.unwrap();
         (r.status(), r.text().await.unwrap())
     }
 
-    /// Posts a form; returns status, Location and body.
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> (StatusCode, String, String) {
-        let r =
-            self.c.post(format!("{}{path}", self.base)).header("host", "localhost").form(form).send().await.unwrap();
+    /// Posts a form from a page of the admin, as a browser does (with `Origin` and
+    /// `Sec-Fetch-Site`); returns status, Location and body.
+    pub(crate) async fn post(&self, path: &str, form: &[(&str, &str)]) -> (StatusCode, String, String) {
+        let r = self
+            .c
+            .post(format!("{}{path}", self.base))
+            .header("host", "localhost")
+            .header("origin", "http://localhost")
+            .header("sec-fetch-site", "same-origin")
+            .form(form)
+            .send()
+            .await
+            .unwrap();
         let loc = r.headers().get("location").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
         (r.status(), loc, r.text().await.unwrap())
     }

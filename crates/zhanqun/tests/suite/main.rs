@@ -21,3 +21,4 @@ mod mailbox_pages;
 mod nodes;
 mod participation;
 mod public;
+mod security;

@@ -1,0 +1,255 @@
+//! The holes found when the demo was attacked from outside (issue 10), each tried the way
+//! the attacker tried it, over HTTP.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::admin::{Browser, hidden};
+use crate::common::{ADMIN_PW, Backend, Newsroom, TestServer};
+
+behaviour!(
+    a_form_posted_from_another_site_never_rides_on_a_login,
+    a_form_carried_through_a_new_login_is_shown_whole_before_it_is_sent,
+    a_withdrawn_document_is_gone_under_every_spelling_of_its_address,
+    a_site_admin_cannot_make_themself_a_one_person_newsroom,
+);
+
+/// A client with no cookie (a page elsewhere posting into the admin).
+fn stranger() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+const EVIL: &[(&str, &str)] =
+    &[("username", "evil"), ("display_name", "攻击者"), ("password", "evil-pass-2026"), ("is_admin", "1")];
+
+async fn a_form_posted_from_another_site_never_rides_on_a_login(b: Backend) {
+    let s = TestServer::start(b).await;
+    // What the browser says of a page elsewhere auto-posting the form: a cross-site or a
+    // sibling-site page, an Origin of another host, or nothing at all (a client that is
+    // not a browser, or one that hides where it came from).
+    let senders: &[&[(&str, &str)]] = &[
+        &[("origin", "https://evil.example"), ("sec-fetch-site", "cross-site")],
+        &[("origin", "http://jyj.localhost"), ("sec-fetch-site", "same-site")],
+        &[("origin", "https://evil.example")],
+        &[("origin", "null")],
+        &[],
+    ];
+    for headers in senders {
+        let c = stranger();
+        let mut req = c.post(format!("{}/admin/users", s.base)).header("host", "localhost").form(EVIL);
+        for (k, v) in *headers {
+            req = req.header(*k, *v);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{headers:?}");
+        let login = r.text().await.unwrap();
+        assert!(login.contains("登录站群管理后台"), "{headers:?}: the login page");
+        assert!(!login.contains("carry:"), "{headers:?}: nothing of the form is carried: {login}");
+        assert!(!login.contains("evil") && !login.contains("攻击者"), "{headers:?}");
+
+        // The administrator logs in on that very page: no form comes back to confirm, and
+        // with the attacker's fields added to the login form by hand, still none.
+        let pre = hidden(&login, "_pre").to_string();
+        let mut form: Vec<(&str, &str)> =
+            vec![("_pre", &pre), ("username", "admin"), ("password", ADMIN_PW), ("next", "/admin/users")];
+        form.extend([("carry:username", "evil"), ("carry:is_admin", "1"), ("carry:display_name", "攻击者")]);
+        let mut req = c.post(format!("{}/admin/login", s.base)).header("host", "localhost").form(&form);
+        for (k, v) in *headers {
+            req = req.header(*k, *v);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status();
+        let page = r.text().await.unwrap();
+        assert!(!page.contains("继续提交"), "{headers:?}: no resubmission offered: {page}");
+        assert!(status == StatusCode::SEE_OTHER || status == StatusCode::UNAUTHORIZED, "{headers:?}: {status}");
+    }
+    let (_, users) = s.get("/api/v1/users", &s.admin).await;
+    assert!(!users.as_array().unwrap().iter().any(|u| u["username"] == "evil"), "{users}");
+    s.finish().await;
+}
+
+async fn a_form_carried_through_a_new_login_is_shown_whole_before_it_is_sent(b: Backend) {
+    let s = TestServer::start(b).await;
+    let admin = Browser::login(&s, "admin", ADMIN_PW).await;
+    let (_, html) = admin.get("/admin/users").await;
+    let csrf = hidden(&html, "_csrf").to_string();
+    // The session runs out while the administrator fills in the form.
+    sqlx::query("UPDATE sessions SET last_seen_at = 0").execute(&s.app().db.pool).await.unwrap();
+    let (st, _, login) = admin
+        .post(
+            "/admin/users",
+            &[
+                ("_csrf", &csrf),
+                ("username", "liu"),
+                ("display_name", "刘审核"),
+                ("password", "a-long-password-2026"),
+                ("is_admin", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    assert!(login.contains("carry:username"), "a form of this site is carried: {login}");
+    assert!(!login.contains("a-long-password-2026"), "passwords are never carried");
+    let pre = hidden(&login, "_pre").to_string();
+    let mut form: Vec<(String, String)> = vec![
+        ("_pre".into(), pre),
+        ("username".into(), "admin".into()),
+        ("password".into(), ADMIN_PW.into()),
+        ("next".into(), "/admin/users".into()),
+    ];
+    for key in ["username", "display_name", "is_admin"] {
+        form.push((format!("carry:{key}"), hidden(&login, &format!("carry:{key}")).to_string()));
+    }
+    let form_ref: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let (st, _, resume) = admin.post("/admin/login", &form_ref).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(resume.contains("继续提交"));
+    // Every field is shown, none hidden: where it goes and each name with its value.
+    assert!(resume.contains("提交到：<code>/admin/users</code>"), "{resume}");
+    for (k, v) in [("username", "liu"), ("display_name", "刘审核"), ("is_admin", "1")] {
+        assert!(resume.contains(&format!("<code>{k}</code>")), "{k} is named: {resume}");
+        assert!(
+            resume.contains(&format!("<input type=\"text\" name=\"{k}\" value=\"{v}\" readonly")),
+            "{k} is shown: {resume}"
+        );
+        assert!(!resume.contains(&format!("type=\"hidden\" name=\"{k}\"")), "{k} is not hidden");
+    }
+    // Nothing was created before the person looked.
+    let (_, users) = s.get("/api/v1/users", &s.admin).await;
+    assert!(!users.as_array().unwrap().iter().any(|u| u["username"] == "liu"));
+    s.finish().await;
+}
+
+async fn a_withdrawn_document_is_gone_under_every_spelling_of_its_address(b: Backend) {
+    let s = TestServer::start(b).await;
+    let nr = Newsroom::new(&s).await;
+    let noredirect = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let get =
+        |host: &'static str, path: String| noredirect.get(format!("{}{path}", s.base)).header("host", host).send();
+    let id = nr.draft(&s, "将被删除的通知").await["id"].as_i64().unwrap();
+    nr.publish(&s, id).await;
+    let spellings =
+        [format!("/articles/0{id}.html"), format!("/articles/+{id}.html"), format!("/articles/000{id}.html")];
+    let hosts = ["jyj.localhost", "jyj.qingdao.gov.cn"];
+    let canonical = format!("/articles/{id}.html");
+    // Every other spelling, on every host of the site, is sent to the one spelling: twice,
+    // so that a page kept in the cache under it would show.
+    for _ in 0..2 {
+        for host in hosts {
+            assert_eq!(get(host, canonical.clone()).await.unwrap().status(), StatusCode::OK);
+            for p in &spellings {
+                let r = get(host, p.clone()).await.unwrap();
+                assert_eq!(r.status(), StatusCode::MOVED_PERMANENTLY, "{host}{p}");
+                assert_eq!(r.headers()["location"], canonical.as_str(), "{host}{p}");
+                assert!(!r.text().await.unwrap().contains("将被删除的通知"), "{host}{p}: no text under it");
+            }
+        }
+    }
+    // Withdrawn for good: 410 at the address, and every other spelling leads only there.
+    let (st, _) = nr.act(&s, &nr.editorial.1, id, json!({"action": "unpublish", "mode": "gone"})).await;
+    assert!(st.is_success());
+    for host in hosts {
+        let r = get(host, canonical.clone()).await.unwrap();
+        assert_eq!(r.status(), StatusCode::GONE, "{host}");
+        assert!(!r.text().await.unwrap().contains("将被删除的通知"));
+        for p in &spellings {
+            let r = get(host, p.clone()).await.unwrap();
+            assert_eq!(r.status(), StatusCode::MOVED_PERMANENTLY, "{host}{p}");
+            assert!(!r.text().await.unwrap().contains("将被删除的通知"), "{host}{p}");
+        }
+    }
+    // Columns too: one spelling, in lower case with its closing slash.
+    for p in ["/columns/news", "/columns/NEWS/", "/columns/News"] {
+        let r = get("jyj.localhost", p.into()).await.unwrap();
+        assert_eq!(r.status(), StatusCode::MOVED_PERMANENTLY, "{p}");
+        assert_eq!(r.headers()["location"], "/columns/news/", "{p}");
+    }
+    s.finish().await;
+}
+
+async fn a_site_admin_cannot_make_themself_a_one_person_newsroom(b: Backend) {
+    let s = TestServer::start(b).await;
+    let nr = Newsroom::new(&s).await;
+    let (boss, boss_t) = s.person("boss").await;
+    let (colleague, _) = s.person("colleague").await;
+    s.grant(nr.site, boss, "site_admin").await;
+    let (_, site) = s.get(&format!("/api/v1/sites/{}", nr.site), &s.admin).await;
+    let (st, _) = s
+        .patch(
+            &format!("/api/v1/sites/{}", nr.site),
+            &s.admin,
+            json!({"version": site["version"], "require_distinct_reviewer": true}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let grant = |site: i64, user: i64, role: &'static str| {
+        let t = boss_t.clone();
+        let s = &s;
+        async move { s.post(&format!("/api/v1/sites/{site}/roles"), &t, json!({"user_id": user, "role": role})).await }
+    };
+    // Nobody grants a role to themself, not even the editor's.
+    for role in ["secrecy_reviewer", "editorial_reviewer", "editor", "site_admin"] {
+        let (st, body) = grant(nr.site, boss, role).await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{role}: {body}");
+        assert!(body["detail"].as_str().unwrap().contains("不能给自己授予角色"), "{body}");
+    }
+    // Review roles on their own site come from above, not from the site's own admin.
+    for role in ["secrecy_reviewer", "editorial_reviewer"] {
+        let (st, body) = grant(nr.site, colleague, role).await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{role}: {body}");
+        assert!(body["detail"].as_str().unwrap().contains("上级站点的管理员"), "{body}");
+    }
+    // An editor they may still appoint.
+    assert_eq!(grant(nr.site, colleague, "editor").await.0, StatusCode::CREATED);
+    // Nor can they switch off reviewer independence on their site.
+    let (_, site) = s.get(&format!("/api/v1/sites/{}", nr.site), &boss_t).await;
+    let (st, body) = s
+        .patch(
+            &format!("/api/v1/sites/{}", nr.site),
+            &boss_t,
+            json!({"version": site["version"], "require_distinct_reviewer": false}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{body}");
+    let (_, site) = s.get(&format!("/api/v1/sites/{}", nr.site), &s.admin).await;
+    assert_eq!(site["require_distinct_reviewer"], true);
+    // Other labels are still theirs to keep, the setting unchanged.
+    let (st, body) = s
+        .patch(&format!("/api/v1/sites/{}", nr.site), &boss_t, json!({"version": site["version"], "contact": "0532-1"}))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    let (_, roles) = s.get(&format!("/api/v1/sites/{}/roles", nr.site), &s.admin).await;
+    let held: Vec<(i64, String)> = roles
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["user_id"].as_i64().unwrap(), r["role"].as_str().unwrap().to_string()))
+        .collect();
+    assert!(held.contains(&(boss, "site_admin".into())));
+    assert!(!held.iter().any(|(u, r)| *u == boss && r != "site_admin"), "{held:?}");
+    assert!(!held.iter().any(|(u, r)| *u == colleague && r.ends_with("reviewer")), "{held:?}");
+
+    // The admin of a site above does grant review roles on the site below.
+    let sub = json!({"kind": "subsite", "name": "教育局招生考试子站", "sponsor": "青岛市教育招生考试院", "parent_id": nr.site});
+    let (st, child) = s.post("/api/v1/sites", &boss_t, sub).await;
+    assert_eq!(st, StatusCode::CREATED, "{child}");
+    let child = child["id"].as_i64().unwrap();
+    assert_eq!(grant(child, colleague, "secrecy_reviewer").await.0, StatusCode::CREATED);
+
+    // With reviewer independence on, one person holding both review roles cannot pass both
+    // reviews of the same edition.
+    let (both, both_t) = s.person("both").await;
+    s.grant(nr.site, both, "secrecy_reviewer").await;
+    s.grant(nr.site, both, "editorial_reviewer").await;
+    let id = nr.draft(&s, "一人两审").await["id"].as_i64().unwrap();
+    assert_eq!(nr.act(&s, &nr.editor.1, id, json!({"action": "submit"})).await.0, StatusCode::OK);
+    assert_eq!(nr.act(&s, &both_t, id, json!({"action": "approve"})).await.0, StatusCode::OK);
+    let (st, body) = nr.act(&s, &both_t, id, json!({"action": "approve"})).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("两人分别办理"), "{body}");
+    let (_, d) = s.get(&format!("/api/v1/documents/{id}"), &s.admin).await;
+    assert_eq!(d["state"], "editorial_review", "not published");
+    let (st, _) = nr.act(&s, &nr.editorial.1, id, json!({"action": "approve"})).await;
+    assert_eq!(st, StatusCode::OK, "another editorial reviewer may");
+    s.finish().await;
+}
