@@ -254,7 +254,7 @@ async fn run() -> anyhow::Result<()> {
                 let mut w = csv::Writer::from_path(&out).with_context(|| format!("writing {}", out.display()))?;
                 w.write_record(["行号", "原因"])?;
                 for r in &report.rejected {
-                    w.write_record([r.row.to_string(), r.reason.clone()])?;
+                    w.write_record([r.row.to_string(), zhanqun::kernel::export::cell(&r.reason).into_owned()])?;
                 }
                 w.flush()?;
                 println!("被拒绝的行及原因见 {}", out.display());

@@ -129,7 +129,7 @@ async fn catalog_csv(State(app): State<App>, v: Visitor, Query(q): Query<HashMap
         Ok((_, entries)) => entries,
         Err(e) => return export_failed(&e),
     };
-    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut w = crate::kernel::export::Csv::default();
     let header_row = [
         "索引号",
         "名称",
@@ -145,12 +145,12 @@ async fn catalog_csv(State(app): State<App>, v: Visitor, Query(q): Query<HashMap
         "地址",
     ];
     let written = (|| {
-        w.write_record(header_row)?;
+        w.row(header_row)?;
         for e in &entries {
             let validity = label_of(VALIDITY, &e.validity).unwrap_or("");
             let doc_type = label_of(DOC_TYPES, &e.doc_type).unwrap_or("");
             let published = e.published_at.map(fmt_local).unwrap_or_default();
-            w.write_record([
+            w.row([
                 e.index_number.as_deref().unwrap_or(""),
                 &e.title,
                 &e.body,
@@ -165,17 +165,12 @@ async fn catalog_csv(State(app): State<App>, v: Visitor, Query(q): Query<HashMap
                 &e.url,
             ])?;
         }
-        w.flush()?;
-        Ok::<_, csv::Error>(())
+        Ok::<_, AppError>(())
     })();
-    let bytes = match written
-        .map_err(|e| AppError::Internal(e.into()))
-        .and_then(|()| w.into_inner().map_err(|e| AppError::Internal(anyhow::anyhow!("{e}"))))
-    {
+    let body = match written.and_then(|()| w.finish()) {
         Ok(b) => b,
         Err(e) => return export_failed(&e),
     };
-    let body = format!("\u{feff}{}", String::from_utf8_lossy(&bytes));
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),

@@ -13,6 +13,7 @@ pub mod content;
 pub mod db;
 pub mod error;
 pub mod events;
+pub mod export;
 pub mod failpoint;
 pub mod jobs;
 pub mod limits;

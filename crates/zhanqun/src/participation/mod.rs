@@ -652,19 +652,18 @@ impl App {
                 .bind(id)
                 .fetch_all(&mut *conn)
                 .await?;
-        let mut w = csv::Writer::from_writer(Vec::new());
+        let mut w = crate::kernel::export::Csv::default();
         let mut header = vec!["编号".to_string(), "提交时间".to_string()];
         header.extend(s.questions.iter().map(|q| q.prompt.clone()));
-        w.write_record(&header).map_err(|e| AppError::Internal(e.into()))?;
+        w.row(&header)?;
         for (rid, at, answers) in rows {
             let a: Answers = serde_json::from_str(&answers).map_err(|e| {
                 AppError::Internal(anyhow::anyhow!("stored answers of response {rid} do not parse: {e}"))
             })?;
             let mut rec = vec![rid.to_string(), crate::kernel::time::fmt_local(at)];
             rec.extend((0..s.questions.len()).map(|i| a.get(&i).map(|v| v.join("；")).unwrap_or_default()));
-            w.write_record(&rec).map_err(|e| AppError::Internal(e.into()))?;
+            w.row(&rec)?;
         }
-        let bytes = w.into_inner().map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
-        Ok(format!("\u{feff}{}", String::from_utf8_lossy(&bytes)))
+        w.finish()
     }
 }

@@ -1,9 +1,10 @@
 //! The web shell: it assembles every capability's routers — the JSON API under `/api/v1`,
 //! the admin UI under `/admin`, the public sites by `Host` — and adds what all of them
-//! share (body limits, panics as 500 problems, tracing).
+//! share (body limits, panics as 500 problems, tracing, the browser security headers).
 
 pub mod admin;
 pub mod api;
+pub mod headers;
 pub mod problem;
 pub mod public;
 
@@ -38,5 +39,6 @@ fn router(app: App) -> Router {
         .fallback(public::fallback)
         .layer(DefaultBodyLimit::max(json_limit))
         .layer(CatchPanicLayer::custom(|_| AppError::Internal(anyhow::anyhow!("handler panicked")).into_response()))
+        .layer(axum::middleware::from_fn(headers::layer))
         .with_state(app)
 }

@@ -12,6 +12,8 @@ behaviour!(
     a_form_carried_through_a_new_login_is_shown_whole_before_it_is_sent,
     a_withdrawn_document_is_gone_under_every_spelling_of_its_address,
     a_site_admin_cannot_make_themself_a_one_person_newsroom,
+    spreadsheet_exports_show_formulas_as_text,
+    every_answer_carries_the_browser_security_headers,
 );
 
 /// A client with no cookie (a page elsewhere posting into the admin).
@@ -251,5 +253,156 @@ async fn a_site_admin_cannot_make_themself_a_one_person_newsroom(b: Backend) {
     assert_eq!(d["state"], "editorial_review", "not published");
     let (st, _) = nr.act(&s, &nr.editorial.1, id, json!({"action": "approve"})).await;
     assert_eq!(st, StatusCode::OK, "another editorial reviewer may");
+    s.finish().await;
+}
+
+/// Every cell of a CSV export, parsed as a spreadsheet would read it.
+fn cells(csv_text: &str) -> Vec<String> {
+    let mut r =
+        csv::ReaderBuilder::new().has_headers(false).from_reader(csv_text.trim_start_matches('\u{feff}').as_bytes());
+    r.records().flat_map(|rec| rec.unwrap().iter().map(str::to_string).collect::<Vec<_>>()).collect()
+}
+
+fn no_formula(cells: &[String]) {
+    for c in cells {
+        assert!(!c.starts_with(['=', '+', '-', '@', '\t', '\r']), "a cell a spreadsheet would run: {c:?}");
+    }
+}
+
+async fn spreadsheet_exports_show_formulas_as_text(b: Backend) {
+    let s = TestServer::start(b).await;
+    let nr = Newsroom::new(&s).await;
+    let evil = "=HYPERLINK(\"http://evil.example/\",\"点击领取补贴\")";
+    // An editor's title in the disclosure catalog.
+    let (_, body) = s.post("/api/v1/bodies", &s.admin, json!({"name": "青岛市教育局"})).await;
+    let body_id = body["id"].as_i64().unwrap();
+    let code = json!({"code": "91440300708461136T"});
+    let (st, _) =
+        s.call(reqwest::Method::PUT, &format!("/api/v1/bodies/{body_id}/code"), Some(&s.admin), Some(code)).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let id = nr.draft(&s, evil).await["id"].as_i64().unwrap();
+    let (st, d) = s
+        .call(
+            reqwest::Method::PUT,
+            &format!("/api/v1/documents/{id}/disclosure"),
+            Some(&nr.editor.1),
+            Some(json!({"doc_type": "notice", "issuing_body_id": body_id, "document_number": null,
+                        "subject": "科技、教育", "date_written": "2026-03-01", "keywords": "+补贴"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{d}");
+    nr.publish(&s, id).await;
+    let (st, _, csv_text) = s.page("jyj.qingdao.gov.cn", "/catalog.csv").await;
+    assert_eq!(st, StatusCode::OK);
+    let cat = cells(&csv_text);
+    assert!(cat.contains(&format!("'{evil}")), "the title is there, as text: {cat:?}");
+    no_formula(&cat);
+
+    // An anonymous answer in a survey's export.
+    let today = zhanqun::kernel::time::today();
+    let (st, survey) = s
+        .post(
+            &format!("/api/v1/sites/{}/surveys", nr.site),
+            &nr.editor.1,
+            json!({"title": "意见调查", "questions": [{"kind": "text", "prompt": "=您的建议"}],
+                   "opens_on": zhanqun_domain::calendar::fmt_date(today - time::Duration::days(1)),
+                   "closes_on": zhanqun_domain::calendar::fmt_date(today + time::Duration::days(5))}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{survey}");
+    let sid = survey["id"].as_i64().unwrap();
+    for answer in [evil, "@SUM(1+1)", "-1+2", "\t=1"] {
+        let r = stranger()
+            .post(format!("{}/surveys/{sid}/", s.base))
+            .header("host", "jyj.qingdao.gov.cn")
+            .form(&[("q0", answer)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED, "{answer}");
+    }
+    let r = s
+        .client
+        .get(format!("{}/api/v1/surveys/{sid}/responses.csv", s.base))
+        .bearer_auth(&nr.editor.1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let answers = cells(&r.text().await.unwrap());
+    assert!(answers.contains(&format!("'{evil}")) && answers.contains(&"'@SUM(1+1)".to_string()), "{answers:?}");
+    assert!(answers.contains(&"'=您的建议".to_string()), "{answers:?}");
+    no_formula(&answers);
+    s.finish().await;
+}
+
+async fn every_answer_carries_the_browser_security_headers(b: Backend) {
+    let s = TestServer::start(b).await;
+    let nr = Newsroom::new(&s).await;
+    let id = nr.draft(&s, "附有材料的通知").await["id"].as_i64().unwrap();
+    let upload = |name: &'static str, bytes: Vec<u8>| {
+        let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(name));
+        s.client
+            .post(format!("{}/api/v1/documents/{id}/attachments", s.base))
+            .bearer_auth(&nr.editor.1)
+            .multipart(form)
+            .send()
+    };
+    let r = upload("说明 材料.txt", "报名材料清单：身份证复印件、照片。".as_bytes().to_vec()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let txt: serde_json::Value = r.json().await.unwrap();
+    let png = [&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A][..], &[0u8; 64][..]].concat();
+    let r = upload("示意图.png", png).await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let img: serde_json::Value = r.json().await.unwrap();
+    nr.publish(&s, id).await;
+
+    let get = |path: String, https: bool| {
+        let mut r = s.client.get(format!("{}{path}", s.base)).header("host", "jyj.qingdao.gov.cn");
+        if https {
+            r = r.header("x-forwarded-proto", "https");
+        }
+        r.send()
+    };
+    let csp = |r: &reqwest::Response| r.headers()["content-security-policy"].to_str().unwrap().to_string();
+    // A public page, rendered (through the router) and then from the cache (before it).
+    let article = format!("/articles/{id}.html");
+    for round in ["rendered", "cached"] {
+        let r = get(article.clone(), false).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(csp(&r).contains("frame-ancestors 'self'") && csp(&r).contains("object-src 'none'"), "{round}");
+        assert_eq!(r.headers()["x-frame-options"], "SAMEORIGIN", "{round}");
+        assert_eq!(r.headers()["x-content-type-options"], "nosniff", "{round}");
+        assert_eq!(r.headers()["referrer-policy"], "strict-origin-when-cross-origin", "{round}");
+        assert!(r.headers().get("strict-transport-security").is_none(), "{round}: not over plain HTTP");
+        let r = get(article.clone(), true).await.unwrap();
+        assert_eq!(r.headers()["strict-transport-security"], "max-age=31536000", "{round}: over HTTPS");
+    }
+    // Public forms and errors too.
+    for path in ["/mailbox/", "/no-such-page", "/catalog/"] {
+        let r = get(path.into(), false).await.unwrap();
+        assert!(csp(&r).contains("frame-ancestors 'self'"), "{path}");
+        assert_eq!(r.headers()["x-content-type-options"], "nosniff", "{path}");
+    }
+    // The admin is never framed, nor is the API.
+    for path in ["/admin/login", "/admin/", "/api/v1/docs/", "/api/v1/sites", "/api/v1/no-such"] {
+        let r = s.client.get(format!("{}{path}", s.base)).header("host", "localhost").send().await.unwrap();
+        assert!(csp(&r).contains("frame-ancestors 'none'"), "{path}: {}", csp(&r));
+        assert_eq!(r.headers()["x-frame-options"], "DENY", "{path}");
+        assert_eq!(r.headers()["x-content-type-options"], "nosniff", "{path}");
+    }
+    // An attachment a browser could run is downloaded, never shown; a picture is shown.
+    let aid = txt["id"].as_i64().unwrap();
+    let r = get(format!("/attachments/{aid}/x"), false).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.headers()["content-disposition"],
+        "attachment; filename*=UTF-8''%E8%AF%B4%E6%98%8E%20%E6%9D%90%E6%96%99.txt"
+    );
+    assert!(csp(&r).contains("sandbox"));
+    let r = get(format!("/attachments/{}/x", img["id"]), false).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers().get("content-disposition").is_none(), "a picture is shown");
+    assert!(csp(&r).contains("sandbox"));
     s.finish().await;
 }
