@@ -58,8 +58,9 @@ fn page_response<B: From<Bytes> + Default>(page: &Page, headers: &HeaderMap, hea
         let mut r = axum::http::Response::new(if head { B::default() } else { B::from(body) });
         *r.status_mut() = page.status;
         let h = r.headers_mut();
-        // Room for all of them at once (the map would otherwise grow twice).
-        h.reserve(8);
+        // Room for all of them, the security headers included, at once (the map would
+        // otherwise grow twice).
+        h.reserve(16);
         h.insert(header::CONTENT_TYPE, HTML);
         h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
         if let Some(e) = enc {
