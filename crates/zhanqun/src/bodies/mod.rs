@@ -62,6 +62,15 @@ impl App {
         e.max_chars("name", "机构名称", name, 100);
         e.into_result()?;
         let mut cmd = self.begin(actor).await?;
+        if let Some(sid) = site_id {
+            match crate::sites::load_site(cmd.conn(), sid).await {
+                Ok(_) => {}
+                Err(AppError::NotFound(_)) => {
+                    return Err(AppError::field("site_id", "exists", format!("站点 #{sid} 不存在")));
+                }
+                Err(e) => return Err(e),
+            }
+        }
         if by_name(cmd.conn(), name.trim()).await?.is_some() {
             return Err(AppError::field("name", "unique", format!("机构「{}」已存在", name.trim())));
         }

@@ -241,36 +241,40 @@ async fn document_transition(State(app): State<App>, Path(id): Path<i64>, p: Pos
     }
 }
 
-#[derive(Deserialize)]
-struct CsrfQuery {
-    #[serde(rename = "_csrf")]
-    csrf: Option<String>,
-}
-
 async fn upload(
     State(app): State<App>,
     a: Signed,
     headers: HeaderMap,
     Path(id): Path<i64>,
-    Query(q): Query<CsrfQuery>,
     mut form: Multipart,
 ) -> Response {
-    // The upload form carries its CSRF token in the address (a multipart body is read after it).
+    // The CSRF token is the form's first field (the template puts it before the file), so
+    // it is checked before any of the file is read; never in the address, where logs and
+    // Referer headers would keep it.
+    let refused = || AppError::Forbidden("表单已过期或来源不明，请返回刷新页面后重试。".into());
     let same_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).is_none_or(|s| s == "same-origin");
-    if !same_site || !q.csrf.as_deref().is_some_and(|c| constant_time_eq(c.as_bytes(), a.s.csrf.as_bytes())) {
-        let e = AppError::Forbidden("表单已过期或来源不明，请返回刷新页面后重试。".into());
-        return a.fail(&e, "表单已失效", &format!("/admin/documents/{id}"));
+    if !same_site {
+        return a.fail(&refused(), "表单已失效", &format!("/admin/documents/{id}"));
     }
     let limit = app.config.max_attachment_bytes();
     let mut file = None;
+    let mut csrf_ok = false;
     let read = async {
         while let Some(f) = form.next_field().await.map_err(crate::web::api::multipart_error)? {
-            if f.name() == Some("file") {
-                let name = f.file_name().unwrap_or("").to_string();
-                file = Some((name, crate::web::api::read_part(f, limit).await?));
+            match f.name() {
+                Some("_csrf") => {
+                    let sent = f.text().await.map_err(crate::web::api::multipart_error)?;
+                    csrf_ok = constant_time_eq(sent.as_bytes(), a.s.csrf.as_bytes());
+                }
+                Some("file") if csrf_ok => {
+                    let name = f.file_name().unwrap_or("").to_string();
+                    file = Some((name, crate::web::api::read_part(f, limit).await?));
+                }
+                Some("file") => return Err(refused()),
+                _ => {}
             }
         }
-        Ok::<_, AppError>(())
+        if csrf_ok { Ok(()) } else { Err(refused()) }
     };
     let res = match read.await {
         Ok(()) => match file.filter(|(n, _)| !n.is_empty()) {
@@ -280,6 +284,7 @@ async fn upload(
         Err(AppError::TooLarge(_)) => {
             Err(AppError::TooLarge(format!("附件过大，上限 {} MB", app.config.max_attachment_mib)))
         }
+        Err(e @ AppError::Forbidden(_)) => return a.fail(&e, "表单已失效", &format!("/admin/documents/{id}")),
         Err(e) => Err(e),
     };
     match res {

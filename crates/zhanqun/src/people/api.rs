@@ -27,7 +27,7 @@ pub fn router() -> ApiRouter {
 struct LoginInput {
     username: String,
     password: String,
-    /// How long the token lives, 1–2160 hours (default from the configuration).
+    /// How long the token lives, 1–168 hours (default from the configuration).
     ttl_hours: Option<i64>,
 }
 

@@ -65,6 +65,9 @@ pub fn random_token() -> String {
     format!("zq_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw))
 }
 
+/// The longest an API token may live: a week (a leaked token is good for no longer).
+pub const MAX_TOKEN_HOURS: i64 = 24 * 7;
+
 /// A freshly issued bearer token.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct IssuedToken {
@@ -143,9 +146,13 @@ impl App {
 
     /// Checks credentials and issues an API token.
     pub async fn login(&self, username: &str, password: &str, ttl_hours: Option<i64>) -> AppResult<IssuedToken> {
-        let ttl = ttl_hours.unwrap_or(self.config.token_ttl_hours);
-        if !(1..=24 * 90).contains(&ttl) {
-            return Err(AppError::field("ttl_hours", "range", "令牌有效期应为 1 到 2160 小时"));
+        let ttl = ttl_hours.unwrap_or(self.config.token_ttl_hours.min(MAX_TOKEN_HOURS));
+        if !(1..=MAX_TOKEN_HOURS).contains(&ttl) {
+            return Err(AppError::field(
+                "ttl_hours",
+                "range",
+                format!("令牌有效期应为 1 到 {MAX_TOKEN_HOURS} 小时（最长 7 天）"),
+            ));
         }
         let user = self.verify_credentials(username, password).await?;
         let token = random_token();

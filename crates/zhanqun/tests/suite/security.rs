@@ -14,6 +14,7 @@ behaviour!(
     a_site_admin_cannot_make_themself_a_one_person_newsroom,
     spreadsheet_exports_show_formulas_as_text,
     every_answer_carries_the_browser_security_headers,
+    smaller_holes_stay_closed,
 );
 
 /// A client with no cookie (a page elsewhere posting into the admin).
@@ -404,5 +405,85 @@ async fn every_answer_carries_the_browser_security_headers(b: Backend) {
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.headers().get("content-disposition").is_none(), "a picture is shown");
     assert!(csp(&r).contains("sandbox"));
+    s.finish().await;
+}
+
+async fn smaller_holes_stay_closed(b: Backend) {
+    let s = TestServer::start(b).await;
+    // A body of a site that does not exist: a field error, not a crash.
+    let (st, body) = s.post("/api/v1/bodies", &s.admin, json!({"name": "不存在站点的机构", "site_id": 999_999})).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["errors"][0]["field"], "site_id");
+    // A body of no site is listed as its schema says (the contract checker reads it).
+    let (st, _) = s.post("/api/v1/bodies", &s.admin, json!({"name": "市政府办公厅"})).await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (st, list) = s.call(reqwest::Method::GET, "/api/v1/bodies", None, None).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(list.as_array().unwrap().iter().any(|b| b["name"] == "市政府办公厅" && b["site_id"].is_null()));
+    // Tokens live a week at most.
+    for hours in [169, 24 * 90] {
+        let (st, e) = s
+            .call(
+                reqwest::Method::POST,
+                "/api/v1/auth/token",
+                None,
+                Some(json!({"username": "admin", "password": ADMIN_PW, "ttl_hours": hours})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{hours}: {e}");
+        assert_eq!(e["errors"][0]["field"], "ttl_hours");
+    }
+    let (st, _) = s
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/auth/token",
+            None,
+            Some(json!({"username": "admin", "password": ADMIN_PW, "ttl_hours": 168})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    // The upload form's CSRF token travels in the form, never in the address.
+    let nr = Newsroom::new(&s).await;
+    let id = nr.draft(&s, "带附件的稿件").await["id"].as_i64().unwrap();
+    let editor = Browser::login(&s, "editor", crate::common::PW).await;
+    let (_, html) = editor.get(&format!("/admin/documents/{id}")).await;
+    assert!(!html.contains("?_csrf="), "no token in an address");
+    let csrf = hidden(&html, "_csrf").to_string();
+    let send = |token_field: Option<String>, token_query: Option<String>| {
+        let mut form = reqwest::multipart::Form::new();
+        if let Some(t) = token_field {
+            form = form.text("_csrf", t);
+        }
+        form = form.part("file", reqwest::multipart::Part::bytes("材料清单".as_bytes().to_vec()).file_name("清单.txt"));
+        let q = token_query.map(|t| format!("?_csrf={t}")).unwrap_or_default();
+        editor
+            .c
+            .post(format!("{}/admin/documents/{id}/attachments{q}", s.base))
+            .header("host", "localhost")
+            .header("origin", "http://localhost")
+            .header("sec-fetch-site", "same-origin")
+            .multipart(form)
+            .send()
+    };
+    assert_eq!(send(None, Some(csrf.clone())).await.unwrap().status(), StatusCode::FORBIDDEN, "token in the address");
+    assert_eq!(send(Some("forged".into()), None).await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(send(Some(csrf.clone()), None).await.unwrap().status(), StatusCode::SEE_OTHER);
+    let (_, d) = s.get(&format!("/api/v1/documents/{id}"), &nr.editor.1).await;
+    assert_eq!(d["attachments"].as_array().unwrap().len(), 1, "only the upload with its token landed");
+
+    // Logging out ends the session on the server even when the form lacks its token: the
+    // cookie, copied before, no longer opens the admin.
+    let admin = Browser::login(&s, "admin", ADMIN_PW).await;
+    let open = admin.c.get(format!("{}/admin/", s.base)).header("host", "localhost").send().await.unwrap().status();
+    assert_eq!(open, StatusCode::OK);
+    let pool = s.app().db.pool.clone();
+    let before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions").fetch_one(&pool).await.unwrap();
+    assert_eq!(before, 2, "the editor's and the administrator's");
+    let (st, _, _) = admin.post("/admin/logout", &[]).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions").fetch_one(&pool).await.unwrap();
+    assert_eq!(after, 1, "the administrator's session is gone, not only its cookie");
+    let (st, _) = admin.get("/admin/").await;
+    assert_ne!(st, StatusCode::OK);
     s.finish().await;
 }
