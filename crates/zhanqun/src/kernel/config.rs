@@ -60,6 +60,11 @@ impl Default for Config {
 }
 
 impl Config {
+    /// [`Config::lease_seconds`] in milliseconds, at least one second.
+    pub fn lease_ms(&self) -> i64 {
+        (self.lease_seconds.max(1) as i64).saturating_mul(1000)
+    }
+
     /// Reads `explicit` if given, else `DATA_DIR/zhanqun.toml` if it exists, else defaults.
     pub fn load(explicit: Option<&Path>, data_dir: &Path) -> anyhow::Result<Config> {
         let implicit = data_dir.join("zhanqun.toml");

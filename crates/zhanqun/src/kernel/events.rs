@@ -166,10 +166,6 @@ pub trait TxHandler: Send + Sync {
         'c: 'a;
 }
 
-/// How long a node may read for a cluster subscriber before another may take over.
-fn lease_ms(app: &App) -> i64 {
-    (app.config.lease_seconds.max(1) as i64).saturating_mul(1000)
-}
 /// How often a node looks at the outbox when no notification wakes it.
 const POLL: Duration = Duration::from_secs(1);
 /// How soon it looks again when committed events wait behind a transaction still running.
@@ -564,7 +560,7 @@ async fn follow(app: App, start: Position, mut shutdown: watch::Receiver<bool>) 
 /// lease ends, when this node holds it.
 async fn lease(app: &App, name: &str) -> AppResult<Option<(Position, i64)>> {
     let now = now_ms();
-    let until = now + lease_ms(app);
+    let until = now + app.config.lease_ms();
     let mut w = app.db.begin_write().await?;
     let row: Option<(i64, i64)> = sqlx::query_as(
         "UPDATE outbox_cursors SET leased_by = $1, lease_until = $2 \
@@ -583,10 +579,9 @@ async fn lease(app: &App, name: &str) -> AppResult<Option<(Position, i64)>> {
 
 /// Reads the outbox for one cluster subscriber while this node holds its lease. The lease
 /// is renewed when half of it has passed, and with every cursor update; nothing is written
-/// while there is nothing to deliver.
-/// Reads the outbox for one cluster subscriber while this node holds its lease; `ready` is
-/// told the first time there is nothing more to read for it now (or another node reads for
-/// it, or reading failed and waits for its retry).
+/// while there is nothing to deliver. `ready` is told the first time there is nothing more
+/// to read for it now (or another node reads for it, or reading failed and waits for its
+/// retry).
 async fn read_for(
     app: App,
     s: Arc<dyn Subscriber>,
@@ -599,7 +594,7 @@ async fn read_for(
     let mut held: Option<(Position, i64)> = None;
     loop {
         let mut soon = false;
-        if held.is_none_or(|(_, until)| until - now_ms() < lease_ms(&app) / 2) {
+        if held.is_none_or(|(_, until)| until - now_ms() < app.config.lease_ms() / 2) {
             held = match lease(&app, name).await {
                 Ok(h) => h,
                 Err(e) => {
@@ -655,7 +650,7 @@ async fn read_for(
 
 /// Saves the cursor and renews the lease; None when the lease was lost meanwhile.
 async fn advance(app: &App, name: &str, at: Position, n: i64) -> AppResult<Option<i64>> {
-    let until = now_ms() + lease_ms(app);
+    let until = now_ms() + app.config.lease_ms();
     let mut w = app.db.begin_write().await?;
     let done = sqlx::query(
         "UPDATE outbox_cursors SET tx_id = $1, event_id = $2, delivered = delivered + $3, updated_at = $4, lease_until = $5 \

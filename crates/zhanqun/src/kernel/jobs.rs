@@ -70,7 +70,7 @@ impl JobCtx {
         let mut w = self.app.db.begin_write().await?;
         sqlx::query("UPDATE jobs SET progress = $1, locked_until = $2 WHERE id = $3 AND locked_by = $4")
             .bind(text.chars().take(500).collect::<String>())
-            .bind(now_ms() + lease_ms(&self.app))
+            .bind(now_ms() + self.app.config.lease_ms())
             .bind(self.job_id)
             .bind(&*self.app.node)
             .execute(w.conn())
@@ -80,10 +80,6 @@ impl JobCtx {
     }
 }
 
-/// The lease a running job holds; its worker renews it every third of this.
-fn lease_ms(app: &App) -> i64 {
-    (app.config.lease_seconds.max(1) as i64).saturating_mul(1000)
-}
 /// Jobs one node runs at the same time.
 const CONCURRENT: usize = 4;
 const POLL: Duration = Duration::from_millis(500);
@@ -389,7 +385,7 @@ impl App {
              progress = '' WHERE id = $4",
         )
         .bind(now)
-        .bind(now + lease_ms(self))
+        .bind(now + self.config.lease_ms())
         .bind(&*self.node)
         .bind(job.id)
         .execute(w.conn())
@@ -415,13 +411,13 @@ impl App {
             let id = job.id;
             tokio::spawn(async move {
                 loop {
-                    tokio::time::sleep(Duration::from_millis((lease_ms(&app) / 3) as u64)).await;
+                    tokio::time::sleep(Duration::from_millis((app.config.lease_ms() / 3) as u64)).await;
                     let renewed = async {
                         let mut w = app.db.begin_write().await?;
                         sqlx::query(
                             "UPDATE jobs SET locked_until = $1 WHERE id = $2 AND locked_by = $3 AND state = 'running'",
                         )
-                        .bind(now_ms() + lease_ms(&app))
+                        .bind(now_ms() + app.config.lease_ms())
                         .bind(id)
                         .bind(&*app.node)
                         .execute(w.conn())

@@ -160,6 +160,16 @@ impl App {
 
     /// Gives a person a role on a site. System administrators and site admins of the
     /// site (or a site above it) may.
+    /// Whether `actor` oversees `site_id` from outside it (a system administrator, or site
+    /// admin of a site above): who may grant its review roles and set reviewer independence.
+    pub async fn oversees(&self, actor: &Actor, site_id: i64) -> AppResult<bool> {
+        if actor.is_admin {
+            return Ok(true);
+        }
+        let mut c = self.db.pool.acquire().await?;
+        crate::kernel::actor::admin_above(&mut c, actor, site_id).await
+    }
+
     pub async fn grant_role(&self, actor: &Actor, site_id: i64, user_id: i64, role: &str) -> AppResult<RoleGrant> {
         let role = Role::parse(role).ok_or_else(|| {
             AppError::field(

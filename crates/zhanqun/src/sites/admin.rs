@@ -79,8 +79,10 @@ pub async fn site_screen(app: &App, a: &Admin, id: i64, shown: Shown) -> Respons
         let roles = app.site_roles(a.actor(), id).await?;
         let users = app.users_to_grant(a.actor()).await?;
         let local = a.site_url(app, id).map(|b| format!("{b}/"));
+        let oversees = app.oversees(a.actor(), id).await?;
         Ok::<_, AppError>(context! {
             title => site.name.clone(), template_error => app.themes.error(id), site, columns, roles, users, local,
+            oversees,
         })
     };
     match read.await {
@@ -105,7 +107,8 @@ async fn update_site(State(app): State<App>, Path(id): Path<i64>, p: Posted) -> 
         icp_filing: f.opt("icp_filing"),
         psb_filing: f.opt("psb_filing"),
         contact: f.opt("contact"),
-        require_distinct_reviewer: Some(f.checked("require_distinct_reviewer")),
+        // Shown as a checkbox only to those who may change it (see the site screen).
+        require_distinct_reviewer: f.opt("distinct_reviewer_shown").map(|_| f.checked("require_distinct_reviewer")),
     };
     match app.update_site(p.actor(), id, patch).await {
         Ok(_) => p.done(&format!("/admin/sites/{id}"), "已保存"),

@@ -91,18 +91,12 @@ impl FromRequestParts<App> for Auth {
 
 /// A download: bytes with their type and a file name.
 pub fn download(bytes: Vec<u8>, media_type: &str, file_name: &str) -> Response {
-    let disposition = format!(
-        "attachment; filename*=UTF-8''{}",
-        url::form_urlencoded::byte_serialize(file_name.as_bytes()).collect::<String>()
-    );
     let mut r = Response::new(axum::body::Body::from(bytes));
     let h = r.headers_mut();
     if let Ok(v) = HeaderValue::from_str(media_type) {
         h.insert(header::CONTENT_TYPE, v);
     }
-    if let Ok(v) = HeaderValue::from_str(&disposition) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
+    h.insert(header::CONTENT_DISPOSITION, super::headers::attachment_disposition(file_name));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     r
 }

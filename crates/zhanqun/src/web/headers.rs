@@ -21,9 +21,10 @@ pub enum Area {
 
 impl Area {
     pub fn of(path: &str) -> Area {
-        if path.starts_with("/admin") || path.starts_with("/api/v1/docs") {
+        let under = |p: &str, prefix: &str| p == prefix || p.strip_prefix(prefix).is_some_and(|r| r.starts_with('/'));
+        if under(path, "/admin") || under(path, "/api/v1/docs") {
             Area::Admin
-        } else if path.starts_with("/api/") {
+        } else if under(path, "/api") {
             Area::Api
         } else {
             Area::Public
@@ -41,6 +42,17 @@ const ADMIN_CSP: HeaderValue = HeaderValue::from_static(
 );
 const API_CSP: HeaderValue = HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; sandbox");
 const HSTS: HeaderValue = HeaderValue::from_static("max-age=31536000");
+
+/// `attachment` with the file's own name (RFC 6266, the UTF-8 name percent-encoded: a space
+/// is `%20`, never the form encoding's `+`), so the browser downloads it under that name.
+pub fn attachment_disposition(file_name: &str) -> HeaderValue {
+    let encoded: String = url::form_urlencoded::byte_serialize(file_name.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+        .replace('*', "%2A");
+    HeaderValue::from_str(&format!("attachment; filename*=UTF-8''{encoded}"))
+        .unwrap_or(HeaderValue::from_static("attachment"))
+}
 
 /// Whether the request reached the platform over HTTPS (through the reverse proxy).
 pub fn over_https(headers: &HeaderMap) -> bool {
@@ -73,4 +85,24 @@ pub async fn layer(req: Request, next: Next) -> Response {
     let mut r = next.run(req).await;
     secure(r.headers_mut(), area, https);
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_address_has_its_area() {
+        assert_eq!(Area::of("/admin"), Area::Admin);
+        assert_eq!(Area::of("/admin/sites/1"), Area::Admin);
+        assert_eq!(Area::of("/api/v1/docs/"), Area::Admin);
+        assert_eq!(Area::of("/api/v1/sites"), Area::Api);
+        assert_eq!(Area::of("/administration/"), Area::Public, "a site's own column");
+        assert_eq!(Area::of("/apis.html"), Area::Public);
+        assert_eq!(Area::of("/articles/86.html"), Area::Public);
+        assert_eq!(
+            attachment_disposition("说明 材料*.txt"),
+            "attachment; filename*=UTF-8''%E8%AF%B4%E6%98%8E%20%E6%9D%90%E6%96%99%2A.txt"
+        );
+    }
 }

@@ -265,16 +265,6 @@ impl hyper::service::Service<axum::http::Request<hyper::body::Incoming>> for Cac
 /// Attachment types a browser shows without running anything.
 const INLINE_TYPES: &[&str] = &["application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp"];
 
-/// `attachment` with the file's own name (RFC 6266, UTF-8 names percent-encoded).
-pub fn attachment_disposition(file_name: &str) -> HeaderValue {
-    let encoded: String = url::form_urlencoded::byte_serialize(file_name.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
-        .replace('*', "%2A");
-    HeaderValue::from_str(&format!("attachment; filename*=UTF-8''{encoded}"))
-        .unwrap_or(HeaderValue::from_static("attachment"))
-}
-
 /// Every address no route claims: the site's own pages, rendered and kept in the cache
 /// (which [`CachedFirst`] answers from).
 pub async fn fallback(State(app): State<App>, req: Request) -> Response {
@@ -322,7 +312,7 @@ pub async fn fallback(State(app): State<App>, req: Request) -> Response {
                 // Shown in the browser only what cannot run there; the rest is downloaded,
                 // and nothing of it may load or run anything.
                 if !INLINE_TYPES.contains(&row.media_type.as_str()) {
-                    h.insert(header::CONTENT_DISPOSITION, attachment_disposition(&row.file_name));
+                    h.insert(header::CONTENT_DISPOSITION, super::headers::attachment_disposition(&row.file_name));
                 }
                 h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; sandbox"));
                 r

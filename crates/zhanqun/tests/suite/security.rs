@@ -232,6 +232,42 @@ async fn a_site_admin_cannot_make_themself_a_one_person_newsroom(b: Backend) {
     assert!(!held.iter().any(|(u, r)| *u == boss && r != "site_admin"), "{held:?}");
     assert!(!held.iter().any(|(u, r)| *u == colleague && r.ends_with("reviewer")), "{held:?}");
 
+    // The admin's site screen offers each person only what they may do: the site's own
+    // admin sees no review roles to grant and the independence setting as text, and saving
+    // the site's labels there leaves the setting as it is.
+    let boss_ui = Browser::login(&s, "boss", crate::common::PW).await;
+    let (_, page) = boss_ui.get(&format!("/admin/sites/{}", nr.site)).await;
+    assert!(
+        !page.contains("<option value=\"secrecy_reviewer\">")
+            && !page.contains("<option value=\"editorial_reviewer\">"),
+        "{page}"
+    );
+    assert!(!page.contains("name=\"require_distinct_reviewer\""));
+    assert!(page.contains("由上级站点管理员或系统管理员授予") && page.contains("审核人独立：已开启"));
+    let csrf = hidden(&page, "_csrf").to_string();
+    let (_, site) = s.get(&format!("/api/v1/sites/{}", nr.site), &s.admin).await;
+    let version = site["version"].to_string();
+    let (st, _, _) = boss_ui
+        .post(
+            &format!("/admin/sites/{}", nr.site),
+            &[
+                ("_csrf", &csrf),
+                ("version", &version),
+                ("name", "jyj网站"),
+                ("sponsor", "青岛市jyj"),
+                ("contact", "0532-2"),
+            ],
+        )
+        .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (_, site) = s.get(&format!("/api/v1/sites/{}", nr.site), &s.admin).await;
+    assert_eq!((site["contact"].as_str(), &site["require_distinct_reviewer"]), (Some("0532-2"), &json!(true)));
+    let admin_ui = Browser::login(&s, "admin", ADMIN_PW).await;
+    let (_, page) = admin_ui.get(&format!("/admin/sites/{}", nr.site)).await;
+    assert!(
+        page.contains("<option value=\"secrecy_reviewer\">") && page.contains("name=\"require_distinct_reviewer\"")
+    );
+
     // The admin of a site above does grant review roles on the site below.
     let sub = json!({"kind": "subsite", "name": "教育局招生考试子站", "sponsor": "青岛市教育招生考试院", "parent_id": nr.site});
     let (st, child) = s.post("/api/v1/sites", &boss_t, sub).await;
