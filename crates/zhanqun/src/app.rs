@@ -53,6 +53,10 @@ pub struct Services {
     pub calendar: Arc<ArcSwap<zhanqun_domain::calendar::Calendar>>,
     /// Public forms: submissions per client address (bounded).
     pub form_limiter: Arc<RateLimiter>,
+    /// Logins: failed attempts per client address.
+    pub login_limiter: Arc<RateLimiter>,
+    /// Which peers' `X-Forwarded-For` names the client.
+    pub proxies: crate::web::client::TrustedProxies,
     /// Public forms: the key that signs challenges (from the database, shared by all nodes).
     pub challenge_key: Arc<ArcSwap<Vec<u8>>>,
     /// Set in the demo to the port being served: links between sites then use the sites'
@@ -70,7 +74,6 @@ impl App {
             format!("{}-{}-{:x}", hostname(), std::process::id(), rand::RngCore::next_u32(&mut rand::rng())).into();
         let app = App(Arc::new(Services {
             db,
-            config: Arc::new(config),
             themes: Arc::new(Themes::new(data_dir.join("themes"))),
             blobs: Blobs::new(&data_dir),
             data_dir,
@@ -81,9 +84,16 @@ impl App {
             hosts: Arc::new(ArcSwap::from_pointee(HostMap::default())),
             calendar: Arc::new(ArcSwap::from_pointee(zhanqun_domain::calendar::Calendar::default())),
             form_limiter: Arc::new(RateLimiter::new(10, 10 * 60_000, 100_000)),
+            login_limiter: Arc::new(RateLimiter::new(
+                config.login_failures_per_address,
+                config.lockout_minutes.saturating_mul(60_000),
+                100_000,
+            )),
+            proxies: config.proxies(),
             challenge_key: Arc::new(ArcSwap::from_pointee(Vec::new())),
             local_links: Arc::new(std::sync::OnceLock::new()),
             catalog_counts: moka::sync::Cache::new(10_000),
+            config: Arc::new(config),
         }));
         app.wire();
         app

@@ -72,23 +72,35 @@ impl Running {
     }
 }
 
-/// How long a client may take to send a request's headers (slow-client attacks hold a
-/// connection open by sending them a byte at a time).
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long requests in flight may take to finish when the server stops.
 const DRAIN: Duration = Duration::from_secs(20);
 
 /// Accepts connections until `shutdown` changes, each served by HTTP/1.1 on a task of its
 /// own; then lets the requests in flight finish (at most [`DRAIN`]).
+///
+/// Slow clients cannot hold connections: the headers must arrive within
+/// `header_read_seconds` (an idle keep-alive connection is closed after as long), a body
+/// within `body_read_seconds` plus a second per 64 KiB ([`crate::web::public::Deadline`]);
+/// and at most `max_connections` are served at once, the rest waiting in the listen queue.
 async fn serve(
     listener: TcpListener,
     service: crate::web::public::CachedFirst,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<()> {
+    let config = service.app.config.clone();
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(config.header_read_seconds.max(1)));
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(config.max_connections.max(1)));
     loop {
+        let slot = tokio::select! {
+            s = slots.clone().acquire_owned() => match s {
+                Ok(s) => s,
+                Err(_) => break,
+            },
+            _ = shutdown.changed() => break,
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
@@ -111,6 +123,7 @@ async fn serve(
             if let Err(e) = conn.await {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
+            drop(slot);
         });
     }
     drop(listener);

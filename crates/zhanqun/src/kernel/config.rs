@@ -20,10 +20,26 @@ pub struct Config {
     pub max_json_kib: usize,
     /// How long a token from `POST /api/v1/auth/token` lives unless the request asks for less.
     pub token_ttl_hours: i64,
-    /// Failed logins in a row before the account is locked.
+    /// Failed logins in a row, from any addresses, before the account is locked (a backstop
+    /// against guessing from many addresses; one address is stopped sooner, below).
     pub max_failed_logins: i64,
     /// How long a locked account stays locked.
     pub lockout_minutes: i64,
+    /// Failed logins from one client address within `lockout_minutes` after which that
+    /// address may not try again until the window ends. Lower than `max_failed_logins`, so
+    /// a stranger's guesses stop the stranger and leave the account's owner alone.
+    pub login_failures_per_address: u32,
+    /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For` names the client.
+    /// Per-address limits count the connection's address unless it is one of these.
+    pub trusted_proxies: Vec<String>,
+    /// How long a client may take to send a request's headers, in seconds; an idle
+    /// keep-alive connection is closed after this long too.
+    pub header_read_seconds: u64,
+    /// How long a request's body may take to arrive: this many seconds, plus one second for
+    /// every 64 KiB received (so a large upload on a slow line finishes; a trickle does not).
+    pub body_read_seconds: u64,
+    /// Connections served at once by each node; more wait in the listen queue.
+    pub max_connections: usize,
     /// An admin UI session ends after this long without use.
     pub session_idle_minutes: i64,
     /// An admin UI session ends this long after login, used or not.
@@ -47,8 +63,13 @@ impl Default for Config {
             max_attachment_mib: 50,
             max_json_kib: 2048,
             token_ttl_hours: 12,
-            max_failed_logins: 5,
+            max_failed_logins: 20,
             lockout_minutes: 15,
+            login_failures_per_address: 5,
+            trusted_proxies: Vec::new(),
+            header_read_seconds: 30,
+            body_read_seconds: 60,
+            max_connections: 4096,
             session_idle_minutes: 120,
             session_max_hours: 12,
             interpretation_days: 3,
@@ -74,7 +95,34 @@ impl Config {
             None => return Ok(Config::default()),
         };
         let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("invalid configuration in {}", path.display()))
+        let config: Config =
+            toml::from_str(&text).with_context(|| format!("invalid configuration in {}", path.display()))?;
+        config.check().with_context(|| format!("invalid configuration in {}", path.display()))?;
+        Ok(config)
+    }
+
+    /// What TOML types cannot say: proxies that parse, limits that are not zero.
+    pub fn check(&self) -> anyhow::Result<()> {
+        crate::web::client::TrustedProxies::parse(&self.trusted_proxies).map_err(anyhow::Error::msg)?;
+        for (name, v) in [
+            ("login_failures_per_address", u64::from(self.login_failures_per_address)),
+            ("header_read_seconds", self.header_read_seconds),
+            ("body_read_seconds", self.body_read_seconds),
+            ("max_connections", self.max_connections as u64),
+        ] {
+            if v == 0 {
+                anyhow::bail!("{name} must be at least 1");
+            }
+        }
+        if self.max_failed_logins < 1 || self.lockout_minutes < 1 {
+            anyhow::bail!("max_failed_logins and lockout_minutes must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// [`Config::trusted_proxies`], parsed (checked when the file was read).
+    pub fn proxies(&self) -> crate::web::client::TrustedProxies {
+        crate::web::client::TrustedProxies::parse(&self.trusted_proxies).unwrap_or_default()
     }
 
     pub fn rules(&self) -> DomainRules {

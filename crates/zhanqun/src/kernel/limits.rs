@@ -40,6 +40,17 @@ impl RateLimiter {
         });
         counted.into_value().1 <= self.max
     }
+
+    /// Whether `key` has used up its window, without counting an attempt.
+    pub fn exhausted(&self, key: &str) -> bool {
+        let now = now_ms();
+        self.hits.get(key).is_some_and(|(start, n)| now - start < self.window_ms && n >= self.max)
+    }
+
+    /// When `key`'s window ends, if it is in one.
+    pub fn window_end(&self, key: &str) -> Option<i64> {
+        self.hits.get(key).map(|(start, _)| start + self.window_ms).filter(|&end| end > now_ms())
+    }
 }
 
 /// A question a person answers without JavaScript or a third-party service: a small sum,

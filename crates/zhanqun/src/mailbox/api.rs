@@ -1,8 +1,6 @@
 //! `/api/v1/letters` and `/api/v1/mailbox`.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
@@ -12,6 +10,7 @@ use super::{BodyStats, LetterActionInput, NewLetter, PublicLetter, Receipt, Remi
 use crate::app::App;
 use crate::kernel::{AppError, AppResult};
 use crate::web::api::{ApiRouter, Auth, Created, Json, download};
+use crate::web::client::ClientAddr;
 use crate::web::problem::{ApiJson, ApiPath, ApiQuery};
 
 pub fn router() -> ApiRouter {
@@ -51,10 +50,10 @@ struct LetterInput {
     responses((status = 201, body = Receipt)))]
 async fn submit_letter(
     State(app): State<App>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     ApiJson(l): ApiJson<LetterInput>,
 ) -> AppResult<Created<Receipt>> {
-    app.check_public_write("", addr.ip(), None)?;
+    app.check_public_write("", client, None)?;
     let r = app
         .submit_letter(NewLetter {
             channel: l.channel,
@@ -82,10 +81,10 @@ struct CodeInput {
     responses((status = 200, body = PublicLetter)))]
 async fn track_letter(
     State(app): State<App>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     ApiJson(c): ApiJson<CodeInput>,
 ) -> AppResult<Json<PublicLetter>> {
-    app.check_public_write("track:", addr.ip(), None)?;
+    app.check_public_write("track:", client, None)?;
     Ok(Json(app.track_letter(&c.code).await?))
 }
 
@@ -99,10 +98,16 @@ struct RateInput {
     comment: String,
 }
 
-/// The writer rates the answer, once (public, with the query code).
+/// The writer rates the answer, once (public, with the query code; limited per client
+/// address together with tracking).
 #[utoipa::path(post, path = "/letters/rate", tag = "mailbox", security(()), request_body = RateInput,
     responses((status = 200, body = PublicLetter)))]
-async fn rate_letter(State(app): State<App>, ApiJson(r): ApiJson<RateInput>) -> AppResult<Json<PublicLetter>> {
+async fn rate_letter(
+    State(app): State<App>,
+    ClientAddr(client): ClientAddr,
+    ApiJson(r): ApiJson<RateInput>,
+) -> AppResult<Json<PublicLetter>> {
+    app.check_public_write("track:", client, None)?;
     Ok(Json(app.rate_letter(&r.code, r.rating, &r.comment).await?))
 }
 

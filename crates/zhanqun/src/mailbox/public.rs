@@ -3,10 +3,9 @@
 //! arithmetic question and per-address limits keep floods out without third parties.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Multipart, Path, Query, RawForm, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, RawForm, Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -17,6 +16,7 @@ use super::NewLetter;
 use crate::app::App;
 use crate::kernel::limits::new_challenge;
 use crate::kernel::{AppError, AppResult};
+use crate::web::client::ClientAddr;
 use crate::web::public::{Visitor, form_fields, kept_text};
 
 pub fn router() -> Router<App> {
@@ -99,18 +99,13 @@ async fn read_letter_form(app: &App, req: Request) -> AppResult<(HashMap<String,
     Ok((fields, file))
 }
 
-async fn submit(
-    State(app): State<App>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    v: Visitor,
-    req: Request,
-) -> Response {
+async fn submit(State(app): State<App>, ClientAddr(client): ClientAddr, v: Visitor, req: Request) -> Response {
     let (f, attachment) = match read_letter_form(&app, req).await {
         Ok(x) => x,
         Err(e) => return write_page(&app, &v, e.status(), HashMap::new(), e.messages()).await,
     };
     let get = |k: &str| f.get(k).cloned().unwrap_or_default();
-    if let Err(e) = app.check_public_write("", addr.ip(), Some((&get("token"), &get("answer")))) {
+    if let Err(e) = app.check_public_write("", client, Some((&get("token"), &get("answer")))) {
         return write_page(&app, &v, e.status(), f, kept_text(&e)).await;
     }
     let letter = NewLetter {
@@ -134,15 +129,10 @@ async fn track_form(State(app): State<App>, v: Visitor) -> Response {
     v.page(&app, StatusCode::OK, "track.html", context! { code => "" }).await
 }
 
-async fn track(
-    State(app): State<App>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    v: Visitor,
-    RawForm(body): RawForm,
-) -> Response {
+async fn track(State(app): State<App>, ClientAddr(client): ClientAddr, v: Visitor, RawForm(body): RawForm) -> Response {
     let f = form_fields(&body);
     let code = f.get("code").cloned().unwrap_or_default();
-    if let Err(e) = app.check_public_write("track:", addr.ip(), None) {
+    if let Err(e) = app.check_public_write("track:", client, None) {
         return v.page(&app, e.status(), "track.html", context! { code, error => "查询过于频繁，请稍后再试。" }).await;
     }
     match app.track_letter(&code).await {
@@ -151,9 +141,14 @@ async fn track(
     }
 }
 
-async fn rate(State(app): State<App>, v: Visitor, RawForm(body): RawForm) -> Response {
+async fn rate(State(app): State<App>, ClientAddr(client): ClientAddr, v: Visitor, RawForm(body): RawForm) -> Response {
     let f = form_fields(&body);
     let code = f.get("code").cloned().unwrap_or_default();
+    // A rating names a query code, as tracking does: both count against the same limit, so
+    // codes cannot be guessed through either.
+    if let Err(e) = app.check_public_write("track:", client, None) {
+        return v.page(&app, e.status(), "track.html", context! { code, error => "操作过于频繁，请稍后再试。" }).await;
+    }
     let rating = f.get("rating").and_then(|r| r.parse().ok()).unwrap_or(0);
     match app.rate_letter(&code, rating, f.get("comment").map(String::as_str).unwrap_or("")).await {
         Ok(letter) => v.page(&app, StatusCode::OK, "track.html", context! { code, letter }).await,

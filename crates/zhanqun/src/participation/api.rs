@@ -1,8 +1,6 @@
 //! `/api/v1/consultations`, `/surveys`, `/interviews`: public participation and its moderation.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -13,6 +11,7 @@ use super::{Comment, ConsultationView, NewConsultation, NewSurvey, SurveyResults
 use crate::app::App;
 use crate::kernel::AppResult;
 use crate::web::api::{ApiRouter, Auth, Created, Json};
+use crate::web::client::ClientAddr;
 use crate::web::problem::{ApiJson, ApiPath};
 
 pub fn router() -> ApiRouter {
@@ -87,11 +86,11 @@ struct Held {
     request_body = CommentInput, responses((status = 201, body = Held)))]
 async fn submit_comment(
     State(app): State<App>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     ApiPath(id): ApiPath<i64>,
     ApiJson(c): ApiJson<CommentInput>,
 ) -> AppResult<Created<Held>> {
-    app.check_public_write("", addr.ip(), None)?;
+    app.check_public_write("", client, None)?;
     let cid = app.submit_comment(id, c.paragraph, &c.name, &c.contact, &c.body).await?;
     Ok(Created(format!("/api/v1/consultations/{id}"), Held { id: cid, status: "pending" }))
 }
@@ -219,11 +218,11 @@ struct QuestionInput {
     request_body = QuestionInput, responses((status = 201, body = Held)))]
 async fn ask_question(
     State(app): State<App>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     ApiPath(id): ApiPath<i64>,
     ApiJson(q): ApiJson<QuestionInput>,
 ) -> AppResult<Created<Held>> {
-    app.check_public_write("", addr.ip(), None)?;
+    app.check_public_write("", client, None)?;
     let qid = app.ask_question(id, &q.name, &q.contact, &q.body).await?;
     Ok(Created(format!("/api/v1/interviews/{id}"), Held { id: qid, status: "pending" }))
 }

@@ -1,9 +1,7 @@
 //! Consultations, surveys and interviews on the public sites.
 
-use std::net::SocketAddr;
-
 use axum::Router;
-use axum::extract::{ConnectInfo, Path, RawForm, State};
+use axum::extract::{Path, RawForm, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::get;
@@ -12,6 +10,7 @@ use minijinja::context;
 use super::Answers;
 use crate::app::App;
 use crate::kernel::limits::new_challenge;
+use crate::web::client::ClientAddr;
 use crate::web::public::{Visitor, form_fields, kept_text};
 
 const VOTER_COOKIE: &str = "zq_voter";
@@ -56,7 +55,7 @@ async fn consultation(State(app): State<App>, v: Visitor, Path(id): Path<String>
 
 async fn comment(
     State(app): State<App>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     v: Visitor,
     Path(id): Path<String>,
     RawForm(body): RawForm,
@@ -64,7 +63,7 @@ async fn comment(
     let Some(id) = id_of(&id) else { return v.missing(&app, "意见征集").await };
     let f = form_fields(&body);
     let get = |k: &str| f.get(k).cloned().unwrap_or_default();
-    if let Err(e) = app.check_public_write("", addr.ip(), Some((&get("token"), &get("answer")))) {
+    if let Err(e) = app.check_public_write("", client, Some((&get("token"), &get("answer")))) {
         return consultation_page(&app, &v, id, e.status(), context! { v => f.clone(), errors => kept_text(&e) }).await;
     }
     let paragraph = get("paragraph").trim().parse().ok();
@@ -90,7 +89,7 @@ async fn survey(State(app): State<App>, v: Visitor, Path(id): Path<String>) -> R
 /// One answer per browser (a random cookie), plus the per-address limit.
 async fn answer(
     State(app): State<App>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     v: Visitor,
     Path(id): Path<String>,
     RawForm(body): RawForm,
@@ -111,7 +110,7 @@ async fn answer(
     }
     let existing = crate::web::admin::cookie(v.headers(), VOTER_COOKIE).map(str::to_string);
     let voter = existing.clone().unwrap_or_else(crate::people::auth::random_token);
-    let result = match app.check_public_write("survey:", addr.ip(), None) {
+    let result = match app.check_public_write("survey:", client, None) {
         Ok(()) => app.answer_survey(id, &voter, contact.as_deref(), &answers).await,
         Err(e) => Err(e),
     };
@@ -165,7 +164,7 @@ async fn interview(State(app): State<App>, v: Visitor, Path(id): Path<String>) -
 
 async fn ask(
     State(app): State<App>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     v: Visitor,
     Path(id): Path<String>,
     RawForm(body): RawForm,
@@ -173,7 +172,7 @@ async fn ask(
     let Some(id) = id_of(&id) else { return v.missing(&app, "在线访谈").await };
     let f = form_fields(&body);
     let get = |k: &str| f.get(k).cloned().unwrap_or_default();
-    let result = match app.check_public_write("", addr.ip(), Some((&get("token"), &get("answer")))) {
+    let result = match app.check_public_write("", client, Some((&get("token"), &get("answer")))) {
         Ok(()) => app.ask_question(id, &get("name"), &get("contact"), &get("body")).await.map(|_| ()),
         Err(e) => Err(e),
     };

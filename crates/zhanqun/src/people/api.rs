@@ -10,6 +10,7 @@ use super::{NewUser, RoleGrant, UserView};
 use crate::app::App;
 use crate::kernel::AppResult;
 use crate::web::api::{ApiRouter, Auth, Created, Json, RawToken};
+use crate::web::client::ClientAddr;
 use crate::web::problem::{ApiJson, ApiPath};
 
 pub fn router() -> ApiRouter {
@@ -31,11 +32,17 @@ struct LoginInput {
     ttl_hours: Option<i64>,
 }
 
-/// Signs in and issues a bearer token. Repeated wrong passwords lock the account.
+/// Signs in and issues a bearer token. Every refusal with a password gets one answer (401);
+/// after `login_failures_per_address` failures an address waits (429); `max_failed_logins`
+/// failures in a row lock the account.
 #[utoipa::path(post, path = "/auth/token", tag = "people", security(()), request_body = LoginInput,
     responses((status = 200, body = IssuedToken)))]
-async fn login(State(app): State<App>, ApiJson(i): ApiJson<LoginInput>) -> AppResult<Json<IssuedToken>> {
-    Ok(Json(app.login(&i.username, &i.password, i.ttl_hours).await?))
+async fn login(
+    State(app): State<App>,
+    ClientAddr(client): ClientAddr,
+    ApiJson(i): ApiJson<LoginInput>,
+) -> AppResult<Json<IssuedToken>> {
+    Ok(Json(app.login(&i.username, &i.password, i.ttl_hours, client).await?))
 }
 
 /// Revokes the token the request carries.

@@ -1,5 +1,7 @@
 //! Passwords (argon2id), lock-out after repeated failures, and bearer tokens.
 
+use std::net::IpAddr;
+
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Argon2, Params};
@@ -65,6 +67,9 @@ pub fn random_token() -> String {
     format!("zq_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw))
 }
 
+/// The one answer to every refused login with a password, whatever the reason.
+pub const LOGIN_REFUSED: &str = "用户名或密码错误，或账号已锁定、停用";
+
 /// The longest an API token may live: a week (a leaked token is good for no longer).
 pub const MAX_TOKEN_HOURS: i64 = 24 * 7;
 
@@ -76,62 +81,49 @@ pub struct IssuedToken {
 }
 
 impl App {
-    /// Checks a user name and password. Wrong credentials count towards a lock-out; a
-    /// locked account is refused until the lock runs out, even with the right password.
-    /// The hash is checked on a blocking thread and outside any write transaction (it takes
-    /// tens of milliseconds); the failure count is kept with one atomic update.
-    pub async fn verify_credentials(&self, username: &str, password: &str) -> AppResult<UserRow> {
-        let wrong = || AppError::Unauthorized("用户名或密码错误".into());
+    /// Checks a user name and password from a client at `client`.
+    ///
+    /// An address with `login_failures_per_address` recent failures is refused before any
+    /// password is looked at (429, naming the address's wait, not the account). Otherwise
+    /// unknown, wrong, locked and disabled all get one answer and take one password check's
+    /// time, so the answer says nothing about the account. Failures count per address and
+    /// per account; `max_failed_logins` in a row, from any addresses, lock the account for
+    /// `lockout_minutes`. The hash is checked on a blocking thread, outside any transaction.
+    pub async fn verify_credentials(&self, username: &str, password: &str, client: IpAddr) -> AppResult<UserRow> {
+        let refused = || AppError::Unauthorized(LOGIN_REFUSED.into());
+        let key = client.to_string();
+        if self.login_limiter.exhausted(&key) {
+            let until = self.login_limiter.window_end(&key).unwrap_or_else(now_ms);
+            return Err(AppError::TooManyAttempts(format!(
+                "从您的网络地址登录失败次数过多，请于 {} 后再试",
+                fmt_local(until)
+            )));
+        }
         let now = now_ms();
         let user: Option<UserRow> = sqlx::query_as("SELECT * FROM users WHERE username = $1")
             .bind(username)
             .fetch_optional(&self.db.pool)
             .await?;
         let pw = password.to_string();
-        let Some(user) = user else {
-            // As long as a wrong password takes: a wrong user name says nothing.
-            let _ = tokio::task::spawn_blocking(move || verify_password(&pw, dummy_hash())).await;
-            return Err(wrong());
-        };
-        if let Some(until) = user.locked_until.filter(|&u| u > now) {
-            return Err(AppError::TooManyAttempts(format!(
-                "登录失败次数过多，账号已锁定，请于 {} 后再试",
-                fmt_local(until)
-            )));
-        }
-        let hash = user.password_hash.clone();
+        let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| dummy_hash().to_string());
         let ok = tokio::task::spawn_blocking(move || verify_password(&pw, &hash))
             .await
             .map_err(|e| AppError::Internal(anyhow::anyhow!("checking a password: {e}")))?;
+        let Some(user) = user else {
+            self.login_limiter.allow(&key);
+            return Err(refused());
+        };
+        let locked = user.locked_until.is_some_and(|u| u > now);
         if !ok {
-            let mut w = self.db.begin_write().await?;
-            let failed: i64 = sqlx::query_scalar(
-                "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins",
-            )
-            .bind(user.id)
-            .fetch_one(w.conn())
-            .await?;
-            if failed >= self.config.max_failed_logins {
-                sqlx::query("UPDATE users SET failed_logins = 0, locked_until = $1 WHERE id = $2")
-                    .bind(now + self.config.lockout_minutes * 60_000)
-                    .bind(user.id)
-                    .execute(w.conn())
-                    .await?;
-                let actor =
-                    Actor { user_id: Some(user.id), name: user.username.clone(), is_admin: false, roles: vec![] };
-                audit::write(
-                    w.conn(),
-                    &actor,
-                    Audit::event(None, "user", user.id, "locked", serde_json::json!({"failed_logins": failed}))
-                        .saying("连续登录失败，账号锁定"),
-                )
-                .await?;
+            self.login_limiter.allow(&key);
+            if !locked {
+                self.count_failed_login(&user, client, now).await?;
             }
-            w.commit().await?;
-            return Err(wrong());
+            return Err(refused());
         }
-        if user.disabled != 0 {
-            return Err(AppError::Unauthorized("账号已停用，请联系管理员".into()));
+        if locked || user.disabled != 0 {
+            // The right password: the address is not guessing, so it is not counted.
+            return Err(refused());
         }
         if user.failed_logins != 0 {
             let mut w = self.db.begin_write().await?;
@@ -144,8 +136,48 @@ impl App {
         Ok(user)
     }
 
+    /// One more failure in a row for `user`; at `max_failed_logins` the account locks.
+    async fn count_failed_login(&self, user: &UserRow, client: IpAddr, now: i64) -> AppResult<()> {
+        let mut w = self.db.begin_write().await?;
+        let failed: i64 = sqlx::query_scalar(
+            "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins",
+        )
+        .bind(user.id)
+        .fetch_one(w.conn())
+        .await?;
+        if failed >= self.config.max_failed_logins {
+            sqlx::query("UPDATE users SET failed_logins = 0, locked_until = $1 WHERE id = $2")
+                .bind(now + self.config.lockout_minutes * 60_000)
+                .bind(user.id)
+                .execute(w.conn())
+                .await?;
+            let actor = Actor { user_id: Some(user.id), name: user.username.clone(), is_admin: false, roles: vec![] };
+            audit::write(
+                w.conn(),
+                &actor,
+                Audit::event(
+                    None,
+                    "user",
+                    user.id,
+                    "locked",
+                    serde_json::json!({"failed_logins": failed, "last_address": client.to_string()}),
+                )
+                .saying("连续登录失败，账号锁定"),
+            )
+            .await?;
+        }
+        w.commit().await?;
+        Ok(())
+    }
+
     /// Checks credentials and issues an API token.
-    pub async fn login(&self, username: &str, password: &str, ttl_hours: Option<i64>) -> AppResult<IssuedToken> {
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        ttl_hours: Option<i64>,
+        client: IpAddr,
+    ) -> AppResult<IssuedToken> {
         let ttl = ttl_hours.unwrap_or(self.config.token_ttl_hours.min(MAX_TOKEN_HOURS));
         if !(1..=MAX_TOKEN_HOURS).contains(&ttl) {
             return Err(AppError::field(
@@ -154,7 +186,7 @@ impl App {
                 format!("令牌有效期应为 1 到 {MAX_TOKEN_HOURS} 小时（最长 7 天）"),
             ));
         }
-        let user = self.verify_credentials(username, password).await?;
+        let user = self.verify_credentials(username, password, client).await?;
         let token = random_token();
         let now = now_ms();
         let expires = now + ttl * 3_600_000;

@@ -476,7 +476,12 @@ async fn login_page(headers: HeaderMap, Query(q): Query<NextQuery>) -> Response 
     r
 }
 
-async fn login(State(app): State<App>, headers: HeaderMap, RawForm(body): RawForm) -> Response {
+async fn login(
+    State(app): State<App>,
+    crate::web::client::ClientAddr(client): crate::web::client::ClientAddr,
+    headers: HeaderMap,
+    RawForm(body): RawForm,
+) -> Response {
     let local = is_local_host(host_of(&headers));
     let form = FormData::parse(&body);
     let next = safe_next(form.opt("next").as_deref());
@@ -501,7 +506,7 @@ async fn login(State(app): State<App>, headers: HeaderMap, RawForm(body): RawFor
     if !pre_ok || !same_origin(&headers) {
         return again(vec!["登录表单已过期，请重新输入。".into()]);
     }
-    match app.start_session(form.get("username"), form.get("password")).await {
+    match app.start_session(form.get("username"), form.get("password"), client).await {
         Ok(token) => {
             let session_cookie = set_cookie(local, SESSION_COOKIE, &token, Some(app.config.session_max_hours * 3600));
             let mut r = if carry.is_empty() {

@@ -256,9 +256,79 @@ impl hyper::service::Service<axum::http::Request<hyper::body::Incoming>> for Cac
                 if let Some(peer) = self.peer {
                     req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
                 }
+                let base = std::time::Duration::from_secs(self.app.config.body_read_seconds.max(1));
+                let req = req.map(|b| Deadline::new(b, base));
                 futures_util::future::Either::Right(Routed(self.router.clone().call(req)))
             }
         }
+    }
+}
+
+/// A request body that must arrive in time: `base` plus one second per 64 KiB received so
+/// far, counted from the first poll. Past that the body fails, the handler answers as for a
+/// broken body, and the connection is closed (hyper does not keep a connection whose body
+/// was not read to the end).
+pub struct Deadline<B> {
+    inner: B,
+    base: std::time::Duration,
+    start: Option<tokio::time::Instant>,
+    received: u64,
+    sleep: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl<B> Deadline<B> {
+    pub fn new(inner: B, base: std::time::Duration) -> Deadline<B> {
+        Deadline { inner, base, start: None, received: 0, sleep: Box::pin(tokio::time::sleep(base)) }
+    }
+
+    fn due(&self, start: tokio::time::Instant) -> tokio::time::Instant {
+        start + self.base + std::time::Duration::from_secs(self.received / (64 * 1024))
+    }
+}
+
+impl<B> hyper::body::Body for Deadline<B>
+where
+    B: hyper::body::Body<Data = Bytes> + Unpin,
+    B::Error: Into<axum::BoxError>,
+{
+    type Data = Bytes;
+    type Error = axum::BoxError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        use std::task::Poll;
+        let this = &mut *self;
+        let start = *this.start.get_or_insert_with(|| {
+            let now = tokio::time::Instant::now();
+            this.sleep.as_mut().reset(now + this.base);
+            now
+        });
+        match std::pin::Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(d) = frame.data_ref() {
+                    this.received += d.len() as u64;
+                    let due = this.due(start);
+                    this.sleep.as_mut().reset(due);
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => match this.sleep.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Some(Err("the request body arrived too slowly".into()))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
     }
 }
 

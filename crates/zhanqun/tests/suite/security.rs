@@ -15,6 +15,8 @@ behaviour!(
     spreadsheet_exports_show_formulas_as_text,
     every_answer_carries_the_browser_security_headers,
     smaller_holes_stay_closed,
+    a_strangers_guesses_stop_the_stranger_not_the_owner,
+    slow_clients_cannot_hold_connections,
 );
 
 /// A client with no cookie (a page elsewhere posting into the admin).
@@ -521,5 +523,167 @@ async fn smaller_holes_stay_closed(b: Backend) {
     assert_eq!(after, 1, "the administrator's session is gone, not only its cookie");
     let (st, _) = admin.get("/admin/").await;
     assert_ne!(st, StatusCode::OK);
+    s.finish().await;
+}
+
+/// Asks for a token as a client the trusted proxy on 127.0.0.1 says is at `from`.
+async fn token_from(s: &TestServer, from: &str, username: &str, password: &str) -> (StatusCode, serde_json::Value) {
+    let r = s
+        .client
+        .post(format!("{}/api/v1/auth/token", s.base))
+        .header("x-forwarded-for", from)
+        .json(&json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    let st = r.status();
+    (st, r.json().await.unwrap_or_default())
+}
+
+async fn a_strangers_guesses_stop_the_stranger_not_the_owner(b: Backend) {
+    let mut s = TestServer::start_with_config(b, Some("trusted_proxies = [\"127.0.0.1\"]\n")).await;
+    s.person("zhang").await;
+    let (gone, _) = s.person("gone").await;
+    assert_eq!(s.post(&format!("/api/v1/users/{gone}/disable"), &s.admin, json!({})).await.0, StatusCode::OK);
+    let refused = (StatusCode::UNAUTHORIZED, "用户名或密码错误，或账号已锁定、停用".to_string());
+    let answer = |(st, body): (StatusCode, serde_json::Value)| (st, body["detail"].as_str().unwrap_or("").to_string());
+
+    // A stranger guesses from one address: after five failures that address waits, whatever
+    // it tries, and the wait is about the address, not the account.
+    for i in 0..5 {
+        assert_eq!(answer(token_from(&s, "203.0.113.9", "zhang", &format!("guess-{i}-guess")).await), refused);
+    }
+    let (st, body) = token_from(&s, "203.0.113.9", "zhang", crate::common::PW).await;
+    assert_eq!(st, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("网络地址"), "{body}");
+    assert_eq!(token_from(&s, "203.0.113.9", "nobody", "x-x-x-x-x-x").await.0, StatusCode::TOO_MANY_REQUESTS);
+    // The owner, elsewhere, signs in as ever.
+    let (st, body) = token_from(&s, "198.51.100.7", "zhang", crate::common::PW).await;
+    assert_eq!(st, StatusCode::OK, "the owner is not locked out by a stranger: {body}");
+
+    // Unknown, disabled and wrong: one answer.
+    assert_eq!(answer(token_from(&s, "192.0.2.1", "nobody", "whatever-whatever").await), refused);
+    assert_eq!(answer(token_from(&s, "192.0.2.1", "gone", crate::common::PW).await), refused);
+    assert_eq!(answer(token_from(&s, "192.0.2.1", "zhang", "wrong-wrong").await), refused);
+
+    // Guessing from many addresses still locks the account; the owner then gets the same
+    // answer as everyone else, and the lock is in the trail with the last address.
+    for n in 0..20 {
+        let from = format!("192.0.2.{}", 10 + n / 4);
+        assert_eq!(answer(token_from(&s, &from, "zhang", "many-many-guesses").await), refused);
+    }
+    assert_eq!(answer(token_from(&s, "198.51.100.7", "zhang", crate::common::PW).await), refused);
+    let (_, users) = s.get("/api/v1/users", &s.admin).await;
+    assert!(users.as_array().unwrap().iter().any(|u| u["username"] == "zhang" && u["locked"] == true));
+    let detail: String =
+        sqlx::query_scalar("SELECT detail FROM audit_log WHERE entity = 'user' AND action = 'locked' ORDER BY id DESC")
+            .fetch_one(&s.app().db.pool)
+            .await
+            .unwrap();
+    assert!(detail.contains("192.0.2.14"), "{detail}");
+
+    // Without trusted proxies the header is the client's own word, and is not believed.
+    s.restart_with_config("").await;
+    s.person("wang").await;
+    for i in 0..5 {
+        let from = format!("203.0.113.{}", 100 + i);
+        assert_eq!(answer(token_from(&s, &from, "wang", "guess-guess-guess").await), refused);
+    }
+    assert_eq!(token_from(&s, "203.0.113.200", "wang", crate::common::PW).await.0, StatusCode::TOO_MANY_REQUESTS);
+    s.finish().await;
+}
+
+/// Reads until the server closes the connection or `within` passes; what it said, and
+/// whether it closed.
+async fn read_until_closed(c: &mut (impl tokio::io::AsyncRead + Unpin), within: std::time::Duration) -> (String, bool) {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let end = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(end, c.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return (String::from_utf8_lossy(&got).into_owned(), true),
+            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+            Err(_) => return (String::from_utf8_lossy(&got).into_owned(), false),
+        }
+    }
+}
+
+/// Sends `first`, then `then` every 300 ms until the connection breaks (in the background).
+fn trickle(c: tokio::net::TcpStream, first: &'static str, then: &'static str) -> tokio::net::tcp::OwnedReadHalf {
+    use tokio::io::AsyncWriteExt;
+    let (r, mut w) = c.into_split();
+    tokio::spawn(async move {
+        if w.write_all(first.as_bytes()).await.is_err() {
+            return;
+        }
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            if w.write_all(then.as_bytes()).await.is_err() {
+                return;
+            }
+        }
+    });
+    r
+}
+
+async fn slow_clients_cannot_hold_connections(b: Backend) {
+    use std::time::Duration;
+    use tokio::io::AsyncWriteExt;
+    let mut s =
+        TestServer::start_with_config(b, Some("header_read_seconds = 2\nbody_read_seconds = 2\nmax_connections = 2\n"))
+            .await;
+    let addr = s.running.as_ref().unwrap().addr;
+    // The harness's own pooled connections would take the two places.
+    s.client = reqwest::Client::new();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let connect = || tokio::net::TcpStream::connect(addr);
+
+    // A header line every 300 ms: cut off once the headers are 2 s late.
+    let t = tokio::time::Instant::now();
+    let mut r = trickle(connect().await.unwrap(), "GET /healthz HTTP/1.1\r\nHost: localhost\r\n", "X-Slow: 1\r\n");
+    let (said, closed) = read_until_closed(&mut r, Duration::from_secs(6)).await;
+    assert!(closed && !said.contains("200 OK"), "headers sent a line at a time are cut off: {said:?}");
+    assert!(t.elapsed() >= Duration::from_millis(1500), "not before the limit: {:?}", t.elapsed());
+    drop(r);
+
+    // A body byte every 300 ms: answered as a broken request and closed.
+    let t = tokio::time::Instant::now();
+    let mut r = trickle(
+        connect().await.unwrap(),
+        "POST /api/v1/auth/token HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n{",
+        " ",
+    );
+    let (said, closed) = read_until_closed(&mut r, Duration::from_secs(6)).await;
+    assert!(closed, "a body that trickles in is cut off: {said:?}");
+    assert!(said.is_empty() || said.starts_with("HTTP/1.1 4"), "never a 2xx or a 5xx: {said:?}");
+    assert!(t.elapsed() >= Duration::from_millis(1500), "not before the limit: {:?}", t.elapsed());
+    drop(r);
+
+    // A connection that says nothing is closed too.
+    let mut idle = connect().await.unwrap();
+    let (_, closed) = read_until_closed(&mut idle, Duration::from_secs(5)).await;
+    assert!(closed, "an idle connection is closed");
+
+    // Two connections at once: a third waits for a place, and is served when one is free.
+    let ask = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut c = connect().await.unwrap();
+        c.write_all(ask).await.unwrap();
+        let (said, _) = read_until_closed(&mut c, Duration::from_millis(500)).await;
+        assert!(said.starts_with("HTTP/1.1 200"), "{said:?}");
+        held.push(c);
+    }
+    let mut third = connect().await.unwrap();
+    third.write_all(ask).await.unwrap();
+    let (said, _) = read_until_closed(&mut third, Duration::from_millis(700)).await;
+    assert!(said.is_empty(), "no place for a third connection yet: {said:?}");
+    drop(held.remove(0));
+    let (said, _) = read_until_closed(&mut third, Duration::from_millis(1000)).await;
+    assert!(said.starts_with("HTTP/1.1 200"), "served once a place is free: {said:?}");
+    drop(held);
+    drop(third);
+    tokio::time::sleep(Duration::from_millis(200)).await;
     s.finish().await;
 }
