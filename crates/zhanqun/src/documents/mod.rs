@@ -299,7 +299,15 @@ impl EditionFields {
             }
         });
         match fmt {
-            Ok(f) if e.is_empty() => Ok((self, f)),
+            Ok(f) if e.is_empty() => {
+                // An HTML body is kept as it will be shown: what the sanitiser removes (script,
+                // handlers, `javascript:` links) is never stored, so no later reader of the
+                // source (an export, an editor, a feed) meets it.
+                if f == BodyFormat::Html {
+                    self.body = crate::kernel::content::sanitize_html(&self.body);
+                }
+                Ok((self, f))
+            }
             _ => Err(e),
         }
     }

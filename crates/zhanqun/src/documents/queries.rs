@@ -92,13 +92,13 @@ const COLUMN_ITEMS: &str = "SELECT d.id, d.site_id, e.title, d.first_published_a
     WHERE dc.column_id = $1 AND e.state = 'published' \
     UNION ALL SELECT d.id, d.site_id, e.title, d.first_published_at FROM reposts r \
     JOIN documents d ON d.id = r.document_id JOIN editions e ON e.id = d.live_edition_id \
-    WHERE r.column_id = $1 AND r.removed_at IS NULL AND e.state = 'published' \
+    WHERE r.column_id = $1 AND r.removed_at IS NULL AND r.accepted_at IS NOT NULL AND e.state = 'published' \
     ORDER BY 4 DESC, 1 DESC LIMIT $2 OFFSET $3";
 
 const COLUMN_COUNT: &str = "SELECT (SELECT COUNT(*) FROM document_columns dc JOIN documents d ON d.id = dc.document_id \
     JOIN editions e ON e.id = d.live_edition_id WHERE dc.column_id = $1 AND e.state = 'published') \
     + (SELECT COUNT(*) FROM reposts r JOIN documents d ON d.id = r.document_id \
-    JOIN editions e ON e.id = d.live_edition_id WHERE r.column_id = $1 AND r.removed_at IS NULL AND e.state = 'published')";
+    JOIN editions e ON e.id = d.live_edition_id WHERE r.column_id = $1 AND r.removed_at IS NULL AND r.accepted_at IS NOT NULL AND e.state = 'published')";
 
 pub async fn published_in_column(
     conn: &mut AnyConnection,

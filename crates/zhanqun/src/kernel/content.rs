@@ -47,6 +47,26 @@ pub fn render_body(format: BodyFormat, source: &str) -> String {
     sanitize_html(&html)
 }
 
+/// Public text (a citizen's question, a name) put into Markdown as it is: every character
+/// Markdown or HTML would read as markup is escaped, so `[链接](…)`, `![图](…)`, `<a>` and
+/// `**` show as written; line breaks stay line breaks.
+pub fn markdown_literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 4);
+    for (i, line) in text.lines().enumerate() {
+        if i > 0 {
+            // A backslash at the end of a line is a hard line break in CommonMark.
+            out.push_str("\\\n");
+        }
+        for ch in line.trim().chars() {
+            if ch.is_ascii_punctuation() {
+                out.push('\\');
+            }
+            out.push(ch);
+        }
+    }
+    out
+}
+
 /// Cleans untrusted HTML with an allow-list.
 pub fn sanitize_html(html: &str) -> String {
     ammonia::Builder::default().link_rel(Some("noopener noreferrer")).clean(html).to_string()
@@ -187,6 +207,18 @@ mod tests {
             assert!(!clean.contains("javascript:"), "{clean}");
             assert!(clean.contains("正文"), "{clean}");
         }
+    }
+
+    #[test]
+    fn public_text_in_markdown_stays_text() {
+        let q =
+            "看 [官网](https://evil.example) ![x](https://evil.example/t.png) <a href=x>y</a> **粗**\n# 标题\n1. 列表";
+        let html = render_body(BodyFormat::Markdown, &markdown_literal(q));
+        assert!(!html.contains("<a") && !html.contains("<img") && !html.contains("<strong>"), "{html}");
+        assert!(!html.contains("<h1>") && !html.contains("<ol>"), "{html}");
+        assert!(html.contains("[官网](https://evil.example)"), "{html}");
+        assert!(html.contains("&lt;a href=x&gt;y&lt;/a&gt;"), "{html}");
+        assert!(html.contains("<br>"), "line breaks kept: {html}");
     }
 
     #[test]

@@ -400,6 +400,20 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: "",
         postgres: "",
     },
+    Migration {
+        version: 12,
+        name: "reposts accepted by the receiving site",
+        common: include_str!("../../migrations/0012_repost_acceptance.sql"),
+        sqlite: "",
+        postgres: "",
+    },
+    Migration {
+        version: 13,
+        name: "one-time form challenges",
+        common: include_str!("../../migrations/0013_used_challenges.sql"),
+        sqlite: "",
+        postgres: "",
+    },
 ];
 
 /// Data a migration brings with it: the shipped holiday calendar, once.

@@ -83,17 +83,25 @@ pub fn new_challenge(key: &[u8]) -> Challenge {
 
 /// Whether `answer` solves the challenge behind `token` before it expired.
 pub fn check_challenge(key: &[u8], token: &str, answer: &str) -> bool {
+    solved(key, token, answer).is_some()
+}
+
+/// The solved challenge's nonce and expiry, when `answer` solves it in time.
+fn solved<'t>(key: &[u8], token: &'t str, answer: &str) -> Option<(&'t str, i64)> {
     let mut parts = token.split('.');
     let (Some(exp), Some(n), Some(sig), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-        return false;
+        return None;
     };
-    let Ok(exp_ms) = exp.parse::<i64>() else { return false };
+    let exp_ms = exp.parse::<i64>().ok()?;
     if exp_ms < now_ms() {
-        return false;
+        return None;
     }
-    let Ok(ans) = answer.trim().parse::<u32>() else { return false };
+    let ans = answer.trim().parse::<u32>().ok()?;
     let want = mac(key, &format!("{ans}.{exp}.{n}"));
-    !want.is_empty() && want.len() == sig.len() && want.bytes().zip(sig.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0
+    let ok = !want.is_empty()
+        && want.len() == sig.len()
+        && want.bytes().zip(sig.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0;
+    ok.then_some((n, exp_ms))
 }
 
 impl App {
@@ -112,7 +120,9 @@ impl App {
     /// The checks every public write passes: the limit per client address (`scope` keeps
     /// separate counts, e.g. for tracking), and for HTML forms the signed question
     /// (`(token, answer)`); the API has no question to answer.
-    pub fn check_public_write(
+    /// A solved question works once: its nonce is recorded (on every node's shared
+    /// database) until it would have expired.
+    pub async fn check_public_write(
         &self,
         scope: &str,
         ip: std::net::IpAddr,
@@ -121,12 +131,40 @@ impl App {
         if !self.form_limiter.allow(&format!("{scope}{ip}")) {
             return Err(AppError::TooManyAttempts("提交过于频繁，请过一会儿再试".into()));
         }
-        if let Some((token, answer)) = challenge
-            && !check_challenge(&self.challenge_key.load(), token, answer)
-        {
-            return Err(AppError::field("answer", "challenge", "验证问题回答不正确或已过期，请重新回答"));
+        let Some((token, answer)) = challenge else { return Ok(()) };
+        let wrong = || AppError::field("answer", "challenge", "验证问题回答不正确或已过期，请重新回答");
+        let key = self.challenge_key.load();
+        let Some((nonce, expires)) = solved(&key, token, answer) else { return Err(wrong()) };
+        let mut w = self.db.begin_write().await?;
+        sqlx::query("DELETE FROM used_challenges WHERE expires_at < $1").bind(now_ms()).execute(w.conn()).await?;
+        let fresh =
+            sqlx::query("INSERT INTO used_challenges (nonce, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(nonce)
+                .bind(expires)
+                .execute(w.conn())
+                .await?
+                .rows_affected();
+        w.commit().await?;
+        if fresh == 0 {
+            return Err(AppError::field("answer", "challenge_used", "这个验证问题已经用过，请回答新的问题"));
         }
         Ok(())
+    }
+
+    /// Gives a question back after the submission it let through was refused (a field left
+    /// empty, a wrong file): it was not used for anything stored, so the person may send the
+    /// corrected form with the same answer. A replay gains nothing from this: a refused
+    /// submission stores nothing.
+    pub async fn release_challenge(&self, token: &str) {
+        let Some(nonce) = token.split('.').nth(1) else { return };
+        let released = async {
+            let mut w = self.db.begin_write().await?;
+            sqlx::query("DELETE FROM used_challenges WHERE nonce = $1").bind(nonce).execute(w.conn()).await?;
+            w.commit().await
+        };
+        if let Err(e) = released.await {
+            tracing::warn!(error = %e, "releasing a form challenge");
+        }
     }
 }
 

@@ -53,7 +53,7 @@ async fn submit_letter(
     ClientAddr(client): ClientAddr,
     ApiJson(l): ApiJson<LetterInput>,
 ) -> AppResult<Created<Receipt>> {
-    app.check_public_write("", client, None)?;
+    app.check_public_write("", client, None).await?;
     let r = app
         .submit_letter(NewLetter {
             channel: l.channel,
@@ -84,7 +84,7 @@ async fn track_letter(
     ClientAddr(client): ClientAddr,
     ApiJson(c): ApiJson<CodeInput>,
 ) -> AppResult<Json<PublicLetter>> {
-    app.check_public_write("track:", client, None)?;
+    app.check_public_write("track:", client, None).await?;
     Ok(Json(app.track_letter(&c.code).await?))
 }
 
@@ -107,7 +107,7 @@ async fn rate_letter(
     ClientAddr(client): ClientAddr,
     ApiJson(r): ApiJson<RateInput>,
 ) -> AppResult<Json<PublicLetter>> {
-    app.check_public_write("track:", client, None)?;
+    app.check_public_write("track:", client, None).await?;
     Ok(Json(app.rate_letter(&r.code, r.rating, &r.comment).await?))
 }
 

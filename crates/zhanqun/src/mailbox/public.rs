@@ -105,7 +105,7 @@ async fn submit(State(app): State<App>, ClientAddr(client): ClientAddr, v: Visit
         Err(e) => return write_page(&app, &v, e.status(), HashMap::new(), e.messages()).await,
     };
     let get = |k: &str| f.get(k).cloned().unwrap_or_default();
-    if let Err(e) = app.check_public_write("", client, Some((&get("token"), &get("answer")))) {
+    if let Err(e) = app.check_public_write("", client, Some((&get("token"), &get("answer")))).await {
         return write_page(&app, &v, e.status(), f, kept_text(&e)).await;
     }
     let letter = NewLetter {
@@ -121,7 +121,10 @@ async fn submit(State(app): State<App>, ClientAddr(client): ClientAddr, v: Visit
     };
     match app.submit_letter(letter).await {
         Ok(receipt) => v.page(&app, StatusCode::CREATED, "receipt.html", context! { receipt }).await,
-        Err(e) => write_page(&app, &v, e.status(), f, e.messages()).await,
+        Err(e) => {
+            app.release_challenge(&get("token")).await;
+            write_page(&app, &v, e.status(), f, e.messages()).await
+        }
     }
 }
 
@@ -132,7 +135,7 @@ async fn track_form(State(app): State<App>, v: Visitor) -> Response {
 async fn track(State(app): State<App>, ClientAddr(client): ClientAddr, v: Visitor, RawForm(body): RawForm) -> Response {
     let f = form_fields(&body);
     let code = f.get("code").cloned().unwrap_or_default();
-    if let Err(e) = app.check_public_write("track:", client, None) {
+    if let Err(e) = app.check_public_write("track:", client, None).await {
         return v.page(&app, e.status(), "track.html", context! { code, error => "查询过于频繁，请稍后再试。" }).await;
     }
     match app.track_letter(&code).await {
@@ -146,7 +149,7 @@ async fn rate(State(app): State<App>, ClientAddr(client): ClientAddr, v: Visitor
     let code = f.get("code").cloned().unwrap_or_default();
     // A rating names a query code, as tracking does: both count against the same limit, so
     // codes cannot be guessed through either.
-    if let Err(e) = app.check_public_write("track:", client, None) {
+    if let Err(e) = app.check_public_write("track:", client, None).await {
         return v.page(&app, e.status(), "track.html", context! { code, error => "操作过于频繁，请稍后再试。" }).await;
     }
     let rating = f.get("rating").and_then(|r| r.parse().ok()).unwrap_or(0);

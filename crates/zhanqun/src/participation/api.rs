@@ -90,7 +90,7 @@ async fn submit_comment(
     ApiPath(id): ApiPath<i64>,
     ApiJson(c): ApiJson<CommentInput>,
 ) -> AppResult<Created<Held>> {
-    app.check_public_write("", client, None)?;
+    app.check_public_write("", client, None).await?;
     let cid = app.submit_comment(id, c.paragraph, &c.name, &c.contact, &c.body).await?;
     Ok(Created(format!("/api/v1/consultations/{id}"), Held { id: cid, status: "pending" }))
 }
@@ -222,7 +222,7 @@ async fn ask_question(
     ApiPath(id): ApiPath<i64>,
     ApiJson(q): ApiJson<QuestionInput>,
 ) -> AppResult<Created<Held>> {
-    app.check_public_write("", client, None)?;
+    app.check_public_write("", client, None).await?;
     let qid = app.ask_question(id, &q.name, &q.contact, &q.body).await?;
     Ok(Created(format!("/api/v1/interviews/{id}"), Held { id: qid, status: "pending" }))
 }

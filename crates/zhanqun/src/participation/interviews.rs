@@ -233,8 +233,9 @@ impl App {
         for q in v.questions.iter().filter(|q| q.answer.is_some()) {
             body.push_str(&format!(
                 "**网友「{}」：** {}\n\n**嘉宾：** {}\n\n",
-                q.author_name,
-                q.body,
+                // The public's words are text in an official transcript, never links or images.
+                crate::kernel::content::markdown_literal(&q.author_name),
+                crate::kernel::content::markdown_literal(&q.body),
                 q.answer.as_deref().unwrap_or("")
             ));
         }

@@ -63,7 +63,7 @@ async fn comment(
     let Some(id) = id_of(&id) else { return v.missing(&app, "意见征集").await };
     let f = form_fields(&body);
     let get = |k: &str| f.get(k).cloned().unwrap_or_default();
-    if let Err(e) = app.check_public_write("", client, Some((&get("token"), &get("answer")))) {
+    if let Err(e) = app.check_public_write("", client, Some((&get("token"), &get("answer")))).await {
         return consultation_page(&app, &v, id, e.status(), context! { v => f.clone(), errors => kept_text(&e) }).await;
     }
     let paragraph = get("paragraph").trim().parse().ok();
@@ -73,6 +73,7 @@ async fn comment(
             consultation_page(&app, &v, id, StatusCode::CREATED, context! { notice }).await
         }
         Err(e) => {
+            app.release_challenge(&get("token")).await;
             consultation_page(&app, &v, id, e.status(), context! { v => f.clone(), errors => e.messages() }).await
         }
     }
@@ -110,7 +111,7 @@ async fn answer(
     }
     let existing = crate::web::admin::cookie(v.headers(), VOTER_COOKIE).map(str::to_string);
     let voter = existing.clone().unwrap_or_else(crate::people::auth::random_token);
-    let result = match app.check_public_write("survey:", client, None) {
+    let result = match app.check_public_write("survey:", client, None).await {
         Ok(()) => app.answer_survey(id, &voter, contact.as_deref(), &answers).await,
         Err(e) => Err(e),
     };
@@ -172,8 +173,14 @@ async fn ask(
     let Some(id) = id_of(&id) else { return v.missing(&app, "在线访谈").await };
     let f = form_fields(&body);
     let get = |k: &str| f.get(k).cloned().unwrap_or_default();
-    let result = match app.check_public_write("", client, Some((&get("token"), &get("answer")))) {
-        Ok(()) => app.ask_question(id, &get("name"), &get("contact"), &get("body")).await.map(|_| ()),
+    let result = match app.check_public_write("", client, Some((&get("token"), &get("answer")))).await {
+        Ok(()) => {
+            let asked = app.ask_question(id, &get("name"), &get("contact"), &get("body")).await.map(|_| ());
+            if asked.is_err() {
+                app.release_challenge(&get("token")).await;
+            }
+            asked
+        }
         Err(e) => Err(e),
     };
     match result {

@@ -58,7 +58,19 @@ async fn disable_user(State(app): State<App>, Path(id): Path<i64>, p: Posted) ->
 }
 
 async fn grant_role(State(app): State<App>, Path(id): Path<i64>, p: Posted) -> Response {
-    match app.grant_role(p.actor(), id, p.form.id("user_id"), p.form.get("role")).await {
+    // Somebody not in the list is named by their exact user name.
+    let user = match p.form.text("username") {
+        Some(name) => match app.user_by_name(name.trim()).await {
+            Ok(u) if u.disabled == 0 => Ok(u.id),
+            _ => Err(AppError::field("username", "exists", format!("没有用户名为「{}」的在用账号", name.trim()))),
+        },
+        None => Ok(p.form.id("user_id")),
+    };
+    let granted = match user {
+        Ok(user) => app.grant_role(p.actor(), id, user, p.form.get("role")).await,
+        Err(e) => Err(e),
+    };
+    match granted {
         Ok(g) => p.done(&format!("/admin/sites/{id}"), &format!("已授予 {} 「{}」角色", g.username, g.role_label)),
         Err(e) => crate::sites::admin::site_screen(&app, &p, id, p.shown(&e).as_form("rv")).await,
     }

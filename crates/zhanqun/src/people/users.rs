@@ -253,14 +253,44 @@ impl App {
             .collect()
     }
 
-    /// The people a site admin may give a role to: everyone active (a system administrator
-    /// sees the disabled too, on the people page).
+    /// The people offered when giving a role on a site: for a system administrator everyone
+    /// (the disabled too, on the people page); for a site admin only the people who already
+    /// hold a role on a site they administer or one below it. Anyone else is granted by their
+    /// exact user name, so no admin login can list every account and real name.
     pub async fn users_to_grant(&self, actor: &Actor) -> AppResult<Vec<UserView>> {
         if actor.is_admin {
             return self.list_users(actor).await;
         }
-        let rows: Vec<UserRow> =
-            sqlx::query_as("SELECT * FROM users WHERE disabled = 0 ORDER BY username").fetch_all(&self.db.pool).await?;
+        let tree: Vec<(i64, Option<i64>)> =
+            sqlx::query_as("SELECT id, parent_id FROM sites").fetch_all(&self.db.pool).await?;
+        let mut mine: Vec<i64> =
+            actor.roles.iter().filter(|&&(_, r)| r == Role::SiteAdmin).map(|&(site, _)| site).collect();
+        // Sites below, level by level (the tree is shallow; a cycle cannot grow the list forever).
+        let mut i = 0;
+        while i < mine.len() {
+            let parent = mine[i];
+            for &(id, p) in &tree {
+                if p == Some(parent) && !mine.contains(&id) {
+                    mine.push(id);
+                }
+            }
+            i += 1;
+        }
+        let mut rows: Vec<UserRow> = Vec::new();
+        for site in mine {
+            let people: Vec<UserRow> = sqlx::query_as(
+                "SELECT u.* FROM users u WHERE u.disabled = 0 AND u.id IN (SELECT user_id FROM site_roles WHERE site_id = $1)",
+            )
+            .bind(site)
+            .fetch_all(&self.db.pool)
+            .await?;
+            for u in people {
+                if !rows.iter().any(|r| r.id == u.id) {
+                    rows.push(u);
+                }
+            }
+        }
+        rows.sort_by(|a, b| a.username.cmp(&b.username));
         Ok(rows.iter().map(UserView::from).collect())
     }
 }

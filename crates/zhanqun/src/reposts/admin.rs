@@ -14,6 +14,7 @@ pub fn router() -> Router<App> {
     Router::new()
         .route("/admin/documents/{id}/reposts", post(repost))
         .route("/admin/reposts/{id}/delete", post(remove_repost))
+        .route("/admin/reposts/{id}/accept", post(accept_repost))
 }
 
 async fn repost(State(app): State<App>, Path(id): Path<i64>, p: Posted) -> Response {
@@ -46,7 +47,11 @@ async fn repost(State(app): State<App>, Path(id): Path<i64>, p: Posted) -> Respo
     };
     match res {
         Ok(o) => {
+            let waiting = o.created.iter().filter(|r| r.pending).count();
             let mut m = format!("已转载到 {} 个网站", o.created.len());
+            if waiting > 0 {
+                m.push_str(&format!("，其中 {waiting} 个网站须由其审核人员接受后才会显示"));
+            }
             if !o.skipped.is_empty() {
                 let why: Vec<String> = o.skipped.into_iter().map(|(_, w)| w).collect();
                 m.push_str(&format!("；未转：{}", why.join("，")));
@@ -62,5 +67,13 @@ async fn remove_repost(State(app): State<App>, Path(id): Path<i64>, p: Posted) -
     match app.remove_repost(p.actor(), id).await {
         Ok(()) => p.done(&to, "转载已撤下"),
         Err(e) => again(&app, &p, &to, p.shown(&e).as_form("xv")).await,
+    }
+}
+
+async fn accept_repost(State(app): State<App>, Path(id): Path<i64>, p: Posted) -> Response {
+    let to = back(&p.form, "/admin/");
+    match app.accept_repost(p.actor(), id).await {
+        Ok(r) => p.done(&to, &format!("已接受转载「{}」，本站现已显示", r.title)),
+        Err(e) => again(&app, &p, &to, p.shown(&e).as_form("av")).await,
     }
 }

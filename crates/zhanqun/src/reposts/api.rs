@@ -11,7 +11,11 @@ use crate::web::api::{ApiRouter, Auth, Created, Json};
 use crate::web::problem::{ApiJson, ApiPath};
 
 pub fn router() -> ApiRouter {
-    ApiRouter::new().routes(routes!(reposts_of, repost)).routes(routes!(remove_repost)).routes(routes!(received))
+    ApiRouter::new()
+        .routes(routes!(reposts_of, repost))
+        .routes(routes!(remove_repost))
+        .routes(routes!(accept_repost))
+        .routes(routes!(received))
 }
 
 /// Where a document was reposted to.
@@ -26,7 +30,9 @@ async fn reposts_of(
 }
 
 /// Reposts a published document to chosen sites and/or every site of a kind, into a named
-/// column of each; a document never goes back to a site that has it.
+/// column of each; a document never goes back to a site that has it. Into a site below the
+/// reposting site it is live at once; anywhere else it waits (`pending`) until the receiving
+/// site accepts it.
 #[utoipa::path(post, path = "/documents/{id}/reposts", tag = "reposts", params(("id" = i64, Path)),
     request_body = RepostInput, responses((status = 201, body = RepostOutcome)))]
 async fn repost(
@@ -47,7 +53,20 @@ async fn remove_repost(State(app): State<App>, Auth(actor): Auth, ApiPath(id): A
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// What a site received, newest first.
+/// The receiving site accepts a repost offered to it (its editorial reviewer or site
+/// admin): from now on the receiving site shows it. A repost from a site above goes live
+/// without this; to decline, delete it.
+#[utoipa::path(post, path = "/reposts/{id}/accept", tag = "reposts", params(("id" = i64, Path)),
+    responses((status = 200, body = RepostView)))]
+async fn accept_repost(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<Json<RepostView>> {
+    Ok(Json(app.accept_repost(&actor, id).await?))
+}
+
+/// What a site received, newest first, with those waiting for its acceptance.
 #[utoipa::path(get, path = "/sites/{id}/received", tag = "reposts", params(("id" = i64, Path)),
     responses((status = 200, body = Vec<RepostView>)))]
 async fn received(

@@ -3,8 +3,11 @@
 //! the copy changes when the original does and goes when it goes; the page names the
 //! original's site and points search engines at the original's address.
 //!
-//! A site that received a document may pass it on; it can never go back to a site that
-//! already has it, the original's own site included (no repost loops).
+//! A repost from a site into a site below it (the city portal into a district's sites, a
+//! district portal into its departments) goes live at once; any other waits until a reviewer
+//! (or the site admin) of the receiving site accepts it, so no site shows what it never
+//! agreed to. A site that received a document (and accepted it) may pass it on; it can never
+//! go back to a site that already has it, the original's own site included (no repost loops).
 
 pub mod admin;
 pub mod api;
@@ -20,6 +23,10 @@ use crate::kernel::time::now_ms;
 use crate::kernel::{Actor, AppError, AppResult, Audit, Event};
 
 const STAFF: &[Role] = &[Role::Editor, Role::SiteAdmin];
+/// Who may take a repost off the receiving site, or decline one offered to it.
+const RECEIVERS: &[Role] = &[Role::Editor, Role::SiteAdmin, Role::EditorialReviewer];
+/// Who accepts a repost into their site.
+const ACCEPTORS: &[Role] = &[Role::EditorialReviewer, Role::SiteAdmin];
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -52,6 +59,10 @@ pub struct RepostView {
     pub created_at: i64,
     /// Whether the original is published now (a withdrawn original shows its notice).
     pub live: bool,
+    /// Waiting for the receiving site to accept it; not shown there until then.
+    pub pending: bool,
+    /// Who accepted it on the receiving site (the reposter, when it came from a site above).
+    pub accepted_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -63,7 +74,7 @@ pub struct RepostOutcome {
 
 const VIEW_SQL: &str = "SELECT r.id, r.document_id, e.title, r.site_id, s.name AS site_name, r.column_id, c.name AS column_name, \
     d.site_id AS origin_site_id, os.name AS origin_site_name, r.via_site_id, r.created_by, r.created_at, \
-    CASE WHEN e.state = 'published' THEN 1 ELSE 0 END AS live_n \
+    CASE WHEN e.state = 'published' THEN 1 ELSE 0 END AS live_n, r.accepted_by, r.accepted_at \
     FROM reposts r JOIN documents d ON d.id = r.document_id JOIN editions e ON e.id = d.live_edition_id \
     JOIN sites s ON s.id = r.site_id JOIN sites os ON os.id = d.site_id JOIN columns c ON c.id = r.column_id";
 
@@ -82,6 +93,8 @@ struct ViewRow {
     created_by: String,
     created_at: i64,
     live_n: i64,
+    accepted_by: Option<String>,
+    accepted_at: Option<i64>,
 }
 
 impl From<ViewRow> for RepostView {
@@ -100,13 +113,17 @@ impl From<ViewRow> for RepostView {
             created_by: r.created_by,
             created_at: r.created_at,
             live: r.live_n != 0,
+            pending: r.accepted_at.is_none(),
+            accepted_by: r.accepted_by,
         }
     }
 }
 
 /// The receiving sites of a document's active reposts, with the column each shows it in.
 pub async fn receivers(conn: &mut AnyConnection, doc_id: i64) -> AppResult<Vec<(i64, i64)>> {
-    Ok(sqlx::query_as("SELECT site_id, column_id FROM reposts WHERE document_id = $1 AND removed_at IS NULL")
+    Ok(sqlx::query_as(
+        "SELECT site_id, column_id FROM reposts WHERE document_id = $1 AND removed_at IS NULL AND accepted_at IS NOT NULL",
+    )
         .bind(doc_id)
         .fetch_all(conn)
         .await?)
@@ -115,7 +132,7 @@ pub async fn receivers(conn: &mut AnyConnection, doc_id: i64) -> AppResult<Vec<(
 /// The column a document reposted to `site_id` is shown in there, if it is.
 pub async fn shown_in(conn: &mut AnyConnection, doc_id: i64, site_id: i64) -> AppResult<Option<i64>> {
     Ok(sqlx::query_scalar(
-        "SELECT column_id FROM reposts WHERE document_id = $1 AND site_id = $2 AND removed_at IS NULL",
+        "SELECT column_id FROM reposts WHERE document_id = $1 AND site_id = $2 AND removed_at IS NULL AND accepted_at IS NOT NULL",
     )
     .bind(doc_id)
     .bind(site_id)
@@ -153,14 +170,27 @@ impl App {
         let from = input.from_site_id.unwrap_or(doc.site_id);
         cmd.require_role(from, STAFF).await?;
         // Every site that has the document already: the original's own and each receiver.
-        let mut holders: Vec<i64> =
-            sqlx::query_scalar("SELECT site_id FROM reposts WHERE document_id = $1 AND removed_at IS NULL")
+        let held: Vec<(i64, Option<i64>)> =
+            sqlx::query_as("SELECT site_id, accepted_at FROM reposts WHERE document_id = $1 AND removed_at IS NULL")
                 .bind(doc_id)
                 .fetch_all(cmd.conn())
                 .await?;
-        if from != doc.site_id && !holders.contains(&from) {
-            return Err(AppError::field("from_site_id", "received", "这个网站没有收到这份文件，不能再转载它"));
+        if from != doc.site_id {
+            match held.iter().find(|h| h.0 == from) {
+                None => {
+                    return Err(AppError::field("from_site_id", "received", "这个网站没有收到这份文件，不能再转载它"));
+                }
+                Some((_, None)) => {
+                    return Err(AppError::field(
+                        "from_site_id",
+                        "accepted",
+                        "这个网站还没有接受这份转载，接受之后才能再转给其他网站",
+                    ));
+                }
+                Some(_) => {}
+            }
         }
+        let mut holders: Vec<i64> = held.iter().map(|h| h.0).collect();
         holders.push(doc.site_id);
         let sites = crate::sites::queries::kinds_and_states(cmd.conn()).await?;
         let name_of = |id: i64| sites.iter().find(|s| s.0 == id).map(|s| s.1.clone()).unwrap_or_default();
@@ -227,10 +257,15 @@ impl App {
         let now = now_ms();
         let mut ids = Vec::new();
         for (t, c) in &placed {
+            // Down the tree goes live at once; across or up waits for the receiver.
+            let from_above = crate::kernel::actor::ancestors(cmd.conn(), *t).await?.contains(&from);
+            let accepted = from_above.then_some(now);
+            let accepted_by = from_above.then(|| actor.name.clone());
             let id: i64 = sqlx::query_scalar(
-                "INSERT INTO reposts (document_id, site_id, column_id, via_site_id, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                "INSERT INTO reposts (document_id, site_id, column_id, via_site_id, created_by, created_at, accepted_at, accepted_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
                  ON CONFLICT (document_id, site_id) DO UPDATE SET column_id = $3, via_site_id = $4, created_by = $5, created_at = $6, \
-                 removed_at = NULL, removed_by = NULL RETURNING id",
+                 accepted_at = $7, accepted_by = $8, removed_at = NULL, removed_by = NULL RETURNING id",
             )
             .bind(doc_id)
             .bind(t)
@@ -238,17 +273,21 @@ impl App {
             .bind(from)
             .bind(&actor.name)
             .bind(now)
+            .bind(accepted)
+            .bind(&accepted_by)
             .fetch_one(cmd.conn())
             .await?;
             cmd.audit(Audit::event(
                 Some(*t),
                 "document",
                 doc_id,
-                "repost",
+                if from_above { "repost" } else { "repost_offered" },
                 serde_json::json!({"repost": id, "from_site": from, "column": c}),
             ))
             .await?;
-            cmd.emit(Event::RepostReceived { site_id: *t, document_id: doc_id, column_id: *c }).await?;
+            if from_above {
+                cmd.emit(Event::RepostReceived { site_id: *t, document_id: doc_id, column_id: *c }).await?;
+            }
             ids.push(id);
         }
         let mut created = Vec::new();
@@ -259,8 +298,42 @@ impl App {
         Ok(RepostOutcome { created, skipped })
     }
 
-    /// Takes a repost off its receiving site. The receiving site's staff may decline what
-    /// they were sent; the site that reposted it may call it back.
+    /// The receiving site accepts a repost offered to it: from now on it is shown there.
+    /// Its editorial reviewers and site admins decide; declining is [`App::remove_repost`].
+    pub async fn accept_repost(&self, actor: &Actor, id: i64) -> AppResult<RepostView> {
+        let mut cmd = self.begin(actor).await?;
+        type Offer = (i64, i64, i64, Option<i64>, Option<i64>);
+        let row: Option<Offer> = sqlx::query_as(
+            "SELECT document_id, site_id, column_id, accepted_at, removed_at FROM reposts WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(cmd.conn())
+        .await?;
+        let Some((doc, site, column, accepted, removed)) = row else { return Err(AppError::not_found("转载", id)) };
+        cmd.require_role(site, ACCEPTORS).await?;
+        if removed.is_some() {
+            return Err(AppError::Conflict("这条转载已经撤下或被拒绝".into()));
+        }
+        if accepted.is_some() {
+            return Err(AppError::Conflict("这条转载已经接受".into()));
+        }
+        sqlx::query("UPDATE reposts SET accepted_at = $1, accepted_by = $2 WHERE id = $3")
+            .bind(now_ms())
+            .bind(&actor.name)
+            .bind(id)
+            .execute(cmd.conn())
+            .await?;
+        cmd.audit(Audit::event(Some(site), "document", doc, "repost_accepted", serde_json::json!({"repost": id})))
+            .await?;
+        cmd.emit(Event::RepostReceived { site_id: site, document_id: doc, column_id: column }).await?;
+        let view = load_view(cmd.conn(), id).await?;
+        cmd.commit().await?;
+        Ok(view)
+    }
+
+    /// Takes a repost off its receiving site, or declines one offered to it. The receiving
+    /// site's staff may decline what they were sent; the site that reposted it may call it
+    /// back.
     pub async fn remove_repost(&self, actor: &Actor, id: i64) -> AppResult<()> {
         let mut cmd = self.begin(actor).await?;
         let row: Option<(i64, i64, i64, Option<i64>)> =
@@ -272,7 +345,7 @@ impl App {
         if removed.is_some() {
             return Err(AppError::Conflict("这条转载已经撤下".into()));
         }
-        if cmd.require_role(site, STAFF).await.is_err() {
+        if cmd.require_role(site, RECEIVERS).await.is_err() {
             cmd.require_role(via, STAFF).await?;
         }
         // Passed on from this site: those go too, or they would point at nothing.

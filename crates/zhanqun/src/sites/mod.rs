@@ -168,8 +168,27 @@ impl SiteFields {
                 Ok(a) if Some(&a) == self.primary_domain.as_ref() || aliases.contains(&a) => {
                     e.add(&format!("aliases[{i}]"), "unique", format!("域名「{a}」重复"))
                 }
-                Ok(a) => aliases.push(a),
+                Ok(a) => {
+                    // An alias follows the domain rules as the primary domain does; only the
+                    // bare form of a `www.` primary (qingdao.gov.cn for www.qingdao.gov.cn)
+                    // is allowed besides.
+                    let bare = self.primary_domain.as_deref().and_then(|p| p.strip_prefix("www.")) == Some(a.as_str());
+                    if !bare && let Err(v) = rules.check(self.kind, &a) {
+                        e.add(&format!("aliases[{i}]"), "domain_rule", format!("别名「{a}」：{}", v.message()));
+                    }
+                    aliases.push(a);
+                }
                 Err(fe) => e.push(fe),
+            }
+        }
+        for (field, name) in self
+            .primary_domain
+            .iter()
+            .map(|d| ("primary_domain".to_string(), d))
+            .chain(aliases.iter().enumerate().map(|(i, a)| (format!("aliases[{i}]"), a)))
+        {
+            if name == "localhost" || name.ends_with(".localhost") {
+                e.add(&field, "reserved", format!("「{name}」是本机访问地址，由系统为每个网站生成，不能登记"));
             }
         }
         if !aliases.is_empty() && self.primary_domain.is_none() {

@@ -68,7 +68,7 @@ impl Browser {
 
     /// The page a form led to: where a done form redirects, or the screen shown again with
     /// the reasons a refused one was not done.
-    async fn outcome(&self, (st, loc, body): (StatusCode, String, String)) -> String {
+    pub(crate) async fn outcome(&self, (st, loc, body): (StatusCode, String, String)) -> String {
         if st == StatusCode::SEE_OTHER {
             self.get(&loc).await.1
         } else {
@@ -78,7 +78,7 @@ impl Browser {
     }
 
     /// Opens `page`, takes its CSRF (and one-time form) token, and posts `form` to `action`.
-    async fn submit(&self, page: &str, action: &str, form: &[(&str, &str)]) -> (StatusCode, String, String) {
+    pub(crate) async fn submit(&self, page: &str, action: &str, form: &[(&str, &str)]) -> (StatusCode, String, String) {
         let (st, html) = self.get(page).await;
         assert_eq!(st, StatusCode::OK, "{page}");
         let csrf = hidden(&html, "_csrf").to_string();
@@ -685,11 +685,25 @@ async fn reposts_interpretations_topics_and_the_inventory_are_kept_in_the_admin(
                 .await,
         )
         .await;
-    assert!(html.contains("已转载到 1 个网站"), "{html}");
-    assert!(html.contains("<td>wsjkw网站</td><td>上级文件</td>"), "the document page lists where it went");
+    assert!(html.contains("已转载到 1 个网站，其中 1 个网站须由其审核人员接受后才会显示"), "{html}");
+    assert!(
+        html.contains("<td>wsjkw网站（待对方接受）</td><td>上级文件</td>"),
+        "the document page lists where it went"
+    );
 
+    // The receiving site sees the offer and accepts it.
     let admin = Browser::login(&s, "admin", crate::common::ADMIN_PW).await;
-    let (_, html) = admin.get(&format!("/admin/sites/{other}/disclosure")).await;
+    let disclosure = format!("/admin/sites/{other}/disclosure");
+    let (_, html) = admin.get(&disclosure).await;
+    assert!(
+        html.contains("<td>关于加强课后服务的意见 <strong>待接受</strong></td><td>jyj网站</td><td>上级文件</td>"),
+        "{html}"
+    );
+    let offer = s.get(&format!("/api/v1/sites/{other}/received"), &s.admin).await.1[0]["id"].as_i64().unwrap();
+    let html = admin
+        .outcome(admin.submit(&disclosure, &format!("/admin/reposts/{offer}/accept"), &[("back", &disclosure)]).await)
+        .await;
+    assert!(html.contains("已接受转载「关于加强课后服务的意见」，本站现已显示"), "{html}");
     assert!(html.contains("<td>关于加强课后服务的意见</td><td>jyj网站</td><td>上级文件</td>"), "{html}");
 
     // The inventory: an immediate item whose event is a month old is late on the dashboard.

@@ -104,6 +104,9 @@ async fn a_publication_committed_just_before_a_crash_reaches_every_node_and_ever
         .post(&format!("/api/v1/documents/{id}/reposts"), &nr.editor.1, json!({"sites": [other], "column": "上级文件"}))
         .await;
     assert_eq!(st, StatusCode::CREATED, "{out}");
+    // A sibling site shows it once it accepts it.
+    let accept = format!("/api/v1/reposts/{}/accept", out["created"][0]["id"]);
+    assert_eq!(s.post(&accept, &s.admin, json!({})).await.0, StatusCode::OK);
     // A new edition waits for the editorial reviewer.
     let (_, d) = s.get(&format!("/api/v1/documents/{id}"), &nr.editor.1).await;
     let (st, _) = s

@@ -34,6 +34,16 @@ async fn repost(s: &TestServer, token: &str, doc: i64, body: Value) -> (StatusCo
     s.post(&format!("/api/v1/documents/{doc}/reposts"), token, body).await
 }
 
+/// `token`, a reviewer of `site`, accepts every repost offered to it.
+async fn accept_all(s: &TestServer, token: &str, site: i64) {
+    let (_, received) = s.get(&format!("/api/v1/sites/{site}/received"), token).await;
+    for r in received.as_array().unwrap().iter().filter(|r| r["pending"] == true) {
+        let (st, v) = s.post(&format!("/api/v1/reposts/{}/accept", r["id"]), token, json!({})).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        assert_eq!(v["pending"], false);
+    }
+}
+
 async fn a_policy_reposted_to_the_department_sites_follows_the_original(b: Backend) {
     let s = TestServer::start(b).await;
     let nr = Newsroom::new(&s).await;
@@ -62,6 +72,20 @@ async fn a_policy_reposted_to_the_department_sites_follows_the_original(b: Backe
     let mut got: Vec<i64> = out["created"].as_array().unwrap().iter().map(|r| r["site_id"].as_i64().unwrap()).collect();
     got.sort();
     assert_eq!(got, [wsjkw, zrzyj], "every other department site, not the original's own");
+    // Sibling sites show it only once they accept it, each by its own reviewer.
+    assert!(out["created"].as_array().unwrap().iter().all(|r| r["pending"] == true), "{out}");
+    let (st, _, _) = s.page("wsjkw.qingdao.gov.cn", &format!("/articles/{doc}.html")).await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "not shown before it is accepted");
+    let (_, _, column) = s.page("wsjkw.qingdao.gov.cn", "/columns/shangji/").await;
+    assert!(!column.contains("冬季供暖"), "{column}");
+    let offer = out["created"][0]["id"].as_i64().unwrap();
+    let (st, _) = s.post(&format!("/api/v1/reposts/{offer}/accept"), &nr.editorial.1, json!({})).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "the sending site's reviewer does not accept for the receiver");
+    for (site, name) in [(wsjkw, "wsjkw-reviewer"), (zrzyj, "zrzyj-reviewer")] {
+        let reviewer = s.person(name).await;
+        s.grant(site, reviewer.0, "editorial_reviewer").await;
+        accept_all(&s, &reviewer.1, site).await;
+    }
 
     // The receiving site lists it in the column and shows it under its own frame, naming the
     // original and pointing search engines at it.
@@ -144,6 +168,11 @@ async fn a_site_cannot_repost_back_into_a_loop(b: Backend) {
 
     let (st, out) = repost(&s, &nr.editor.1, doc, json!({"sites": [wsjkw], "column": "上级文件"})).await;
     assert_eq!(st, StatusCode::CREATED, "{out}");
+    let (st, e) =
+        repost(&s, &wsjkw_editor.1, doc, json!({"sites": [zrzyj], "column": "上级文件", "from_site_id": wsjkw})).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "a site passes on only what it accepted: {e}");
+    assert_eq!(e["errors"][0]["rule"], "accepted");
+    accept_all(&s, &s.admin, wsjkw).await;
     // B reposting back to A is a loop, and says so.
     let (st, e) =
         repost(&s, &wsjkw_editor.1, doc, json!({"sites": [nr.site], "column": "上级文件", "from_site_id": wsjkw}))

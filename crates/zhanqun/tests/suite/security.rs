@@ -17,6 +17,8 @@ behaviour!(
     smaller_holes_stay_closed,
     a_strangers_guesses_stop_the_stranger_not_the_owner,
     slow_clients_cannot_hold_connections,
+    a_repost_shows_only_where_the_receiving_site_agreed_or_from_above,
+    names_pickers_challenges_ratings_and_public_text_are_closed,
 );
 
 /// A client with no cookie (a page elsewhere posting into the admin).
@@ -685,5 +687,267 @@ async fn slow_clients_cannot_hold_connections(b: Backend) {
     drop(held);
     drop(third);
     tokio::time::sleep(Duration::from_millis(200)).await;
+    s.finish().await;
+}
+
+/// A portal site, online, with a column named 上级文件; `parent` is the site above.
+async fn portal(s: &TestServer, kind: &str, name: &str, domain: &str, parent: Option<i64>, code: &str) -> i64 {
+    let (st, site) = s
+        .post(
+            "/api/v1/sites",
+            &s.admin,
+            json!({"kind": kind, "name": name, "sponsor": format!("{name}主办单位"), "primary_domain": domain,
+                   "parent_id": parent}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{site}");
+    let id = site["id"].as_i64().unwrap();
+    s.bring_online(id, code).await;
+    let (st, c) = s
+        .post(
+            &format!("/api/v1/sites/{id}/columns"),
+            &s.admin,
+            json!({"name": "上级文件", "slug": "shangji", "kind": "policy", "source": "上级机关", "owner": "办公室", "duty": "instant"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{c}");
+    id
+}
+
+async fn a_repost_shows_only_where_the_receiving_site_agreed_or_from_above(b: Backend) {
+    let s = TestServer::start(b).await;
+    let city = portal(&s, "city_portal", "青岛政务网", "www.qingdao.gov.cn", None, "3702000001").await;
+    let shinan = portal(&s, "district_portal", "市南区政府网", "www.shinan.gov.cn", Some(city), "3702020001").await;
+    let laoshan = portal(&s, "district_portal", "崂山区政府网", "www.laoshan.gov.cn", Some(city), "3702120001").await;
+    let nr = Newsroom::new(&s).await;
+    let doc = nr.draft(&s, "部门自行发布的通知").await["id"].as_i64().unwrap();
+    nr.publish(&s, doc).await;
+    let article = format!("/articles/{doc}.html");
+
+    // A department's editor reposts to the city portal and every district portal: nothing
+    // shows anywhere yet.
+    let (st, out) = s
+        .post(
+            &format!("/api/v1/documents/{doc}/reposts"),
+            &nr.editor.1,
+            json!({"sites": [city], "site_kind": "district_portal", "column": "上级文件"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{out}");
+    assert_eq!(out["created"].as_array().unwrap().len(), 3, "{out}");
+    assert!(out["created"].as_array().unwrap().iter().all(|r| r["pending"] == true), "{out}");
+    for host in ["www.qingdao.gov.cn", "www.shinan.gov.cn", "www.laoshan.gov.cn"] {
+        assert_eq!(s.page(host, &article).await.0, StatusCode::NOT_FOUND, "{host}");
+        let (_, _, column) = s.page(host, "/columns/shangji/").await;
+        assert!(!column.contains("部门自行发布的通知"), "{host}: {column}");
+    }
+    // Nobody on the sending side accepts for the receivers, nor can the offer be passed on.
+    let offer = |site: i64| {
+        out["created"].as_array().unwrap().iter().find(|r| r["site_id"] == site).unwrap()["id"].as_i64().unwrap()
+    };
+    for t in [&nr.editor.1, &nr.secrecy.1, &nr.editorial.1] {
+        let (st, _) = s.post(&format!("/api/v1/reposts/{}/accept", offer(city)), t, json!({})).await;
+        assert_eq!(st, StatusCode::FORBIDDEN);
+    }
+    let city_editor = s.person("city-editor").await;
+    s.grant(city, city_editor.0, "editor").await;
+    let (st, _) = s.post(&format!("/api/v1/reposts/{}/accept", offer(city)), &city_editor.1, json!({})).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "an editor of the receiving site does not accept; its reviewer does");
+
+    // The city portal's reviewer accepts: it shows there. Laoshan's declines: it never shows.
+    let city_reviewer = s.person("city-reviewer").await;
+    s.grant(city, city_reviewer.0, "editorial_reviewer").await;
+    let (st, v) = s.post(&format!("/api/v1/reposts/{}/accept", offer(city)), &city_reviewer.1, json!({})).await;
+    assert_eq!((st, &v["accepted_by"]), (StatusCode::OK, &json!("city-reviewer")), "{v}");
+    assert_eq!(s.page("www.qingdao.gov.cn", &article).await.0, StatusCode::OK);
+    let (_, _, column) = s.page("www.qingdao.gov.cn", "/columns/shangji/").await;
+    assert!(column.contains("部门自行发布的通知"), "{column}");
+    let (st, _) = s.post(&format!("/api/v1/reposts/{}/accept", offer(city)), &city_reviewer.1, json!({})).await;
+    assert_eq!(st, StatusCode::CONFLICT, "accepted once");
+    let laoshan_reviewer = s.person("laoshan-reviewer").await;
+    s.grant(laoshan, laoshan_reviewer.0, "editorial_reviewer").await;
+    let path = format!("/api/v1/reposts/{}", offer(laoshan));
+    let (st, _) = s.call(reqwest::Method::DELETE, &path, Some(&laoshan_reviewer.1), None).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (st, _) = s.post(&format!("/api/v1/reposts/{}/accept", offer(laoshan)), &laoshan_reviewer.1, json!({})).await;
+    assert_eq!(st, StatusCode::CONFLICT, "a declined offer cannot be accepted later");
+    assert_eq!(s.page("www.laoshan.gov.cn", &article).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(s.page("www.shinan.gov.cn", &article).await.0, StatusCode::NOT_FOUND, "still waiting");
+
+    // The city portal passes it down to the districts below it: live at once there.
+    let (st, out) = s
+        .post(
+            &format!("/api/v1/documents/{doc}/reposts"),
+            &city_editor.1,
+            json!({"sites": [laoshan], "column": "上级文件", "from_site_id": city}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{out}");
+    assert_eq!(out["created"][0]["pending"], false, "{out}");
+    assert_eq!(s.page("www.laoshan.gov.cn", &article).await.0, StatusCode::OK);
+    // Every step is in the receiving sites' trails.
+    let trail = s.get(&format!("/api/v1/sites/{city}/audit"), &s.admin).await.1.to_string();
+    assert!(trail.contains("repost_offered") && trail.contains("repost_accepted"), "{trail}");
+    let _ = shinan;
+    s.finish().await;
+}
+
+async fn names_pickers_challenges_ratings_and_public_text_are_closed(b: Backend) {
+    let s = TestServer::start(b).await;
+    let nr = Newsroom::new(&s).await;
+    let other = s.department("wsjkw").await;
+    let (boss, boss_token) = s.person("jyj-admin").await;
+    s.grant(nr.site, boss, "site_admin").await;
+    let (stranger, _) = s.person("stranger-zhou").await;
+
+    // Aliases follow the domain rules and every name a site answers to is its own.
+    let (_, site) = s.get(&format!("/api/v1/sites/{}", nr.site), &boss_token).await;
+    for (alias, rule) in [
+        ("evil.example.com", "domain_rule"),
+        ("wsjkw.qingdao.gov.cn", "unique"),
+        ("wsjkw.localhost", "reserved"),
+        ("www.shinan.gov.cn", "domain_rule"),
+    ] {
+        let (st, e) = s
+            .patch(
+                &format!("/api/v1/sites/{}", nr.site),
+                &boss_token,
+                json!({"version": site["version"], "aliases": [alias]}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{alias}: {e}");
+        assert!(e["errors"].as_array().unwrap().iter().any(|x| x["rule"] == rule), "{alias}: {e}");
+    }
+    let (st, e) = s
+        .patch(
+            &format!("/api/v1/sites/{}", nr.site),
+            &boss_token,
+            json!({"version": site["version"], "aliases": ["jiaoyu.qingdao.gov.cn"]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "an alias within the rules: {e}");
+    assert_eq!(s.page("jiaoyu.qingdao.gov.cn", "/").await.0, StatusCode::OK);
+    let _ = other;
+
+    // A site admin's role picker offers the people of their own sites, not every account;
+    // anybody else is named by exact user name.
+    let browser = Browser::login(&s, "jyj-admin", crate::common::PW).await;
+    let page = format!("/admin/sites/{}", nr.site);
+    let (_, html) = browser.get(&page).await;
+    assert!(html.contains("（editor）"), "the site's own people are offered");
+    assert!(!html.contains("stranger-zhou"), "no listing of every account");
+    let html = browser
+        .outcome(
+            browser.submit(&page, &format!("{page}/roles"), &[("username", "stranger-zhou"), ("role", "editor")]).await,
+        )
+        .await;
+    assert!(html.contains("已授予 stranger-zhou 「编辑」角色"), "{html}");
+    let html = browser
+        .outcome(
+            browser.submit(&page, &format!("{page}/roles"), &[("username", "no-such-one"), ("role", "editor")]).await,
+        )
+        .await;
+    assert!(html.contains("没有用户名为「no-such-one」的在用账号"), "{html}");
+    let (_, roles) = s.get(&format!("/api/v1/sites/{}/roles", nr.site), &s.admin).await;
+    assert!(roles.as_array().unwrap().iter().any(|r| r["user_id"] == stranger && r["role"] == "editor"), "{roles}");
+
+    // A solved question works once.
+    let host = "jyj.qingdao.gov.cn";
+    let (_, _, form) = s.page(host, "/mailbox/").await;
+    let q = form.split("验证问题：").nth(1).unwrap().split("</label>").next().unwrap();
+    let n: Vec<u32> = q.split(|c: char| !c.is_ascii_digit()).filter_map(|x| x.parse().ok()).collect();
+    let answer = (n[0] + n[1]).to_string();
+    let token = form.split("name=\"token\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let letter = |subject: &'static str| {
+        let (answer, token) = (answer.clone(), token.clone());
+        let c = s.client.clone();
+        let base = s.base.clone();
+        async move {
+            c.post(format!("{base}/mailbox/"))
+                .header("host", host)
+                .form(&[
+                    ("channel", "mayor"),
+                    ("subject", subject),
+                    ("body", "建议增加夜间公交。"),
+                    ("writer_name", "市民"),
+                    ("writer_contact", "13900002222"),
+                    ("answer", &answer),
+                    ("token", &token),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(letter("第一次").await.status(), StatusCode::CREATED);
+    let again = letter("再用一次").await;
+    assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(again.text().await.unwrap().contains("这个验证问题已经用过"), "said so");
+
+    // Rating a letter counts against the same limit as tracking: codes cannot be guessed.
+    let mut limited = false;
+    for i in 0..12 {
+        let (st, _) = s
+            .call(
+                reqwest::Method::POST,
+                "/api/v1/letters/rate",
+                None,
+                Some(json!({"code": format!("XXXX-XXXX-XXXX-{i:04}"), "rating": 5})),
+            )
+            .await;
+        limited |= st == StatusCode::TOO_MANY_REQUESTS;
+    }
+    assert!(limited, "guessed codes are throttled");
+
+    // Public words in an interview transcript are text, not links or images.
+    let starts = (time::OffsetDateTime::now_utc() + time::Duration::hours(2))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let (_, i) = s
+        .post(
+            &format!("/api/v1/sites/{}/interviews", nr.site),
+            &nr.editor.1,
+            json!({"title": "访谈", "guests": "嘉宾", "starts_at": starts}),
+        )
+        .await;
+    let id = i["id"].as_i64().unwrap();
+    let (st, q) = s
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/v1/interviews/{id}/questions"),
+            None,
+            Some(json!({"name": "[客服](https://evil.example)", "contact": "x@y.cn",
+                        "body": "请看 ![二维码](https://evil.example/qr.png) 和 <a href=\"https://evil.example\">这里</a>"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{q}");
+    let (st, _) = s
+        .post(&format!("/api/v1/questions/{}", q["id"]), &nr.editor.1, json!({"action": "answer", "answer": "好的。"}))
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (_, ended) =
+        s.post(&format!("/api/v1/interviews/{id}/end"), &nr.editor.1, json!({"column_id": nr.column})).await;
+    let doc = ended["transcript_document_id"].as_i64().unwrap();
+    let published = nr.publish(&s, doc).await;
+    let _ = published;
+    let (_, _, transcript) = s.page(host, &format!("/articles/{doc}.html")).await;
+    assert!(!transcript.contains("<img"), "no image: {transcript}");
+    assert!(!transcript.contains("<a href=\"https://evil.example"), "no link: {transcript}");
+    assert!(transcript.contains("二维码"), "the words are kept: {transcript}");
+
+    // An HTML body is stored sanitised, not only shown so.
+    let (st, d) = s
+        .post(
+            &format!("/api/v1/sites/{}/documents", nr.site),
+            &nr.editor.1,
+            json!({"title": "HTML 正文", "body": "<p onclick=\"steal()\">正文<script>steal()</script><a href=\"javascript:steal()\">链接</a></p>",
+                   "body_format": "html", "columns": [nr.column]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{d}");
+    let (_, d) = s.get(&format!("/api/v1/documents/{}", d["id"]), &nr.editor.1).await;
+    let stored = d.to_string();
+    assert!(!stored.contains("script") && !stored.contains("onclick") && !stored.contains("javascript:"), "{stored}");
+    assert!(stored.contains("正文") && stored.contains("链接"), "{stored}");
     s.finish().await;
 }
