@@ -144,6 +144,9 @@ mod postgres {
                 )
                 .await;
             assert_eq!(st, 201, "{out}");
+            // A sibling site shows it once it accepts it (on node A); node B follows.
+            let accept = format!("/api/v1/reposts/{}/accept", out["created"][0]["id"]);
+            assert_eq!(s.post(&accept, &s.admin, json!({})).await.0, 200);
             until(&b, "wsjkw.qingdao.gov.cn", "/columns/shangji/", "跨节点转载的通知").await;
             until(&b, "wsjkw.qingdao.gov.cn", &format!("/articles/{id}.html"), "<h1>跨节点转载的通知</h1>").await;
             // An edit of the original on node A reaches the copy node B serves.
