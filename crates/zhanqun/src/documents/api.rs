@@ -1,6 +1,6 @@
 //! `/api/v1/…/documents`: writing, the review workflow, history and attachments.
 
-use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::response::Response;
 use serde::Deserialize;
 use utoipa_axum::router::UtoipaMethodRouterExt;
@@ -11,7 +11,7 @@ use super::{AttachmentView, DocumentPatch, DocumentView, History, NewDocument};
 use crate::app::App;
 use crate::kernel::{AppError, AppResult};
 use crate::web::api::{ApiRouter, Auth, Created, Json, download, multipart_error, read_part};
-use crate::web::problem::{ApiJson, ApiPath, ApiQuery};
+use crate::web::problem::{ApiJson, ApiMultipart, ApiPath, ApiQuery};
 
 pub fn router() -> ApiRouter {
     ApiRouter::new()
@@ -108,7 +108,7 @@ async fn upload_attachment(
     State(app): State<App>,
     Auth(actor): Auth,
     ApiPath(id): ApiPath<i64>,
-    mut form: Multipart,
+    ApiMultipart(mut form): ApiMultipart,
 ) -> AppResult<Created<AttachmentView>> {
     let limit = app.config.max_attachment_bytes();
     while let Some(field) = form.next_field().await.map_err(multipart_error)? {

@@ -113,6 +113,23 @@ impl IntoResponse for AppError {
     }
 }
 
+/// A `multipart/form-data` body whose refusal (no or a broken boundary, another media type)
+/// is a problem like every other API error.
+pub struct ApiMultipart(pub axum::extract::Multipart);
+
+impl<S: Send + Sync> FromRequest<S> for ApiMultipart {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        axum::extract::Multipart::from_request(req, state).await.map(ApiMultipart).map_err(|e| {
+            AppError::UnsupportedMediaType(format!(
+                "请求体须为 multipart/form-data，并带有效的 boundary：{}",
+                e.body_text()
+            ))
+        })
+    }
+}
+
 /// A JSON body that reports its errors as problems naming the field at fault.
 pub struct ApiJson<T>(pub T);
 
