@@ -15,6 +15,7 @@ mod cli;
 mod cluster;
 mod contract;
 mod disclosure;
+mod fuzz;
 mod import;
 mod mailbox;
 mod mailbox_pages;
