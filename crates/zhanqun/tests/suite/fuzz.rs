@@ -211,7 +211,8 @@ fn code_like() -> impl Strategy<Value = String> {
 #[test]
 fn code_validators_accept_only_what_they_accept_again() {
     fuzz("validators", code_like(), |s| {
-        let checks: [(&str, fn(&str, &str) -> Result<(), zhanqun_domain::validate::FieldError>); 5] = [
+        type Check = fn(&str, &str) -> Result<(), zhanqun_domain::validate::FieldError>;
+        let checks: [(&str, Check); 5] = [
             ("site_code", check_site_code),
             ("icp", check_icp_filing),
             ("psb", check_psb_filing),
