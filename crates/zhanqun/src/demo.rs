@@ -19,6 +19,8 @@ pub const DEMO_USERS: &[(&str, &str, &str, &str)] = &[
     ("editorial", "赵把关", "demo-editorial-2026", "各站点编辑审核员"),
     ("jyj-admin", "教育局网站管理员", "demo-siteadmin-2026", "教育局网站站点管理员"),
     ("handler", "孙经办", "demo-handler-2026", "教育局来信经办人"),
+    ("security", "钱安全", "demo-security-2026", "安全管理员（人员、角色、密码、会话）"),
+    ("auditor", "孔审计", "demo-auditor-2026", "审计管理员（查阅和导出操作记录）"),
 ];
 
 /// The people who write and review the demo content.
@@ -158,6 +160,11 @@ impl App {
                         display_name: (*display).into(),
                         password: (*pw).into(),
                         is_admin: *name == "admin",
+                        duty: match *name {
+                            "security" => Some("security".into()),
+                            "auditor" => Some("audit".into()),
+                            _ => None,
+                        },
                     },
                 )
                 .await

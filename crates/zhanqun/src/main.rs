@@ -62,10 +62,30 @@ enum Command {
         #[command(subcommand)]
         command: CalendarCommand,
     },
+    /// The audit trail: check its hash chain, export it.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Write a consistent copy of the SQLite database, safe while the server runs.
     Backup {
         /// File to write (must not exist).
         out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain from the first entry to the head; exits 1 when it is broken.
+    Verify,
+    /// Write entries as CSV to standard output (oldest first, at most 1000 per call).
+    Export {
+        /// From this day on (YYYY-MM-DD).
+        #[arg(long)]
+        since: Option<String>,
+        /// Up to and including this day.
+        #[arg(long)]
+        until: Option<String>,
     },
 }
 
@@ -104,9 +124,13 @@ enum UserCommand {
         username: String,
         #[arg(long, default_value = "")]
         display_name: String,
-        /// Make them a system administrator.
-        #[arg(long)]
+        /// Make them the system administrator (sites, columns, calendar, jobs).
+        #[arg(long, conflicts_with = "duty")]
         admin: bool,
+        /// Make them the security administrator (`security`: people, roles, passwords,
+        /// sessions) or the audit administrator (`audit`: the audit trail).
+        #[arg(long)]
+        duty: Option<String>,
     },
     /// List people.
     List,
@@ -194,6 +218,32 @@ async fn run() -> anyhow::Result<()> {
             tracing::info!("shutting down");
             running.stop().await;
         }
+        Command::Audit { command } => {
+            let app = settings.open_app().await?;
+            match command {
+                AuditCommand::Verify => {
+                    let r = app.verify_audit(&cli_actor).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                    if r.intact {
+                        println!(
+                            "操作记录完整：已校验 {} 条（启用哈希链之前的 {} 条不在校验范围内）",
+                            r.checked, r.unchained
+                        );
+                    } else {
+                        println!(
+                            "操作记录被篡改：{}（位置 {}）",
+                            r.problem.unwrap_or_default(),
+                            r.broken_at.unwrap_or(0)
+                        );
+                        std::process::exit(1);
+                    }
+                }
+                AuditCommand::Export { since, until } => {
+                    let f = zhanqun::system::audit::AuditFilter { since, until, ..Default::default() };
+                    let csv = app.audit_csv(&cli_actor, &f).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                    print!("{csv}");
+                }
+            }
+        }
         Command::Migrate => {
             settings.open_app().await?;
             println!("数据库已是最新结构");
@@ -201,15 +251,21 @@ async fn run() -> anyhow::Result<()> {
         Command::User { command } => {
             let app = settings.open_app().await?;
             match command {
-                UserCommand::Add { username, display_name, admin } => {
+                UserCommand::Add { username, display_name, admin, duty } => {
                     let mut password = String::new();
                     std::io::stdin().read_to_string(&mut password).context("reading the password from stdin")?;
                     let password = password.trim_end_matches(['\r', '\n']).to_string();
                     let u = app
-                        .create_user(&cli_actor, NewUser { username, display_name, password, is_admin: admin })
+                        .create_user(&cli_actor, NewUser { username, display_name, password, is_admin: admin, duty })
                         .await
                         .map_err(|e| anyhow::anyhow!("{e}"))?;
-                    println!("已添加用户 {}（#{}）{}", u.username, u.id, if u.is_admin { "，系统管理员" } else { "" });
+                    let what = match (u.is_admin, u.duty.as_deref()) {
+                        (true, _) => "，系统管理员",
+                        (_, Some("security")) => "，安全管理员",
+                        (_, Some("audit")) => "，审计管理员",
+                        _ => "",
+                    };
+                    println!("已添加用户 {}（#{}）{what}", u.username, u.id);
                 }
                 UserCommand::List => {
                     for u in app.list_users(&cli_actor).await.map_err(|e| anyhow::anyhow!("{e}"))? {
@@ -218,7 +274,12 @@ async fn run() -> anyhow::Result<()> {
                             u.id,
                             u.username,
                             u.display_name,
-                            if u.is_admin { "管理员" } else { "" },
+                            match (u.is_admin, u.duty.as_deref()) {
+                                (true, _) => "系统管理员",
+                                (_, Some("security")) => "安全管理员",
+                                (_, Some("audit")) => "审计管理员",
+                                _ => "",
+                            },
                             if u.disabled { "（已停用）" } else { "" }
                         );
                     }

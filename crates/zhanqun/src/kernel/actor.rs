@@ -6,26 +6,96 @@ use zhanqun_domain::workflow::Role;
 
 use super::error::{AppError, AppResult};
 
+/// The administrators besides the system administrator (三员分立): each does their own job
+/// and nothing of another's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Duty {
+    /// People, their roles, passwords and sessions.
+    Security,
+    /// Reads and exports the audit trail, nothing else.
+    Audit,
+}
+
+impl Duty {
+    pub fn parse(s: &str) -> Option<Duty> {
+        match s {
+            "security" => Some(Duty::Security),
+            "audit" => Some(Duty::Audit),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Duty::Security => "security",
+            Duty::Audit => "audit",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Duty::Security => "安全管理员",
+            Duty::Audit => "审计管理员",
+        }
+    }
+}
+
 /// Who is acting: a signed-in person, or the system itself (scheduled jobs, the CLI).
 #[derive(Debug, Clone)]
 pub struct Actor {
     pub user_id: Option<i64>,
     pub name: String,
+    /// The system administrator: sites, columns, the calendar, jobs, the platform's settings.
     pub is_admin: bool,
+    /// The security or audit administrator.
+    pub duty: Option<Duty>,
     /// (site id, role) pairs held directly.
     pub roles: Vec<(i64, Role)>,
 }
 
 impl Actor {
-    /// The platform itself, for work it does on its own (scheduled publishing).
+    /// The platform itself, for work it does on its own (scheduled publishing) and for the
+    /// operator at the server's console (the CLI), who holds every duty.
     pub fn system(name: &str) -> Actor {
-        Actor { user_id: None, name: name.to_string(), is_admin: true, roles: Vec::new() }
+        Actor { user_id: None, name: name.to_string(), is_admin: true, duty: None, roles: Vec::new() }
     }
 
     /// Someone from the public without an account (a letter's writer, a commenter), as the
     /// audit trail names them.
     pub fn public(name: &str) -> Actor {
-        Actor { user_id: None, name: name.to_string(), is_admin: false, roles: Vec::new() }
+        Actor { user_id: None, name: name.to_string(), is_admin: false, duty: None, roles: Vec::new() }
+    }
+
+    /// The platform itself or the console (no account): every duty is theirs.
+    fn is_console(&self) -> bool {
+        self.user_id.is_none() && self.is_admin
+    }
+
+    /// Whether the actor manages people, roles, passwords and sessions.
+    pub fn manages_people(&self) -> bool {
+        self.duty == Some(Duty::Security) || self.is_console()
+    }
+
+    /// Whether the actor reads and exports the whole audit trail.
+    pub fn audits(&self) -> bool {
+        self.duty == Some(Duty::Audit) || self.is_console()
+    }
+
+    pub fn require_security(&self) -> AppResult<()> {
+        if self.manages_people() {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden("需要安全管理员权限：人员、角色、密码和会话由安全管理员管理（三员分立）".into()))
+        }
+    }
+
+    pub fn require_audit(&self) -> AppResult<()> {
+        if self.audits() {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden("需要审计管理员权限：全部操作记录由审计管理员查阅和导出（三员分立）".into()))
+        }
     }
 
     pub fn holds(&self, site_id: i64, role: Role) -> bool {
@@ -80,7 +150,7 @@ pub async fn require_role(conn: &mut AnyConnection, actor: &Actor, site_id: i64,
 /// site admin of a site above it. Separation of duties: the rules that keep a site's staff
 /// in check (who reviews, whether reviewers must be independent) are not the staff's to set.
 pub async fn require_oversight(conn: &mut AnyConnection, actor: &Actor, site_id: i64, what: &str) -> AppResult<()> {
-    if actor.is_admin || admin_above(conn, actor, site_id).await? {
+    if actor.is_admin || actor.manages_people() || admin_above(conn, actor, site_id).await? {
         return Ok(());
     }
     Err(AppError::Forbidden(format!("{what}须由上级站点的管理员或系统管理员办理，本站人员不能自行设定")))

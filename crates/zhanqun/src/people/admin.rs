@@ -19,12 +19,18 @@ pub fn router() -> Router<App> {
         .route("/admin/sites/{id}/roles/revoke", post(revoke_role))
 }
 
-/// The people page: accounts, and the bodies with their codes.
+/// The people page: accounts (for the security administrator), and the bodies with their
+/// codes (for the system administrator).
 pub async fn users_screen(app: &App, a: &Admin, shown: Shown) -> Response {
     let read = async {
-        let users = app.list_users(a.actor()).await?;
-        let bodies = app.bodies_with_codes().await?;
-        Ok::<_, AppError>(context! { title => "人员", users, bodies })
+        let actor = a.actor();
+        if !actor.manages_people() && !actor.is_admin {
+            actor.require_security()?;
+        }
+        let users = if actor.manages_people() { Some(app.list_users(actor).await?) } else { None };
+        let bodies = if actor.is_admin { Some(app.bodies_with_codes().await?) } else { None };
+        let title = if users.is_some() { "人员与机构" } else { "机构" };
+        Ok::<_, AppError>(context! { title, users, bodies })
     };
     match read.await {
         Ok(ctx) => a.render_shown("users", "users.html", ctx, shown),
@@ -42,7 +48,8 @@ async fn create_user(State(app): State<App>, p: Posted) -> Response {
         username: f.get("username").trim().into(),
         display_name: f.get("display_name").into(),
         password: f.get("password").into(),
-        is_admin: f.checked("is_admin"),
+        is_admin: f.get("duty") == "system",
+        duty: Some(f.get("duty").to_string()).filter(|d| d == "security" || d == "audit"),
     };
     match app.create_user(p.actor(), input).await {
         Ok(u) => p.done("/admin/users", &format!("已添加 {}", u.username)),

@@ -64,6 +64,8 @@ struct Me {
     user_id: Option<i64>,
     username: String,
     is_admin: bool,
+    /// `security` or `audit` for those administrators (三员分立).
+    duty: Option<crate::kernel::actor::Duty>,
     roles: Vec<MyRole>,
 }
 
@@ -75,7 +77,7 @@ async fn me(Auth(actor): Auth) -> AppResult<Json<Me>> {
         .iter()
         .map(|(s, r)| MyRole { site_id: *s, role: r.as_str().into(), role_label: r.label() })
         .collect();
-    Ok(Json(Me { user_id: actor.user_id, username: actor.name, is_admin: actor.is_admin, roles }))
+    Ok(Json(Me { user_id: actor.user_id, username: actor.name, is_admin: actor.is_admin, duty: actor.duty, roles }))
 }
 
 #[utoipa::path(get, path = "/users", tag = "people", responses((status = 200, body = Vec<UserView>)))]

@@ -67,6 +67,22 @@ pub fn random_token() -> String {
     format!("zq_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw))
 }
 
+/// A successful login in the trail: who, through what (`admin` or `api`), from where.
+pub(crate) async fn record_login(
+    conn: &mut sqlx::AnyConnection,
+    user: &UserRow,
+    via: &str,
+    client: IpAddr,
+) -> AppResult<()> {
+    let who = Actor { user_id: Some(user.id), name: user.username.clone(), is_admin: false, duty: None, roles: vec![] };
+    audit::write(
+        conn,
+        &who,
+        Audit::event(None, "user", user.id, "login", serde_json::json!({"via": via, "address": client.to_string()})),
+    )
+    .await
+}
+
 /// The one answer to every refused login with a password, whatever the reason.
 pub const LOGIN_REFUSED: &str = "用户名或密码错误，或账号已锁定、停用";
 
@@ -111,6 +127,21 @@ impl App {
             .map_err(|e| AppError::Internal(anyhow::anyhow!("checking a password: {e}")))?;
         let Some(user) = user else {
             self.login_limiter.allow(&key);
+            let tried: String = username.chars().take(64).collect();
+            let mut w = self.db.begin_write().await?;
+            audit::write(
+                w.conn(),
+                &Actor::public("未知账号"),
+                Audit::event(
+                    None,
+                    "user",
+                    0,
+                    "login_failed",
+                    serde_json::json!({"username": tried, "address": client.to_string(), "why": "unknown"}),
+                ),
+            )
+            .await?;
+            w.commit().await?;
             return Err(refused());
         };
         let locked = user.locked_until.is_some_and(|u| u > now);
@@ -145,13 +176,33 @@ impl App {
         .bind(user.id)
         .fetch_one(w.conn())
         .await?;
+        let who =
+            Actor { user_id: Some(user.id), name: user.username.clone(), is_admin: false, duty: None, roles: vec![] };
+        audit::write(
+            w.conn(),
+            &who,
+            Audit::event(
+                None,
+                "user",
+                user.id,
+                "login_failed",
+                serde_json::json!({"address": client.to_string(), "why": "password", "in_a_row": failed}),
+            ),
+        )
+        .await?;
         if failed >= self.config.max_failed_logins {
             sqlx::query("UPDATE users SET failed_logins = 0, locked_until = $1 WHERE id = $2")
                 .bind(now + self.config.lockout_minutes * 60_000)
                 .bind(user.id)
                 .execute(w.conn())
                 .await?;
-            let actor = Actor { user_id: Some(user.id), name: user.username.clone(), is_admin: false, roles: vec![] };
+            let actor = Actor {
+                user_id: Some(user.id),
+                name: user.username.clone(),
+                is_admin: false,
+                duty: None,
+                roles: vec![],
+            };
             audit::write(
                 w.conn(),
                 &actor,
@@ -201,6 +252,7 @@ impl App {
         .bind(expires)
         .execute(w.conn())
         .await?;
+        record_login(w.conn(), &user, "api", client).await?;
         w.commit().await?;
         Ok(IssuedToken { token, expires_at: fmt_time(expires) })
     }
@@ -240,7 +292,8 @@ impl App {
             .into_iter()
             .map(|(s, r)| Role::try_from(r).map(|r| (s, r)).map_err(|e| AppError::Internal(e.into())))
             .collect::<AppResult<Vec<_>>>()?;
-        Ok(Actor { user_id: Some(user.id), name: user.username, is_admin: user.is_admin != 0, roles })
+        let duty = user.duty.as_deref().and_then(crate::kernel::actor::Duty::parse);
+        Ok(Actor { user_id: Some(user.id), name: user.username, is_admin: user.is_admin != 0, duty, roles })
     }
 
     /// Revokes one token (log out).

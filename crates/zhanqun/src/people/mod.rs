@@ -22,4 +22,6 @@ pub struct UserRow {
     pub failed_logins: i64,
     pub locked_until: Option<i64>,
     pub created_at: i64,
+    /// `security` or `audit` (三员分立); the system administrator is `is_admin`.
+    pub duty: Option<String>,
 }

@@ -44,6 +44,7 @@ impl App {
         .execute(w.conn())
         .await?;
         sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(now).execute(w.conn()).await?;
+        super::auth::record_login(w.conn(), &user, "admin", client).await?;
         w.commit().await?;
         Ok(token)
     }

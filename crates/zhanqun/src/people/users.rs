@@ -7,7 +7,7 @@ use zhanqun_domain::workflow::Role;
 use super::UserRow;
 use super::auth::{check_password_strength, hash_password};
 use crate::app::App;
-use crate::kernel::actor::require_any_role;
+use crate::kernel::actor::{Duty, require_any_role};
 use crate::kernel::time::{fmt_time, now_ms};
 use crate::kernel::{Actor, AppError, AppResult, Audit};
 
@@ -18,8 +18,13 @@ pub struct NewUser {
     #[serde(default)]
     pub display_name: String,
     pub password: String,
+    /// A system administrator (sites, columns, the calendar, jobs).
     #[serde(default)]
     pub is_admin: bool,
+    /// `security` (people, roles, passwords, sessions) or `audit` (the audit trail); none
+    /// for everyone else. One duty per account, and not with `is_admin` (三员分立).
+    #[serde(default)]
+    pub duty: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -28,6 +33,8 @@ pub struct UserView {
     pub username: String,
     pub display_name: String,
     pub is_admin: bool,
+    /// `security` or `audit`, when the account is one of those administrators.
+    pub duty: Option<String>,
     pub disabled: bool,
     pub locked: bool,
     pub created_at: String,
@@ -40,6 +47,7 @@ impl From<&UserRow> for UserView {
             username: u.username.clone(),
             display_name: u.display_name.clone(),
             is_admin: u.is_admin != 0,
+            duty: u.duty.clone(),
             disabled: u.disabled != 0,
             locked: u.locked_until.is_some_and(|t| t > now_ms()),
             created_at: fmt_time(u.created_at),
@@ -58,6 +66,25 @@ pub struct RoleGrant {
     pub role_label: &'static str,
 }
 
+/// Who gives and takes roles on a site: the security administrator, or a site admin of the
+/// site or of one above it. Not the system administrator as such (三员分立: people are not
+/// theirs to manage).
+async fn require_role_granter(cmd: &mut crate::kernel::Command<'_>, site_id: i64) -> AppResult<()> {
+    let actor = cmd.actor();
+    if actor.manages_people() {
+        return Ok(());
+    }
+    if actor.is_admin
+        && !actor.holds(site_id, Role::SiteAdmin)
+        && !crate::kernel::actor::admin_above(cmd.conn(), actor, site_id).await?
+    {
+        return Err(AppError::Forbidden(
+            "角色由安全管理员或本站点（及上级站点）的管理员授予；系统管理员不管理人员（三员分立）".into(),
+        ));
+    }
+    cmd.require_role(site_id, &[Role::SiteAdmin]).await
+}
+
 fn check_username(name: &str) -> AppResult<()> {
     let ok = (2..=64).contains(&name.len())
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-');
@@ -69,10 +96,19 @@ fn check_username(name: &str) -> AppResult<()> {
 }
 
 impl App {
-    /// Creates a person. Only a system administrator may (the CLI acts as one).
+    /// Creates a person. Only the security administrator may (the CLI acts as one).
     pub async fn create_user(&self, actor: &Actor, input: NewUser) -> AppResult<UserView> {
-        actor.require_admin()?;
+        actor.require_security()?;
         let mut errs = FieldErrors::new();
+        let duty = input.duty.as_deref().map(str::trim).filter(|d| !d.is_empty());
+        match duty.map(|d| (d, Duty::parse(d))) {
+            Some((d, None)) => errs.add("duty", "one_of", format!("职责「{d}」无效，应为 security 或 audit")),
+            Some(_) if input.is_admin => {
+                errs.add("duty", "one_duty", "三员分立：系统管理员、安全管理员、审计管理员须是三个不同的账号")
+            }
+            _ => {}
+        }
+        let duty = duty.and_then(Duty::parse);
         if let Err(AppError::Invalid(e)) = check_username(&input.username) {
             errs.0.extend(e.0);
         }
@@ -96,12 +132,13 @@ impl App {
             return Err(AppError::field("username", "unique", format!("用户名「{}」已被使用", input.username)));
         }
         let row: UserRow = sqlx::query_as(
-            "INSERT INTO users (username, display_name, password_hash, is_admin, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING *",
+            "INSERT INTO users (username, display_name, password_hash, is_admin, duty, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
         )
         .bind(&input.username)
         .bind(&display)
         .bind(&hash)
         .bind(i64::from(input.is_admin))
+        .bind(duty.map(Duty::as_str))
         .bind(now_ms())
         .fetch_one(cmd.conn())
         .await?;
@@ -111,7 +148,7 @@ impl App {
                 "user",
                 row.id,
                 "create",
-                serde_json::json!({"username": row.username, "is_admin": input.is_admin}),
+                serde_json::json!({"username": row.username, "is_admin": input.is_admin, "duty": duty.map(Duty::as_str)}),
             )
             .moved(None, Some("active")),
         )
@@ -121,7 +158,7 @@ impl App {
     }
 
     pub async fn list_users(&self, actor: &Actor) -> AppResult<Vec<UserView>> {
-        actor.require_admin()?;
+        actor.require_security()?;
         let rows: Vec<UserRow> = sqlx::query_as("SELECT * FROM users ORDER BY id").fetch_all(&self.db.pool).await?;
         Ok(rows.iter().map(UserView::from).collect())
     }
@@ -136,7 +173,10 @@ impl App {
 
     /// Disables a person: their tokens stop working at once; their records stay.
     pub async fn disable_user(&self, actor: &Actor, user_id: i64) -> AppResult<UserView> {
-        actor.require_admin()?;
+        actor.require_security()?;
+        if actor.user_id == Some(user_id) {
+            return Err(AppError::Forbidden("不能停用自己的账号，请由其他安全管理员办理".into()));
+        }
         let mut cmd = self.begin(actor).await?;
         let row: UserRow = sqlx::query_as("UPDATE users SET disabled = 1 WHERE id = $1 RETURNING *")
             .bind(user_id)
@@ -163,7 +203,7 @@ impl App {
     /// Whether `actor` oversees `site_id` from outside it (a system administrator, or site
     /// admin of a site above): who may grant its review roles and set reviewer independence.
     pub async fn oversees(&self, actor: &Actor, site_id: i64) -> AppResult<bool> {
-        if actor.is_admin {
+        if actor.is_admin || actor.manages_people() {
             return Ok(true);
         }
         let mut c = self.db.pool.acquire().await?;
@@ -180,7 +220,7 @@ impl App {
         })?;
         let mut cmd = self.begin(actor).await?;
         crate::sites::load_site(cmd.conn(), site_id).await?;
-        cmd.require_role(site_id, &[Role::SiteAdmin]).await?;
+        require_role_granter(&mut cmd, site_id).await?;
         if actor.user_id == Some(user_id) {
             return Err(AppError::Forbidden("不能给自己授予角色，请由其他管理员办理".into()));
         }
@@ -215,7 +255,7 @@ impl App {
     pub async fn revoke_role(&self, actor: &Actor, site_id: i64, user_id: i64, role: &str) -> AppResult<()> {
         let role = Role::parse(role).ok_or_else(|| AppError::NotFound(format!("角色「{role}」不存在")))?;
         let mut cmd = self.begin(actor).await?;
-        cmd.require_role(site_id, &[Role::SiteAdmin]).await?;
+        require_role_granter(&mut cmd, site_id).await?;
         let n = sqlx::query("DELETE FROM site_roles WHERE user_id = $1 AND site_id = $2 AND role = $3")
             .bind(user_id)
             .bind(site_id)
@@ -237,7 +277,9 @@ impl App {
 
     pub async fn site_roles(&self, actor: &Actor, site_id: i64) -> AppResult<Vec<RoleGrant>> {
         let mut c = self.db.pool.acquire().await?;
-        require_any_role(&mut c, actor, site_id).await?;
+        if !actor.manages_people() {
+            require_any_role(&mut c, actor, site_id).await?;
+        }
         let rows: Vec<(i64, String, String)> = sqlx::query_as(
             "SELECT r.user_id, u.username, r.role FROM site_roles r JOIN users u ON u.id = r.user_id \
              WHERE r.site_id = $1 ORDER BY u.username, r.role",
@@ -258,7 +300,7 @@ impl App {
     /// hold a role on a site they administer or one below it. Anyone else is granted by their
     /// exact user name, so no admin login can list every account and real name.
     pub async fn users_to_grant(&self, actor: &Actor) -> AppResult<Vec<UserView>> {
-        if actor.is_admin {
+        if actor.manages_people() {
             return self.list_users(actor).await;
         }
         let tree: Vec<(i64, Option<i64>)> =

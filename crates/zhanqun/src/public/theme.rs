@@ -127,6 +127,7 @@ pub const ADMIN_TEMPLATES: &[(&str, &str)] = &[
     ("documents.html", include_str!("../../themes/admin/documents.html")),
     ("document.html", include_str!("../../themes/admin/document.html")),
     ("audit.html", include_str!("../../themes/admin/audit.html")),
+    ("audit_trail.html", include_str!("../../themes/admin/audit_trail.html")),
     ("letters.html", include_str!("../../themes/admin/letters.html")),
     ("letter.html", include_str!("../../themes/admin/letter.html")),
     ("calendar.html", include_str!("../../themes/admin/calendar.html")),

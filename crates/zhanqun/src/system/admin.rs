@@ -15,7 +15,55 @@ use crate::kernel::jobs::JobState;
 use crate::web::admin::{Admin, Posted, Shown, Signed};
 
 pub fn router() -> Router<App> {
-    Router::new().route("/admin/system", get(system)).route("/admin/jobs/{id}/retry", post(retry))
+    Router::new()
+        .route("/admin/system", get(system))
+        .route("/admin/jobs/{id}/retry", post(retry))
+        .route("/admin/audit", get(audit))
+        .route("/admin/audit.csv", get(audit_csv))
+}
+
+async fn audit_csv(State(app): State<App>, a: Signed, Query(f): Query<super::audit::AuditFilter>) -> Response {
+    use axum::response::IntoResponse;
+    match app.audit_csv(a.actor(), &f).await {
+        Ok(csv) => (
+            [
+                (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (axum::http::header::CONTENT_DISPOSITION, "attachment; filename=\"audit.csv\""),
+            ],
+            csv,
+        )
+            .into_response(),
+        Err(e) => a.fail(&e, "无法导出操作记录", "/admin/audit"),
+    }
+}
+
+/// The audit administrator's screen: the trail with filters, the chain's check, the export.
+async fn audit(State(app): State<App>, a: Signed, Query(f): Query<super::audit::AuditFilter>) -> Response {
+    let read = async {
+        let entries = app.audit_trail(a.actor(), &f).await?;
+        let chain = app.verify_audit(a.actor()).await?;
+        let query = serde_urlencoded_query(&f);
+        Ok::<_, AppError>(context! { title => "审计", entries, chain, f => context! {
+            since => f.since, until => f.until, actor => f.actor, entity => f.entity, action => f.action,
+        }, query })
+    };
+    match read.await {
+        Ok(ctx) => a.render("audit", "audit_trail.html", ctx),
+        Err(e) => a.fail(&e, "无法查看操作记录", "/admin/"),
+    }
+}
+
+/// The filter as a query string, for the export link.
+fn serde_urlencoded_query(f: &super::audit::AuditFilter) -> String {
+    let mut u = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in
+        [("since", &f.since), ("until", &f.until), ("actor", &f.actor), ("entity", &f.entity), ("action", &f.action)]
+    {
+        if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+            u.append_pair(k, v);
+        }
+    }
+    u.finish()
 }
 
 async fn system_screen(app: &App, a: &Admin, state: Option<&str>, shown: Shown) -> Response {

@@ -1,8 +1,10 @@
 //! The platform itself, for system administrators: background jobs (queued, running,
-//! failed, done) with retry, event delivery, and this node's page cache.
+//! failed, done) with retry, event delivery, and this node's page cache; and the whole
+//! audit trail for the audit administrator ([`audit`]).
 
 pub mod admin;
 pub mod api;
+pub mod audit;
 
 use serde::Serialize;
 

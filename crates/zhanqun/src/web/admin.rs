@@ -184,7 +184,11 @@ impl Admin {
 
     fn base(&self, nav: &str) -> Value {
         context! {
-            me => context! { name => self.s.display_name.clone(), is_admin => self.s.actor.is_admin },
+            me => context! {
+                name => self.s.display_name.clone(), is_admin => self.s.actor.is_admin,
+                security => self.s.actor.manages_people(), audit => self.s.actor.audits(),
+                duty => self.s.actor.duty.map(|d| d.label()),
+            },
             csrf => self.s.csrf.clone(), nav, flash => self.flash.clone(),
         }
     }

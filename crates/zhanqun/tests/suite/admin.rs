@@ -191,7 +191,7 @@ async fn bad_input_is_explained_in_chinese_and_nothing_typed_is_lost(bk: Backend
     // Pages an editor may not use say so.
     let (st, html) = editor.get("/admin/users").await;
     assert_eq!(st, StatusCode::FORBIDDEN);
-    assert!(html.contains("需要系统管理员权限"));
+    assert!(html.contains("需要安全管理员权限"), "{html}");
     s.finish().await;
 }
 
@@ -435,7 +435,7 @@ async fn every_admin_screen_opens(bk: Backend) {
         (format!("/admin/sites/{}/documents/new", nr.site), "写新稿件"),
         (format!("/admin/documents/{id}"), "屏幕测试稿件"),
         (format!("/admin/columns/{}", nr.column), "合并或关闭"),
-        ("/admin/users".into(), "添加人员"),
+        ("/admin/users".into(), "添加机构"),
         ("/admin/letters".into(), "来信办理"),
         ("/admin/letters?filter=overdue".into(), "来信办理"),
         ("/admin/calendar".into(), "年节假日安排"),

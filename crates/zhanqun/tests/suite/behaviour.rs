@@ -683,9 +683,9 @@ async fn repeated_wrong_passwords_lock_the_account(b: Backend) {
         (StatusCode::UNAUTHORIZED, refused),
         "no hint that the user does not exist"
     );
-    let (_, users) = s.get("/api/v1/users", &s.admin).await;
+    let (_, users) = s.get("/api/v1/users", &s.security).await;
     assert!(users.as_array().unwrap().iter().any(|u| u["username"] == "zhang" && u["locked"] == true));
-    let (st, body) = s.post("/api/v1/users", &s.admin, json!({"username": "weak", "password": "123"})).await;
+    let (st, body) = s.post("/api/v1/users", &s.security, json!({"username": "weak", "password": "123"})).await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(field_errors(&body), vec![("password".into(), "min_length".into())]);
     s.finish().await;
@@ -701,7 +701,7 @@ async fn tokens_stop_working_when_revoked_or_disabled(b: Backend) {
     let t2 = s.login("li", crate::common::PW).await;
     let (st, _) = s.post(&format!("/api/v1/users/{id}/disable"), &t2, json!({})).await;
     assert_eq!(st, StatusCode::FORBIDDEN, "only administrators disable people");
-    s.post(&format!("/api/v1/users/{id}/disable"), &s.admin, json!({})).await;
+    s.post(&format!("/api/v1/users/{id}/disable"), &s.security, json!({})).await;
     assert_eq!(s.get("/api/v1/me", &t2).await.0, StatusCode::UNAUTHORIZED);
     let (st, _) = s
         .call(Method::POST, "/api/v1/auth/token", None, Some(json!({"username": "li", "password": crate::common::PW})))

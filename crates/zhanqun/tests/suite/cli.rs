@@ -36,12 +36,19 @@ async fn first_admin_serve_and_backup_while_serving() {
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("系统管理员"));
+    // The other two of the three administrators.
+    for (name, duty) in [("anquan", "security"), ("shenji", "audit")] {
+        let out = run_with_stdin(zhanqun(&data).args(["user", "add", name, "--duty", duty]), "a-strong-password\n");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let out = run_with_stdin(zhanqun(&data).args(["user", "add", "x", "--duty", "king"]), "a-strong-password\n");
+    assert!(!out.status.success(), "an unknown duty is refused");
     let out = zhanqun(&data).args(["user", "list"]).output().unwrap();
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("root\t网站办\t管理员"),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let list = String::from_utf8_lossy(&out.stdout);
+    assert!(list.contains("root\t网站办\t系统管理员"), "{list}");
+    assert!(list.contains("anquan\tanquan\t安全管理员") && list.contains("shenji\tshenji\t审计管理员"), "{list}");
+    let out = zhanqun(&data).args(["audit", "verify"]).output().unwrap();
+    assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("操作记录完整"), "{out:?}");
 
     let mut server =
         Reaped(zhanqun(&data).args(["serve", "--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).spawn().unwrap());

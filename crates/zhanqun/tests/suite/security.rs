@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::admin::{Browser, hidden};
-use crate::common::{ADMIN_PW, Backend, Newsroom, TestServer};
+use crate::common::{ADMIN_PW, Backend, Newsroom, SECURITY_PW, TestServer};
 
 behaviour!(
     a_form_posted_from_another_site_never_rides_on_a_login,
@@ -19,6 +19,8 @@ behaviour!(
     slow_clients_cannot_hold_connections,
     a_repost_shows_only_where_the_receiving_site_agreed_or_from_above,
     names_pickers_challenges_ratings_and_public_text_are_closed,
+    three_administrators_each_do_their_own_job_and_nothing_else,
+    the_audit_trail_shows_tampering_done_in_the_database,
 );
 
 /// A client with no cookie (a page elsewhere posting into the admin).
@@ -54,11 +56,11 @@ async fn a_form_posted_from_another_site_never_rides_on_a_login(b: Backend) {
         assert!(!login.contains("carry:"), "{headers:?}: nothing of the form is carried: {login}");
         assert!(!login.contains("evil") && !login.contains("攻击者"), "{headers:?}");
 
-        // The administrator logs in on that very page: no form comes back to confirm, and
+        // The security administrator (who may add people) logs in on that very page: no form comes back to confirm, and
         // with the attacker's fields added to the login form by hand, still none.
         let pre = hidden(&login, "_pre").to_string();
         let mut form: Vec<(&str, &str)> =
-            vec![("_pre", &pre), ("username", "admin"), ("password", ADMIN_PW), ("next", "/admin/users")];
+            vec![("_pre", &pre), ("username", "security"), ("password", SECURITY_PW), ("next", "/admin/users")];
         form.extend([("carry:username", "evil"), ("carry:is_admin", "1"), ("carry:display_name", "攻击者")]);
         let mut req = c.post(format!("{}/admin/login", s.base)).header("host", "localhost").form(&form);
         for (k, v) in *headers {
@@ -70,14 +72,14 @@ async fn a_form_posted_from_another_site_never_rides_on_a_login(b: Backend) {
         assert!(!page.contains("继续提交"), "{headers:?}: no resubmission offered: {page}");
         assert!(status == StatusCode::SEE_OTHER || status == StatusCode::UNAUTHORIZED, "{headers:?}: {status}");
     }
-    let (_, users) = s.get("/api/v1/users", &s.admin).await;
+    let (_, users) = s.get("/api/v1/users", &s.security).await;
     assert!(!users.as_array().unwrap().iter().any(|u| u["username"] == "evil"), "{users}");
     s.finish().await;
 }
 
 async fn a_form_carried_through_a_new_login_is_shown_whole_before_it_is_sent(b: Backend) {
     let s = TestServer::start(b).await;
-    let admin = Browser::login(&s, "admin", ADMIN_PW).await;
+    let admin = Browser::login(&s, "security", SECURITY_PW).await;
     let (_, html) = admin.get("/admin/users").await;
     let csrf = hidden(&html, "_csrf").to_string();
     // The session runs out while the administrator fills in the form.
@@ -90,7 +92,7 @@ async fn a_form_carried_through_a_new_login_is_shown_whole_before_it_is_sent(b: 
                 ("username", "liu"),
                 ("display_name", "刘审核"),
                 ("password", "a-long-password-2026"),
-                ("is_admin", "1"),
+                ("duty", "system"),
             ],
         )
         .await;
@@ -100,11 +102,11 @@ async fn a_form_carried_through_a_new_login_is_shown_whole_before_it_is_sent(b: 
     let pre = hidden(&login, "_pre").to_string();
     let mut form: Vec<(String, String)> = vec![
         ("_pre".into(), pre),
-        ("username".into(), "admin".into()),
-        ("password".into(), ADMIN_PW.into()),
+        ("username".into(), "security".into()),
+        ("password".into(), SECURITY_PW.into()),
         ("next".into(), "/admin/users".into()),
     ];
-    for key in ["username", "display_name", "is_admin"] {
+    for key in ["username", "display_name", "duty"] {
         form.push((format!("carry:{key}"), hidden(&login, &format!("carry:{key}")).to_string()));
     }
     let form_ref: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -113,7 +115,7 @@ async fn a_form_carried_through_a_new_login_is_shown_whole_before_it_is_sent(b: 
     assert!(resume.contains("继续提交"));
     // Every field is shown, none hidden: where it goes and each name with its value.
     assert!(resume.contains("提交到：<code>/admin/users</code>"), "{resume}");
-    for (k, v) in [("username", "liu"), ("display_name", "刘审核"), ("is_admin", "1")] {
+    for (k, v) in [("username", "liu"), ("display_name", "刘审核"), ("duty", "system")] {
         assert!(resume.contains(&format!("<code>{k}</code>")), "{k} is named: {resume}");
         assert!(
             resume.contains(&format!("<input type=\"text\" name=\"{k}\" value=\"{v}\" readonly")),
@@ -122,7 +124,7 @@ async fn a_form_carried_through_a_new_login_is_shown_whole_before_it_is_sent(b: 
         assert!(!resume.contains(&format!("type=\"hidden\" name=\"{k}\"")), "{k} is not hidden");
     }
     // Nothing was created before the person looked.
-    let (_, users) = s.get("/api/v1/users", &s.admin).await;
+    let (_, users) = s.get("/api/v1/users", &s.security).await;
     assert!(!users.as_array().unwrap().iter().any(|u| u["username"] == "liu"));
     s.finish().await;
 }
@@ -546,7 +548,7 @@ async fn a_strangers_guesses_stop_the_stranger_not_the_owner(b: Backend) {
     let mut s = TestServer::start_with_config(b, Some("trusted_proxies = [\"127.0.0.1\"]\n")).await;
     s.person("zhang").await;
     let (gone, _) = s.person("gone").await;
-    assert_eq!(s.post(&format!("/api/v1/users/{gone}/disable"), &s.admin, json!({})).await.0, StatusCode::OK);
+    assert_eq!(s.post(&format!("/api/v1/users/{gone}/disable"), &s.security, json!({})).await.0, StatusCode::OK);
     let refused = (StatusCode::UNAUTHORIZED, "用户名或密码错误，或账号已锁定、停用".to_string());
     let answer = |(st, body): (StatusCode, serde_json::Value)| (st, body["detail"].as_str().unwrap_or("").to_string());
 
@@ -575,7 +577,7 @@ async fn a_strangers_guesses_stop_the_stranger_not_the_owner(b: Backend) {
         assert_eq!(answer(token_from(&s, &from, "zhang", "many-many-guesses").await), refused);
     }
     assert_eq!(answer(token_from(&s, "198.51.100.7", "zhang", crate::common::PW).await), refused);
-    let (_, users) = s.get("/api/v1/users", &s.admin).await;
+    let (_, users) = s.get("/api/v1/users", &s.security).await;
     assert!(users.as_array().unwrap().iter().any(|u| u["username"] == "zhang" && u["locked"] == true));
     let detail: String =
         sqlx::query_scalar("SELECT detail FROM audit_log WHERE entity = 'user' AND action = 'locked' ORDER BY id DESC")
@@ -949,5 +951,156 @@ async fn names_pickers_challenges_ratings_and_public_text_are_closed(b: Backend)
     let stored = d.to_string();
     assert!(!stored.contains("script") && !stored.contains("onclick") && !stored.contains("javascript:"), "{stored}");
     assert!(stored.contains("正文") && stored.contains("链接"), "{stored}");
+    s.finish().await;
+}
+
+async fn three_administrators_each_do_their_own_job_and_nothing_else(b: Backend) {
+    let s = TestServer::start(b).await;
+    let nr = Newsroom::new(&s).await;
+    let new_person = |name: &str| json!({"username": name, "password": "a-long-password-2026"});
+
+    // The system administrator runs the platform, not its people.
+    let (st, e) = s.post("/api/v1/users", &s.admin, new_person("by-system")).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{e}");
+    assert!(e["detail"].as_str().unwrap().contains("安全管理员"), "{e}");
+    assert_eq!(s.get("/api/v1/users", &s.admin).await.0, StatusCode::FORBIDDEN);
+    let (st, _) =
+        s.post(&format!("/api/v1/sites/{}/roles", nr.site), &s.admin, json!({"user_id": 1, "role": "editor"})).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "roles are not the system administrator's");
+    assert_eq!(s.get("/api/v1/audit", &s.admin).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(s.get("/api/v1/system/status", &s.admin).await.0, StatusCode::OK);
+
+    // The security administrator: people and roles, nothing of the sites or the trail.
+    let (st, u) = s.post("/api/v1/users", &s.security, new_person("by-security")).await;
+    assert_eq!(st, StatusCode::CREATED, "{u}");
+    let (st, _) = s
+        .post(&format!("/api/v1/sites/{}/roles", nr.site), &s.security, json!({"user_id": u["id"], "role": "editor"}))
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (st, _) = s
+        .post(
+            "/api/v1/sites",
+            &s.security,
+            json!({"kind": "department", "name": "某局网站", "sponsor": "某局", "primary_domain": "mj.qingdao.gov.cn"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "sites are the system administrator's");
+    assert_eq!(s.get("/api/v1/audit", &s.security).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(s.get("/api/v1/system/status", &s.security).await.0, StatusCode::FORBIDDEN);
+    let (_, me) = s.get("/api/v1/me", &s.security).await;
+    assert_eq!(me["duty"], "security");
+    let (st, _) = s.post(&format!("/api/v1/users/{}/disable", me["user_id"]), &s.security, json!({})).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "not themself");
+    let (st, e) = s
+        .post(
+            "/api/v1/users",
+            &s.security,
+            json!({"username": "two-hats", "password": "a-long-password-2026", "is_admin": true, "duty": "audit"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(e["errors"][0]["rule"], "one_duty");
+
+    // The audit administrator reads and exports the trail, and nothing else.
+    let (st, trail) = s.get("/api/v1/audit?entity=user&action=create", &s.auditor).await;
+    assert_eq!(st, StatusCode::OK, "{trail}");
+    assert!(trail.as_array().unwrap().iter().any(|e| e["detail"]["username"] == "by-security"), "{trail}");
+    let r = s
+        .client
+        .get(format!("{}/api/v1/audit.csv?action=create", s.base))
+        .bearer_auth(&s.auditor)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("by-security"));
+    for (path, body) in [
+        ("/api/v1/users", Some(new_person("by-auditor"))),
+        (
+            "/api/v1/sites",
+            Some(
+                json!({"kind": "department", "name": "某局网站", "sponsor": "某局", "primary_domain": "mj.qingdao.gov.cn"}),
+            ),
+        ),
+    ] {
+        let (st, _) = s.post(path, &s.auditor, body.unwrap()).await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{path}");
+    }
+    assert_eq!(s.get("/api/v1/users", &s.auditor).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(s.get(&format!("/api/v1/sites/{}/documents", nr.site), &s.auditor).await.0, StatusCode::FORBIDDEN);
+    // Logins and failures are in the trail, and so are the auditor's own looks.
+    let _ = s
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/auth/token",
+            None,
+            Some(json!({"username": "editor", "password": "wrong-wrong"})),
+        )
+        .await;
+    let (_, trail) = s.get("/api/v1/audit?entity=user", &s.auditor).await;
+    let actions: Vec<&str> = trail.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert!(actions.contains(&"login") && actions.contains(&"login_failed"), "{actions:?}");
+    let (_, looks) = s.get("/api/v1/audit?entity=audit_log", &s.auditor).await;
+    let looks: Vec<&str> = looks.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert!(looks.contains(&"audit_read") && looks.contains(&"audit_export"), "{looks:?}");
+
+    // In the admin: each sees their own screens.
+    let auditor = Browser::login(&s, "auditor", crate::common::AUDITOR_PW).await;
+    let (st, html) = auditor.get("/admin/audit").await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(html.contains("操作记录完整") && html.contains("by-security"), "{html}");
+    assert_eq!(auditor.get("/admin/users").await.0, StatusCode::FORBIDDEN);
+    let security = Browser::login(&s, "security", SECURITY_PW).await;
+    let (_, html) = security.get("/admin/users").await;
+    assert!(html.contains("添加人员"), "{html}");
+    assert_eq!(security.get("/admin/audit").await.0, StatusCode::FORBIDDEN);
+    let admin = Browser::login(&s, "admin", ADMIN_PW).await;
+    let (_, html) = admin.get("/admin/users").await;
+    assert!(!html.contains("添加人员") && html.contains("添加机构"), "{html}");
+    s.finish().await;
+}
+
+async fn the_audit_trail_shows_tampering_done_in_the_database(b: Backend) {
+    let s = TestServer::start(b).await;
+    let nr = Newsroom::new(&s).await;
+    let doc = nr.draft(&s, "留痕的稿件").await["id"].as_i64().unwrap();
+    nr.publish(&s, doc).await;
+    let (st, r) = s.get("/api/v1/audit/verify", &s.auditor).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(r["intact"], true, "{r}");
+    assert!(r["checked"].as_i64().unwrap() > 10, "{r}");
+
+    // Someone with the database's keys edits an approval, past the triggers.
+    let pool = &s.app().db.pool;
+    let victim: i64 = sqlx::query_scalar("SELECT seq FROM audit_log WHERE action = 'approve' ORDER BY seq LIMIT 1")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let tamper = |sql: &'static str| async move {
+        let mut c = pool.acquire().await.unwrap();
+        if b == Backend::Sqlite {
+            sqlx::query("DROP TRIGGER audit_log_no_update").execute(&mut *c).await.unwrap();
+            sqlx::query("DROP TRIGGER audit_log_no_delete").execute(&mut *c).await.unwrap();
+        } else {
+            sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER USER").execute(&mut *c).await.unwrap();
+        }
+        sqlx::query(sql).execute(&mut *c).await.unwrap();
+    };
+    tamper("UPDATE audit_log SET actor_name = 'someone-else' WHERE action = 'approve' AND seq = (SELECT MIN(seq) FROM audit_log WHERE action = 'approve')").await;
+    let (_, r) = s.get("/api/v1/audit/verify", &s.auditor).await;
+    assert_eq!((r["intact"].as_bool(), r["broken_at"].as_i64()), (Some(false), Some(victim)), "{r}");
+    assert!(r["problem"].as_str().unwrap().contains("被修改"), "{r}");
+    // The console says the same and fails.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zhanqun"))
+        .args(["--data-dir", s.settings.data_dir.to_str().unwrap()])
+        .args(
+            s.settings.database_url.as_ref().map(|u| vec!["--database-url".to_string(), u.clone()]).unwrap_or_default(),
+        )
+        .args(["audit", "verify"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("操作记录被篡改"), "{out:?}");
+    let _ = tamper;
     s.finish().await;
 }

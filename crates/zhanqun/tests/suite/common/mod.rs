@@ -23,6 +23,8 @@ pub enum Backend {
 
 pub const ADMIN_PW: &str = "admin-password-123";
 pub const PW: &str = "people-password-123";
+pub const SECURITY_PW: &str = "security-password-123";
+pub const AUDITOR_PW: &str = "auditor-password-123";
 
 /// What a test adds to the application before it serves (subscribers, job kinds); applied
 /// again on every restart.
@@ -36,7 +38,12 @@ pub struct TestServer {
     pub dir: tempfile::TempDir,
     pub settings: Settings,
     pg_db: Option<String>,
+    /// The system administrator's token (sites, columns, calendar, jobs).
     pub admin: String,
+    /// The security administrator's (people, roles, passwords, sessions).
+    pub security: String,
+    /// The audit administrator's (the audit trail).
+    pub auditor: String,
 }
 
 fn pg_server() -> String {
@@ -91,21 +98,33 @@ impl TestServer {
             settings,
             pg_db,
             admin: String::new(),
+            security: String::new(),
+            auditor: String::new(),
         };
         s.boot().await;
         let app = &s.running.as_ref().unwrap().app;
-        app.create_user(
-            &Actor::system("test"),
-            NewUser {
-                username: "admin".into(),
-                display_name: "管理员".into(),
-                password: ADMIN_PW.into(),
-                is_admin: true,
-            },
-        )
-        .await
-        .unwrap();
+        // The three administrators (三员分立), as an installation starts with them.
+        for (username, display_name, password, is_admin, duty) in [
+            ("admin", "系统管理员", ADMIN_PW, true, None),
+            ("security", "安全管理员", SECURITY_PW, false, Some("security")),
+            ("auditor", "审计管理员", AUDITOR_PW, false, Some("audit")),
+        ] {
+            app.create_user(
+                &Actor::system("test"),
+                NewUser {
+                    username: username.into(),
+                    display_name: display_name.into(),
+                    password: password.into(),
+                    is_admin,
+                    duty: duty.map(Into::into),
+                },
+            )
+            .await
+            .unwrap();
+        }
         s.admin = s.login("admin", ADMIN_PW).await;
+        s.security = s.login("security", SECURITY_PW).await;
+        s.auditor = s.login("auditor", AUDITOR_PW).await;
         s
     }
 
@@ -215,14 +234,14 @@ impl TestServer {
 
     /// Adds a person and returns (id, token).
     pub async fn person(&self, username: &str) -> (i64, String) {
-        let (st, u) = self.post("/api/v1/users", &self.admin, json!({"username": username, "password": PW})).await;
+        let (st, u) = self.post("/api/v1/users", &self.security, json!({"username": username, "password": PW})).await;
         assert_eq!(st, StatusCode::CREATED, "{u}");
         (u["id"].as_i64().unwrap(), self.login(username, PW).await)
     }
 
     pub async fn grant(&self, site: i64, user: i64, role: &str) {
         let (st, b) = self
-            .post(&format!("/api/v1/sites/{site}/roles"), &self.admin, json!({"user_id": user, "role": role}))
+            .post(&format!("/api/v1/sites/{site}/roles"), &self.security, json!({"user_id": user, "role": role}))
             .await;
         assert_eq!(st, StatusCode::CREATED, "{b}");
     }
