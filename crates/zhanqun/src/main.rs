@@ -197,7 +197,13 @@ async fn run() -> anyhow::Result<()> {
                 let _ = running.app.local_links.set(port);
                 running.app.pages.invalidate_all();
             }
-            let _ = writeln!(out, "管理后台：http://localhost:{port}/admin/");
+            match (running.admin_addr, running.app.config.admin_hosts.first()) {
+                (Some(a), Some(h)) => writeln!(out, "管理后台：http://{h}:{}/admin/（仅此地址）", a.port()),
+                (Some(a), None) => writeln!(out, "管理后台：http://{a}/admin/（仅此地址）"),
+                (None, Some(h)) => writeln!(out, "管理后台：http://{h}:{port}/admin/（仅此域名）"),
+                (None, None) => writeln!(out, "管理后台：http://localhost:{port}/admin/"),
+            }
+            .ok();
             for s in running.app.hosts.load().sorted() {
                 let _ = writeln!(
                     out,

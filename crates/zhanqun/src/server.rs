@@ -49,9 +49,12 @@ fn absolute(p: &Path) -> PathBuf {
 /// A running server, for the CLI and for tests.
 pub struct Running {
     pub addr: SocketAddr,
+    /// The admin UI's own address, when `admin_listen` is configured.
+    pub admin_addr: Option<SocketAddr>,
     pub app: App,
     shutdown: tokio::sync::watch::Sender<bool>,
     http: tokio::task::JoinHandle<std::io::Result<()>>,
+    admin_http: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     background: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -60,6 +63,9 @@ impl Running {
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
         let _ = self.http.await;
+        if let Some(a) = self.admin_http {
+            let _ = a.await;
+        }
         for t in self.background {
             let _ = t.await;
         }
@@ -144,6 +150,18 @@ pub async fn start(app: App, listen: &str) -> anyhow::Result<Running> {
         .await
         .map_err(|e| anyhow::anyhow!("starting event delivery: {e}"))?;
     background.push(tokio::spawn(crate::kernel::jobs::run_worker(app.clone(), rx.clone())));
-    let http = tokio::spawn(serve(listener, crate::web::service(app.clone()), rx));
-    Ok(Running { addr, app, shutdown: tx, http, background })
+    let service = crate::web::service(app.clone());
+    let (admin_addr, admin_http) = match app.config.admin_listen.as_deref() {
+        Some(admin_listen) => {
+            let l = TcpListener::bind(admin_listen)
+                .await
+                .with_context(|| format!("cannot listen on {admin_listen} (admin_listen)"))?;
+            let a = l.local_addr()?;
+            let door = crate::web::public::CachedFirst { admin_door: true, ..service.clone() };
+            (Some(a), Some(tokio::spawn(serve(l, door, rx.clone()))))
+        }
+        None => (None, None),
+    };
+    let http = tokio::spawn(serve(listener, service, rx));
+    Ok(Running { addr, admin_addr, app, shutdown: tx, http, admin_http, background })
 }

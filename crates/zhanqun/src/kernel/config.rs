@@ -40,6 +40,12 @@ pub struct Config {
     pub body_read_seconds: u64,
     /// Connections served at once by each node; more wait in the listen queue.
     pub max_connections: usize,
+    /// Host names the admin UI answers on (e.g. `["admin.qingdao.gov.cn"]`); empty: every
+    /// host. Elsewhere `/admin/` is not found.
+    pub admin_hosts: Vec<String>,
+    /// A listen address of the admin UI's own (e.g. `10.0.0.5:8443`, on the web office's
+    /// network); when set, `/admin/` answers only on connections to it.
+    pub admin_listen: Option<String>,
     /// An admin UI session ends after this long without use.
     pub session_idle_minutes: i64,
     /// An admin UI session ends this long after login, used or not.
@@ -70,6 +76,8 @@ impl Default for Config {
             header_read_seconds: 30,
             body_read_seconds: 60,
             max_connections: 4096,
+            admin_hosts: Vec::new(),
+            admin_listen: None,
             session_idle_minutes: 120,
             session_max_hours: 12,
             interpretation_days: 3,

@@ -20,7 +20,7 @@ use crate::kernel::AppError;
 
 /// The whole HTTP application: cached public pages answered first, the rest routed.
 pub fn service(app: App) -> public::CachedFirst {
-    public::CachedFirst { app: app.clone(), router: router(app), peer: None }
+    public::CachedFirst { app: app.clone(), router: router(app), peer: None, admin_door: false }
 }
 
 /// Every route of every capability, with the layers they share; the sites' own pages are
@@ -40,6 +40,33 @@ fn router(app: App) -> Router {
         .fallback(public::fallback)
         .layer(DefaultBodyLimit::max(json_limit))
         .layer(CatchPanicLayer::custom(|_| AppError::Internal(anyhow::anyhow!("handler panicked")).into_response()))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), admin_reach))
         .layer(axum::middleware::from_fn(headers::layer))
         .with_state(app)
+}
+
+/// The admin UI answers only where the configuration puts it: on `admin_hosts` (when
+/// given) and on the `admin_listen` address (when given). Anywhere else `/admin/` does not
+/// exist, so the public hosts never show even its login page.
+async fn admin_reach(
+    axum::extract::State(app): axum::extract::State<App>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if headers::Area::of(req.uri().path()) == headers::Area::Admin {
+        let c = &app.config;
+        let door = req.extensions().get::<public::AdminDoor>().is_some_and(|d| d.0);
+        let host = req
+            .headers()
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(|h| h.rsplit_once(':').filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit())).map_or(h, |(h, _)| h))
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let host_ok = c.admin_hosts.is_empty() || c.admin_hosts.iter().any(|h| h.eq_ignore_ascii_case(&host));
+        if !host_ok || (c.admin_listen.is_some() && !door) {
+            return public::plain_page(axum::http::StatusCode::NOT_FOUND, "页面不存在", "您访问的页面不存在。");
+        }
+    }
+    next.run(req).await
 }

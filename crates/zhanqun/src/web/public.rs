@@ -226,7 +226,13 @@ pub struct CachedFirst {
     pub app: App,
     pub router: axum::Router,
     pub peer: Option<std::net::SocketAddr>,
+    /// The connection came in on the admin UI's own listen address (`admin_listen`).
+    pub admin_door: bool,
 }
+
+/// Told to the router: whether the connection came in on `admin_listen`.
+#[derive(Debug, Clone, Copy)]
+pub struct AdminDoor(pub bool);
 
 /// A cached page's bytes as they are, or whatever the router answered.
 pub type AnyBody = http_body_util::Either<Full<Bytes>, Body>;
@@ -256,6 +262,7 @@ impl hyper::service::Service<axum::http::Request<hyper::body::Incoming>> for Cac
                 if let Some(peer) = self.peer {
                     req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
                 }
+                req.extensions_mut().insert(AdminDoor(self.admin_door));
                 let base = std::time::Duration::from_secs(self.app.config.body_read_seconds.max(1));
                 let req = req.map(|b| Deadline::new(b, base));
                 futures_util::future::Either::Right(Routed(self.router.clone().call(req)))

@@ -21,6 +21,7 @@ behaviour!(
     names_pickers_challenges_ratings_and_public_text_are_closed,
     three_administrators_each_do_their_own_job_and_nothing_else,
     the_audit_trail_shows_tampering_done_in_the_database,
+    the_admin_answers_only_on_its_own_host_and_address,
 );
 
 /// A client with no cookie (a page elsewhere posting into the admin).
@@ -1102,5 +1103,35 @@ async fn the_audit_trail_shows_tampering_done_in_the_database(b: Backend) {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("操作记录被篡改"), "{out:?}");
     let _ = tamper;
+    s.finish().await;
+}
+
+async fn the_admin_answers_only_on_its_own_host_and_address(b: Backend) {
+    let mut s = TestServer::start_with_config(b, Some("admin_hosts = [\"admin.localhost\"]\n")).await;
+    let nr = Newsroom::new(&s).await;
+    let _ = nr;
+    let client = s.client.clone();
+    let get = |base: String, host: &'static str, path: &'static str| {
+        let c = client.clone();
+        async move { c.get(format!("{base}{path}")).header("host", host).send().await.unwrap().status() }
+    };
+    for path in ["/admin/login", "/admin/", "/api/v1/docs/"] {
+        assert_eq!(get(s.base.clone(), "jyj.qingdao.gov.cn", path).await, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(get(s.base.clone(), "localhost", path).await, StatusCode::NOT_FOUND, "{path}");
+    }
+    assert_eq!(get(s.base.clone(), "admin.localhost", "/admin/login").await, StatusCode::OK);
+    assert_eq!(get(s.base.clone(), "jyj.qingdao.gov.cn", "/").await, StatusCode::OK, "the public site as ever");
+    assert_eq!(
+        get(s.base.clone(), "jyj.qingdao.gov.cn", "/api/v1/sites").await,
+        StatusCode::UNAUTHORIZED,
+        "the API as ever"
+    );
+
+    // On an address of its own: the public listener has no admin at all.
+    s.restart_with_config("admin_listen = \"127.0.0.1:0\"\n").await;
+    let admin_base = format!("http://{}", s.running.as_ref().unwrap().admin_addr.unwrap());
+    assert_eq!(get(s.base.clone(), "localhost", "/admin/login").await, StatusCode::NOT_FOUND);
+    assert_eq!(get(admin_base.clone(), "localhost", "/admin/login").await, StatusCode::OK);
+    assert_eq!(get(s.base.clone(), "jyj.qingdao.gov.cn", "/").await, StatusCode::OK);
     s.finish().await;
 }
