@@ -136,6 +136,8 @@ enum UserCommand {
     List,
     /// Disable a person: their tokens stop working at once.
     Disable { username: String },
+    /// Set a person's password (read from standard input); their sessions and tokens end.
+    Password { username: String },
     /// Give a person a role on a site (site_admin, editor, secrecy_reviewer, editorial_reviewer).
     Grant {
         username: String,
@@ -289,6 +291,14 @@ async fn run() -> anyhow::Result<()> {
                             if u.disabled { "（已停用）" } else { "" }
                         );
                     }
+                }
+                UserCommand::Password { username } => {
+                    let u = app.user_by_name(&username).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let mut password = String::new();
+                    std::io::stdin().read_to_string(&mut password).context("reading the password from stdin")?;
+                    let password = password.trim_end_matches(['\r', '\n']).to_string();
+                    app.reset_password(&cli_actor, u.id, &password).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                    println!("已设置用户 {username} 的密码");
                 }
                 UserCommand::Disable { username } => {
                     let u = app.user_by_name(&username).await.map_err(|e| anyhow::anyhow!("{e}"))?;

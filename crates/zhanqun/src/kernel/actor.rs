@@ -52,19 +52,35 @@ pub struct Actor {
     pub duty: Option<Duty>,
     /// (site id, role) pairs held directly.
     pub roles: Vec<(i64, Role)>,
+    /// The password was reset or has expired: nothing but choosing a new one until then.
+    pub must_change_password: bool,
 }
 
 impl Actor {
     /// The platform itself, for work it does on its own (scheduled publishing) and for the
     /// operator at the server's console (the CLI), who holds every duty.
     pub fn system(name: &str) -> Actor {
-        Actor { user_id: None, name: name.to_string(), is_admin: true, duty: None, roles: Vec::new() }
+        Actor {
+            user_id: None,
+            name: name.to_string(),
+            is_admin: true,
+            duty: None,
+            roles: Vec::new(),
+            must_change_password: false,
+        }
     }
 
     /// Someone from the public without an account (a letter's writer, a commenter), as the
     /// audit trail names them.
     pub fn public(name: &str) -> Actor {
-        Actor { user_id: None, name: name.to_string(), is_admin: false, duty: None, roles: Vec::new() }
+        Actor {
+            user_id: None,
+            name: name.to_string(),
+            is_admin: false,
+            duty: None,
+            roles: Vec::new(),
+            must_change_password: false,
+        }
     }
 
     /// The platform itself or the console (no account): every duty is theirs.

@@ -40,6 +40,9 @@ pub struct Config {
     pub body_read_seconds: u64,
     /// Connections served at once by each node; more wait in the listen queue.
     pub max_connections: usize,
+    /// Days a password is good for; then its owner must change it at the next sign-in.
+    /// 0: passwords do not expire.
+    pub password_max_age_days: i64,
     /// Host names the admin UI answers on (e.g. `["admin.qingdao.gov.cn"]`); empty: every
     /// host. Elsewhere `/admin/` is not found.
     pub admin_hosts: Vec<String>,
@@ -76,6 +79,7 @@ impl Default for Config {
             header_read_seconds: 30,
             body_read_seconds: 60,
             max_connections: 4096,
+            password_max_age_days: 90,
             admin_hosts: Vec::new(),
             admin_listen: None,
             session_idle_minutes: 120,
@@ -121,6 +125,9 @@ impl Config {
             if v == 0 {
                 anyhow::bail!("{name} must be at least 1");
             }
+        }
+        if self.password_max_age_days < 0 {
+            anyhow::bail!("password_max_age_days must be 0 (never) or more");
         }
         if self.max_failed_logins < 1 || self.lockout_minutes < 1 {
             anyhow::bail!("max_failed_logins and lockout_minutes must be at least 1");

@@ -15,6 +15,8 @@ pub fn router() -> Router<App> {
     Router::new()
         .route("/admin/users", get(users).post(create_user))
         .route("/admin/users/{id}/disable", post(disable_user))
+        .route("/admin/users/{id}/password", post(reset_password))
+        .route("/admin/password", get(password_page).post(change_password))
         .route("/admin/sites/{id}/roles", post(grant_role))
         .route("/admin/sites/{id}/roles/revoke", post(revoke_role))
 }
@@ -87,5 +89,36 @@ async fn revoke_role(State(app): State<App>, Path(id): Path<i64>, p: Posted) -> 
     match app.revoke_role(p.actor(), id, p.form.id("user_id"), p.form.get("role")).await {
         Ok(()) => p.done(&format!("/admin/sites/{id}"), "已撤销角色"),
         Err(e) => crate::sites::admin::site_screen(&app, &p, id, p.shown(&e).as_form("rv")).await,
+    }
+}
+
+/// Changing one's own password; the only screen open while a reset or expired password
+/// waits to be replaced.
+async fn password_page(a: Signed) -> Response {
+    password_screen(&a, Shown::none())
+}
+
+fn password_screen(a: &Admin, shown: Shown) -> Response {
+    let due = a.actor().must_change_password;
+    a.render_shown("password", "password.html", context! { title => "修改密码", due }, shown)
+}
+
+async fn change_password(State(app): State<App>, p: Posted) -> Response {
+    let (cur, new, again) = (p.form.get("current_password"), p.form.get("new_password"), p.form.get("new_password2"));
+    let res = if new != again {
+        Err(AppError::field("new_password2", "mismatch", "两次输入的新密码不一致"))
+    } else {
+        app.change_own_password(p.actor(), cur, new, Some(&p.token)).await
+    };
+    match res {
+        Ok(()) => p.done("/admin/", "密码已修改；您在其他地方的登录已全部退出"),
+        Err(e) => password_screen(&p, p.shown(&e)),
+    }
+}
+
+async fn reset_password(State(app): State<App>, Path(id): Path<i64>, p: Posted) -> Response {
+    match app.reset_password(p.actor(), id, p.form.get("new_password")).await {
+        Ok(()) => p.done("/admin/users", &format!("已重置用户 #{id} 的密码；其登录已全部退出，下次登录须先修改密码")),
+        Err(e) => users_screen(&app, &p, p.shown(&e).as_form("pv")).await,
     }
 }

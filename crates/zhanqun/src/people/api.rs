@@ -17,6 +17,8 @@ pub fn router() -> ApiRouter {
     ApiRouter::new()
         .routes(routes!(login, logout))
         .routes(routes!(me))
+        .routes(routes!(change_password))
+        .routes(routes!(reset_password))
         .routes(routes!(list_users, create_user))
         .routes(routes!(disable_user))
         .routes(routes!(site_roles, grant_role))
@@ -59,6 +61,49 @@ struct MyRole {
     role_label: &'static str,
 }
 
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct PasswordChange {
+    current_password: String,
+    /// At least 10 characters of three kinds (lower, upper, digits, symbols or Chinese); none
+    /// of the last five.
+    new_password: String,
+}
+
+/// Changes the caller's own password. Every other session and token of theirs ends; this
+/// token stays. After a reset or when the password has expired, this is all a token can do.
+#[utoipa::path(post, path = "/me/password", tag = "people", request_body = PasswordChange,
+    responses((status = 204, description = "已修改")))]
+async fn change_password(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    RawToken(token): RawToken,
+    ApiJson(p): ApiJson<PasswordChange>,
+) -> AppResult<StatusCode> {
+    app.change_own_password(&actor, &p.current_password, &p.new_password, Some(&token)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct PasswordReset {
+    new_password: String,
+}
+
+/// Sets a new password for someone (the security administrator); they must change it at
+/// their next sign-in, and every session and token of theirs ends now.
+#[utoipa::path(post, path = "/users/{id}/password", tag = "people", params(("id" = i64, Path)),
+    request_body = PasswordReset, responses((status = 204, description = "已重置")))]
+async fn reset_password(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(p): ApiJson<PasswordReset>,
+) -> AppResult<StatusCode> {
+    app.reset_password(&actor, id, &p.new_password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[derive(Serialize, utoipa::ToSchema)]
 struct Me {
     user_id: Option<i64>,
@@ -66,6 +111,8 @@ struct Me {
     is_admin: bool,
     /// `security` or `audit` for those administrators (三员分立).
     duty: Option<crate::kernel::actor::Duty>,
+    /// The password was reset or has expired: `POST /me/password` before anything else.
+    must_change_password: bool,
     roles: Vec<MyRole>,
 }
 
@@ -77,7 +124,14 @@ async fn me(Auth(actor): Auth) -> AppResult<Json<Me>> {
         .iter()
         .map(|(s, r)| MyRole { site_id: *s, role: r.as_str().into(), role_label: r.label() })
         .collect();
-    Ok(Json(Me { user_id: actor.user_id, username: actor.name, is_admin: actor.is_admin, duty: actor.duty, roles }))
+    Ok(Json(Me {
+        user_id: actor.user_id,
+        username: actor.name,
+        is_admin: actor.is_admin,
+        duty: actor.duty,
+        must_change_password: actor.must_change_password,
+        roles,
+    }))
 }
 
 #[utoipa::path(get, path = "/users", tag = "people", responses((status = 200, body = Vec<UserView>)))]

@@ -25,7 +25,7 @@ pub fn hash_password(password: &str) -> AppResult<String> {
         .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing password: {e}")))
 }
 
-fn verify_password(password: &str, phc: &str) -> bool {
+pub(crate) fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }
 
@@ -52,6 +52,20 @@ pub fn check_password_strength(pw: &str) -> AppResult<()> {
     if n > 256 {
         return Err(AppError::field("password", "max_length", "密码不能超过 256 个字符"));
     }
+    // Three of four kinds: lower-case, upper-case, digits, anything else (symbols, Chinese).
+    let kinds = [
+        pw.chars().any(|c| c.is_ascii_lowercase()),
+        pw.chars().any(|c| c.is_ascii_uppercase()),
+        pw.chars().any(|c| c.is_ascii_digit()),
+        pw.chars().any(|c| !c.is_ascii_alphanumeric()),
+    ];
+    if kinds.iter().filter(|&&k| k).count() < 3 {
+        return Err(AppError::field(
+            "password",
+            "complexity",
+            "密码须包含小写字母、大写字母、数字、符号（或汉字）中的至少三类",
+        ));
+    }
     Ok(())
 }
 
@@ -67,6 +81,11 @@ pub fn random_token() -> String {
     format!("zq_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw))
 }
 
+/// The person an entry about their own sign-in names (no rights: they are not signed in).
+fn who_failed(user: &UserRow) -> Actor {
+    Actor { user_id: Some(user.id), ..Actor::public(&user.username) }
+}
+
 /// A successful login in the trail: who, through what (`admin` or `api`), from where.
 pub(crate) async fn record_login(
     conn: &mut sqlx::AnyConnection,
@@ -74,10 +93,9 @@ pub(crate) async fn record_login(
     via: &str,
     client: IpAddr,
 ) -> AppResult<()> {
-    let who = Actor { user_id: Some(user.id), name: user.username.clone(), is_admin: false, duty: None, roles: vec![] };
     audit::write(
         conn,
-        &who,
+        &who_failed(user),
         Audit::event(None, "user", user.id, "login", serde_json::json!({"via": via, "address": client.to_string()})),
     )
     .await
@@ -176,11 +194,9 @@ impl App {
         .bind(user.id)
         .fetch_one(w.conn())
         .await?;
-        let who =
-            Actor { user_id: Some(user.id), name: user.username.clone(), is_admin: false, duty: None, roles: vec![] };
         audit::write(
             w.conn(),
-            &who,
+            &who_failed(user),
             Audit::event(
                 None,
                 "user",
@@ -196,13 +212,7 @@ impl App {
                 .bind(user.id)
                 .execute(w.conn())
                 .await?;
-            let actor = Actor {
-                user_id: Some(user.id),
-                name: user.username.clone(),
-                is_admin: false,
-                duty: None,
-                roles: vec![],
-            };
+            let actor = who_failed(user);
             audit::write(
                 w.conn(),
                 &actor,
@@ -293,7 +303,15 @@ impl App {
             .map(|(s, r)| Role::try_from(r).map(|r| (s, r)).map_err(|e| AppError::Internal(e.into())))
             .collect::<AppResult<Vec<_>>>()?;
         let duty = user.duty.as_deref().and_then(crate::kernel::actor::Duty::parse);
-        Ok(Actor { user_id: Some(user.id), name: user.username, is_admin: user.is_admin != 0, duty, roles })
+        let must_change_password = self.password_due(&user);
+        Ok(Actor {
+            user_id: Some(user.id),
+            name: user.username,
+            is_admin: user.is_admin != 0,
+            duty,
+            roles,
+            must_change_password,
+        })
     }
 
     /// Revokes one token (log out).

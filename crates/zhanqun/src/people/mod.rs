@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod passwords;
 pub mod sessions;
 pub mod users;
 
@@ -24,4 +25,7 @@ pub struct UserRow {
     pub created_at: i64,
     /// `security` or `audit` (三员分立); the system administrator is `is_admin`.
     pub duty: Option<String>,
+    /// Set by a reset: the next sign-in must choose a new password first.
+    pub must_change_password: i64,
+    pub password_changed_at: Option<i64>,
 }

@@ -132,7 +132,8 @@ impl App {
             return Err(AppError::field("username", "unique", format!("用户名「{}」已被使用", input.username)));
         }
         let row: UserRow = sqlx::query_as(
-            "INSERT INTO users (username, display_name, password_hash, is_admin, duty, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
+            "INSERT INTO users (username, display_name, password_hash, is_admin, duty, created_at, password_changed_at, must_change_password) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING *",
         )
         .bind(&input.username)
         .bind(&display)
@@ -140,6 +141,9 @@ impl App {
         .bind(i64::from(input.is_admin))
         .bind(duty.map(Duty::as_str))
         .bind(now_ms())
+        // The first password comes from the security administrator: its owner replaces it at
+        // the first sign-in. (At the console the operator chooses their own.)
+        .bind(i64::from(actor.user_id.is_some()))
         .fetch_one(cmd.conn())
         .await?;
         cmd.audit(

@@ -128,6 +128,7 @@ pub const ADMIN_TEMPLATES: &[(&str, &str)] = &[
     ("document.html", include_str!("../../themes/admin/document.html")),
     ("audit.html", include_str!("../../themes/admin/audit.html")),
     ("audit_trail.html", include_str!("../../themes/admin/audit_trail.html")),
+    ("password.html", include_str!("../../themes/admin/password.html")),
     ("letters.html", include_str!("../../themes/admin/letters.html")),
     ("letter.html", include_str!("../../themes/admin/letter.html")),
     ("calendar.html", include_str!("../../themes/admin/calendar.html")),

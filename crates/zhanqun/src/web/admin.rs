@@ -162,6 +162,8 @@ pub struct Admin {
     pub s: Session,
     flash: Option<String>,
     host: String,
+    /// The session cookie's token (kept when the person changes their password).
+    pub token: String,
 }
 
 impl Admin {
@@ -171,7 +173,14 @@ impl Admin {
             url::form_urlencoded::parse(format!("f={f}").as_bytes()).map(|(_, v)| v.into_owned()).collect::<String>()
         });
         let s = app.session(token).await.ok()?;
-        Some(Admin { s, flash, host: host_of(&parts.headers).to_string() })
+        Some(Admin { s, flash, host: host_of(&parts.headers).to_string(), token: token.to_string() })
+    }
+
+    /// A reset or expired password: every screen but the password's and signing out leads
+    /// to the password screen.
+    fn must_change_first(&self, path: &str) -> Option<Response> {
+        (self.s.actor.must_change_password && path != "/admin/password" && path != "/admin/logout")
+            .then(|| Redirect::to("/admin/password").into_response())
     }
 
     pub fn actor(&self) -> &Actor {
@@ -253,7 +262,10 @@ impl FromRequestParts<App> for Signed {
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Response> {
         match Admin::from_parts(parts, app).await {
-            Some(a) => Ok(Signed(a)),
+            Some(a) => match a.must_change_first(parts.uri.path()) {
+                Some(r) => Err(r),
+                None => Ok(Signed(a)),
+            },
             None => {
                 let next = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/admin/");
                 let enc: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
@@ -348,6 +360,9 @@ impl FromRequest<App> for Posted {
                 "表单已过期或来源不明，请返回刷新页面后重试。",
                 "/admin/",
             ));
+        }
+        if let Some(r) = admin.must_change_first(&path) {
+            return Err(r);
         }
         Ok(Posted { admin, form })
     }

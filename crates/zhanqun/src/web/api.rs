@@ -85,7 +85,15 @@ impl FromRequestParts<App> for Auth {
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, AppError> {
         let token =
             bearer(parts).ok_or_else(|| AppError::Unauthorized("请先登录：缺少 Authorization: Bearer 令牌".into()))?;
-        app.actor_for_token(token).await.map(Auth)
+        let actor = app.actor_for_token(token).await?;
+        // A reset or expired password: only who they are, a new password, or signing out.
+        // (Inside the nested API router the path may have lost its `/api/v1` prefix.)
+        let path = parts.uri.path();
+        let path = path.strip_prefix("/api/v1").unwrap_or(path);
+        if actor.must_change_password && !matches!(path, "/me" | "/me/password" | "/auth/token") {
+            return Err(AppError::Forbidden("须先修改密码（密码已被重置或已过期）：POST /api/v1/me/password".into()));
+        }
+        Ok(Auth(actor))
     }
 }
 

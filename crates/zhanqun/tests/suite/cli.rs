@@ -32,16 +32,16 @@ async fn first_admin_serve_and_backup_while_serving() {
     );
     let out = run_with_stdin(
         zhanqun(&data).args(["user", "add", "root", "--admin", "--display-name", "网站办"]),
-        "a-strong-password\n",
+        "a-strong-Password-1\n",
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("系统管理员"));
     // The other two of the three administrators.
     for (name, duty) in [("anquan", "security"), ("shenji", "audit")] {
-        let out = run_with_stdin(zhanqun(&data).args(["user", "add", name, "--duty", duty]), "a-strong-password\n");
+        let out = run_with_stdin(zhanqun(&data).args(["user", "add", name, "--duty", duty]), "a-strong-Password-1\n");
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     }
-    let out = run_with_stdin(zhanqun(&data).args(["user", "add", "x", "--duty", "king"]), "a-strong-password\n");
+    let out = run_with_stdin(zhanqun(&data).args(["user", "add", "x", "--duty", "king"]), "a-strong-Password-1\n");
     assert!(!out.status.success(), "an unknown duty is refused");
     let out = zhanqun(&data).args(["user", "list"]).output().unwrap();
     let list = String::from_utf8_lossy(&out.stdout);
@@ -60,7 +60,7 @@ async fn first_admin_serve_and_backup_while_serving() {
     let client = reqwest::Client::new();
     let tok: serde_json::Value = client
         .post(format!("{base}/api/v1/auth/token"))
-        .json(&serde_json::json!({"username": "root", "password": "a-strong-password"}))
+        .json(&serde_json::json!({"username": "root", "password": "a-strong-Password-1"}))
         .send()
         .await
         .unwrap()

@@ -22,6 +22,7 @@ behaviour!(
     three_administrators_each_do_their_own_job_and_nothing_else,
     the_audit_trail_shows_tampering_done_in_the_database,
     the_admin_answers_only_on_its_own_host_and_address,
+    passwords_are_changed_reset_never_reused_and_expire,
 );
 
 /// A client with no cookie (a page elsewhere posting into the admin).
@@ -1133,5 +1134,84 @@ async fn the_admin_answers_only_on_its_own_host_and_address(b: Backend) {
     assert_eq!(get(s.base.clone(), "localhost", "/admin/login").await, StatusCode::NOT_FOUND);
     assert_eq!(get(admin_base.clone(), "localhost", "/admin/login").await, StatusCode::OK);
     assert_eq!(get(s.base.clone(), "jyj.qingdao.gov.cn", "/").await, StatusCode::OK);
+    s.finish().await;
+}
+
+async fn passwords_are_changed_reset_never_reused_and_expire(b: Backend) {
+    let s = TestServer::start(b).await;
+    let first = crate::common::FIRST_PW;
+    let (st, u) = s.post("/api/v1/users", &s.security, json!({"username": "wu", "password": first})).await;
+    assert_eq!(st, StatusCode::CREATED, "{u}");
+    let id = u["id"].as_i64().unwrap();
+    // The first sign-in can do nothing but choose a new password.
+    let t = s.login("wu", first).await;
+    let (_, me) = s.get("/api/v1/me", &t).await;
+    assert_eq!(me["must_change_password"], true, "{me}");
+    let (st, e) = s.get("/api/v1/sites", &t).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{e}");
+    assert!(e["detail"].as_str().unwrap().contains("须先修改密码"));
+    let change = |token: String, current: &'static str, new: &'static str| {
+        let s = &s;
+        async move { s.post("/api/v1/me/password", &token, json!({"current_password": current, "new_password": new})).await }
+    };
+    let (st, e) = change(t.clone(), "not-the-password-1", "Brand-new-pass-1").await;
+    assert_eq!((st, e["errors"][0]["rule"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("wrong")), "{e}");
+    let (st, e) = change(t.clone(), first, "alllowercaseletters").await;
+    assert_eq!((st, e["errors"][0]["rule"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("complexity")), "{e}");
+    let (st, _) = change(t.clone(), first, "Brand-new-pass-1").await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    assert_eq!(s.get("/api/v1/sites", &t).await.0, StatusCode::OK, "this token goes on");
+    let (st, e) = change(t.clone(), "Brand-new-pass-1", first).await;
+    assert_eq!((st, e["errors"][0]["rule"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("reused")), "{e}");
+
+    // A reset by the security administrator ends every session and token; the next sign-in
+    // changes it first. Nobody else resets passwords.
+    let other = s.login("wu", "Brand-new-pass-1").await;
+    let (st, _) =
+        s.post(&format!("/api/v1/users/{id}/password"), &s.admin, json!({"new_password": "Reset-by-admin-1"})).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "not the system administrator's");
+    let (st, _) = s
+        .post(&format!("/api/v1/users/{id}/password"), &s.security, json!({"new_password": "Reset-by-sec-2026"}))
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    assert_eq!(s.get("/api/v1/me", &t).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(s.get("/api/v1/me", &other).await.0, StatusCode::UNAUTHORIZED);
+    let t = s.login("wu", "Reset-by-sec-2026").await;
+    assert_eq!(s.get("/api/v1/sites", &t).await.0, StatusCode::FORBIDDEN);
+    // In the admin, every screen leads to the password screen until it is changed.
+    let browser = Browser::login(&s, "wu", "Reset-by-sec-2026").await;
+    let r = browser.c.get(format!("{}/admin/sites", s.base)).header("host", "localhost").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/admin/password");
+    let html = browser
+        .outcome(
+            browser
+                .submit(
+                    "/admin/password",
+                    "/admin/password",
+                    &[
+                        ("current_password", "Reset-by-sec-2026"),
+                        ("new_password", "Chosen-by-wu-2026"),
+                        ("new_password2", "Chosen-by-wu-2026"),
+                    ],
+                )
+                .await,
+        )
+        .await;
+    assert!(html.contains("密码已修改"), "{html}");
+    assert_eq!(browser.get("/admin/sites").await.0, StatusCode::OK);
+
+    // Passwords expire after `password_max_age_days`.
+    sqlx::query("UPDATE users SET password_changed_at = 0 WHERE username = 'wu'")
+        .execute(&s.app().db.pool)
+        .await
+        .unwrap();
+    let t = s.login("wu", "Chosen-by-wu-2026").await;
+    let (_, me) = s.get("/api/v1/me", &t).await;
+    assert_eq!(me["must_change_password"], true, "expired: {me}");
+    // Each step is in the trail.
+    let (_, trail) = s.get("/api/v1/audit?entity=user", &s.auditor).await;
+    let actions: Vec<&str> = trail.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert!(actions.contains(&"password_change") && actions.contains(&"password_reset"), "{actions:?}");
     s.finish().await;
 }

@@ -23,6 +23,8 @@ pub enum Backend {
 
 pub const ADMIN_PW: &str = "admin-password-123";
 pub const PW: &str = "people-password-123";
+/// What the security administrator gives a new person, changed at their first sign-in.
+pub const FIRST_PW: &str = "First-password-2026";
 pub const SECURITY_PW: &str = "security-password-123";
 pub const AUDITOR_PW: &str = "auditor-password-123";
 
@@ -234,9 +236,15 @@ impl TestServer {
 
     /// Adds a person and returns (id, token).
     pub async fn person(&self, username: &str) -> (i64, String) {
-        let (st, u) = self.post("/api/v1/users", &self.security, json!({"username": username, "password": PW})).await;
+        let (st, u) =
+            self.post("/api/v1/users", &self.security, json!({"username": username, "password": FIRST_PW})).await;
         assert_eq!(st, StatusCode::CREATED, "{u}");
-        (u["id"].as_i64().unwrap(), self.login(username, PW).await)
+        // The first password comes from the security administrator; its owner replaces it.
+        let first = self.login(username, FIRST_PW).await;
+        let (st, b) =
+            self.post("/api/v1/me/password", &first, json!({"current_password": FIRST_PW, "new_password": PW})).await;
+        assert_eq!(st, StatusCode::NO_CONTENT, "{b}");
+        (u["id"].as_i64().unwrap(), first)
     }
 
     pub async fn grant(&self, site: i64, user: i64, role: &str) {
