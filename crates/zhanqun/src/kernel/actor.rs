@@ -54,6 +54,9 @@ pub struct Actor {
     pub roles: Vec<(i64, Role)>,
     /// The password was reset or has expired: nothing but choosing a new one until then.
     pub must_change_password: bool,
+    /// Staff without two-factor sign-in where the configuration requires it: nothing but
+    /// enrolling until then.
+    pub must_enroll_two_factor: bool,
 }
 
 impl Actor {
@@ -67,6 +70,7 @@ impl Actor {
             duty: None,
             roles: Vec::new(),
             must_change_password: false,
+            must_enroll_two_factor: false,
         }
     }
 
@@ -80,6 +84,7 @@ impl Actor {
             duty: None,
             roles: Vec::new(),
             must_change_password: false,
+            must_enroll_two_factor: false,
         }
     }
 

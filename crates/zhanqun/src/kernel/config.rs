@@ -43,6 +43,9 @@ pub struct Config {
     /// Days a password is good for; then its owner must change it at the next sign-in.
     /// 0: passwords do not expire.
     pub password_max_age_days: i64,
+    /// Two-factor sign-in: `optional` (anyone may switch it on) or `staff` (administrators,
+    /// site admins and reviewers must enrol before they can do anything else).
+    pub two_factor: String,
     /// Host names the admin UI answers on (e.g. `["admin.qingdao.gov.cn"]`); empty: every
     /// host. Elsewhere `/admin/` is not found.
     pub admin_hosts: Vec<String>,
@@ -80,6 +83,7 @@ impl Default for Config {
             body_read_seconds: 60,
             max_connections: 4096,
             password_max_age_days: 90,
+            two_factor: "optional".into(),
             admin_hosts: Vec::new(),
             admin_listen: None,
             session_idle_minutes: 120,
@@ -125,6 +129,9 @@ impl Config {
             if v == 0 {
                 anyhow::bail!("{name} must be at least 1");
             }
+        }
+        if !matches!(self.two_factor.as_str(), "optional" | "staff") {
+            anyhow::bail!("two_factor must be \"optional\" or \"staff\"");
         }
         if self.password_max_age_days < 0 {
             anyhow::bail!("password_max_age_days must be 0 (never) or more");

@@ -17,6 +17,10 @@ pub fn router() -> Router<App> {
         .route("/admin/users/{id}/disable", post(disable_user))
         .route("/admin/users/{id}/password", post(reset_password))
         .route("/admin/password", get(password_page).post(change_password))
+        .route("/admin/two-factor", get(two_factor_page))
+        .route("/admin/two-factor/start", post(two_factor_start))
+        .route("/admin/two-factor/confirm", post(two_factor_confirm))
+        .route("/admin/users/{id}/two-factor/reset", post(two_factor_reset))
         .route("/admin/sites/{id}/roles", post(grant_role))
         .route("/admin/sites/{id}/roles/revoke", post(revoke_role))
 }
@@ -120,5 +124,45 @@ async fn reset_password(State(app): State<App>, Path(id): Path<i64>, p: Posted) 
     match app.reset_password(p.actor(), id, p.form.get("new_password")).await {
         Ok(()) => p.done("/admin/users", &format!("已重置用户 #{id} 的密码；其登录已全部退出，下次登录须先修改密码")),
         Err(e) => users_screen(&app, &p, p.shown(&e).as_form("pv")).await,
+    }
+}
+
+/// Two-factor sign-in: whether it is on, and switching it on.
+async fn two_factor_page(State(app): State<App>, a: Signed) -> Response {
+    two_factor_screen(&app, &a, context! {}, Shown::none()).await
+}
+
+async fn two_factor_screen(app: &App, a: &Admin, extra: minijinja::Value, shown: Shown) -> Response {
+    let on = match app.two_factor_on(a.actor()).await {
+        Ok(on) => on,
+        Err(e) => return a.fail(&e, "无法查看双因素登录", "/admin/"),
+    };
+    let due = a.actor().must_enroll_two_factor;
+    let ctx = context! { title => "双因素登录", on, due, ..extra };
+    a.render_shown("two_factor", "two_factor.html", ctx, shown)
+}
+
+async fn two_factor_start(State(app): State<App>, p: Posted) -> Response {
+    match app.start_two_factor(p.actor()).await {
+        Ok(enrolment) => two_factor_screen(&app, &p, context! { enrolment }, Shown::none()).await,
+        Err(e) => two_factor_screen(&app, &p, context! {}, p.shown(&e)).await,
+    }
+}
+
+async fn two_factor_confirm(State(app): State<App>, p: Posted) -> Response {
+    match app.confirm_two_factor(p.actor(), p.form.get("code")).await {
+        Ok(codes) => two_factor_screen(&app, &p, context! { codes => codes.codes }, Shown::none()).await,
+        Err(e) => {
+            // The key again, so the person can try the next code.
+            let enrolment = context! { secret => p.form.get("secret"), otpauth_uri => p.form.get("otpauth_uri") };
+            two_factor_screen(&app, &p, context! { enrolment }, p.shown(&e)).await
+        }
+    }
+}
+
+async fn two_factor_reset(State(app): State<App>, Path(id): Path<i64>, p: Posted) -> Response {
+    match app.reset_two_factor(p.actor(), id).await {
+        Ok(()) => p.done("/admin/users", &format!("已重置用户 #{id} 的双因素登录；其登录已全部退出，须重新设置")),
+        Err(e) => users_screen(&app, &p, p.shown(&e).as_form("tv")).await,
     }
 }

@@ -18,6 +18,9 @@ pub fn router() -> ApiRouter {
         .routes(routes!(login, logout))
         .routes(routes!(me))
         .routes(routes!(change_password))
+        .routes(routes!(start_two_factor))
+        .routes(routes!(confirm_two_factor))
+        .routes(routes!(reset_two_factor))
         .routes(routes!(reset_password))
         .routes(routes!(list_users, create_user))
         .routes(routes!(disable_user))
@@ -32,6 +35,9 @@ struct LoginInput {
     password: String,
     /// How long the token lives, 1–168 hours (default from the configuration).
     ttl_hours: Option<i64>,
+    /// The authenticator app's current code, or a recovery code, when the account has
+    /// two-factor sign-in.
+    otp: Option<String>,
 }
 
 /// Signs in and issues a bearer token. Every refusal with a password gets one answer (401);
@@ -44,7 +50,7 @@ async fn login(
     ClientAddr(client): ClientAddr,
     ApiJson(i): ApiJson<LoginInput>,
 ) -> AppResult<Json<IssuedToken>> {
-    Ok(Json(app.login(&i.username, &i.password, i.ttl_hours, client).await?))
+    Ok(Json(app.login(&i.username, &i.password, i.otp.as_deref(), i.ttl_hours, client).await?))
 }
 
 /// Revokes the token the request carries.
@@ -84,6 +90,49 @@ async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Starts two-factor sign-in: a new key for the authenticator app (not in force until
+/// confirmed with a code).
+#[utoipa::path(post, path = "/me/two-factor", tag = "people",
+    responses((status = 201, body = crate::people::two_factor::Enrolment)))]
+async fn start_two_factor(
+    State(app): State<App>,
+    Auth(actor): Auth,
+) -> AppResult<(StatusCode, Json<crate::people::two_factor::Enrolment>)> {
+    Ok((StatusCode::CREATED, Json(app.start_two_factor(&actor).await?)))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct OtpInput {
+    /// The six digits the app shows now.
+    code: String,
+}
+
+/// Switches two-factor sign-in on with the app's current code; answers ten single-use
+/// recovery codes, shown this once.
+#[utoipa::path(post, path = "/me/two-factor/confirm", tag = "people", request_body = OtpInput,
+    responses((status = 200, body = crate::people::two_factor::RecoveryCodes)))]
+async fn confirm_two_factor(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiJson(i): ApiJson<OtpInput>,
+) -> AppResult<Json<crate::people::two_factor::RecoveryCodes>> {
+    Ok(Json(app.confirm_two_factor(&actor, &i.code).await?))
+}
+
+/// Switches someone's two-factor sign-in off (the security administrator; a lost phone);
+/// their sessions end and they enrol again.
+#[utoipa::path(delete, path = "/users/{id}/two-factor", tag = "people", params(("id" = i64, Path)),
+    responses((status = 204, description = "已重置")))]
+async fn reset_two_factor(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<StatusCode> {
+    app.reset_two_factor(&actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PasswordReset {
@@ -113,6 +162,8 @@ struct Me {
     duty: Option<crate::kernel::actor::Duty>,
     /// The password was reset or has expired: `POST /me/password` before anything else.
     must_change_password: bool,
+    /// Two-factor sign-in is required of this account and not set up yet.
+    must_enroll_two_factor: bool,
     roles: Vec<MyRole>,
 }
 
@@ -130,6 +181,7 @@ async fn me(Auth(actor): Auth) -> AppResult<Json<Me>> {
         is_admin: actor.is_admin,
         duty: actor.duty,
         must_change_password: actor.must_change_password,
+        must_enroll_two_factor: actor.must_enroll_two_factor,
         roles,
     }))
 }

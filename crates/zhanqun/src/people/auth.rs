@@ -185,6 +185,30 @@ impl App {
         Ok(user)
     }
 
+    /// The second factor, when the account has one; a wrong or missing code counts as a
+    /// failure of the address and is recorded.
+    pub(crate) async fn second_factor(&self, user: &UserRow, otp: Option<&str>, client: IpAddr) -> AppResult<()> {
+        let Err(e) = self.check_second_factor(user, otp).await else { return Ok(()) };
+        if otp.is_some_and(|o| !o.trim().is_empty()) {
+            self.login_limiter.allow(&client.to_string());
+            let mut w = self.db.begin_write().await?;
+            audit::write(
+                w.conn(),
+                &who_failed(user),
+                Audit::event(
+                    None,
+                    "user",
+                    user.id,
+                    "login_failed",
+                    serde_json::json!({"address": client.to_string(), "why": "second_factor"}),
+                ),
+            )
+            .await?;
+            w.commit().await?;
+        }
+        Err(e)
+    }
+
     /// One more failure in a row for `user`; at `max_failed_logins` the account locks.
     async fn count_failed_login(&self, user: &UserRow, client: IpAddr, now: i64) -> AppResult<()> {
         let mut w = self.db.begin_write().await?;
@@ -236,6 +260,7 @@ impl App {
         &self,
         username: &str,
         password: &str,
+        otp: Option<&str>,
         ttl_hours: Option<i64>,
         client: IpAddr,
     ) -> AppResult<IssuedToken> {
@@ -248,6 +273,7 @@ impl App {
             ));
         }
         let user = self.verify_credentials(username, password, client).await?;
+        self.second_factor(&user, otp, client).await?;
         let token = random_token();
         let now = now_ms();
         let expires = now + ttl * 3_600_000;
@@ -304,14 +330,18 @@ impl App {
             .collect::<AppResult<Vec<_>>>()?;
         let duty = user.duty.as_deref().and_then(crate::kernel::actor::Duty::parse);
         let must_change_password = self.password_due(&user);
-        Ok(Actor {
+        let mut actor = Actor {
             user_id: Some(user.id),
             name: user.username,
             is_admin: user.is_admin != 0,
             duty,
             roles,
             must_change_password,
-        })
+            must_enroll_two_factor: false,
+        };
+        actor.must_enroll_two_factor =
+            self.config.two_factor == "staff" && user.totp_enabled == 0 && super::two_factor::is_staff(&actor);
+        Ok(actor)
     }
 
     /// Revokes one token (log out).

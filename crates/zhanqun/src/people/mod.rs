@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 pub mod passwords;
 pub mod sessions;
+pub mod two_factor;
 pub mod users;
 
 use sqlx::FromRow;
@@ -28,4 +29,7 @@ pub struct UserRow {
     /// Set by a reset: the next sign-in must choose a new password first.
     pub must_change_password: i64,
     pub password_changed_at: Option<i64>,
+    pub totp_secret: Option<String>,
+    pub totp_enabled: i64,
+    pub totp_last_step: i64,
 }

@@ -28,8 +28,15 @@ pub enum FormClaim {
 
 impl App {
     /// Checks credentials and opens a session. Returns the cookie token.
-    pub async fn start_session(&self, username: &str, password: &str, client: std::net::IpAddr) -> AppResult<String> {
+    pub async fn start_session(
+        &self,
+        username: &str,
+        password: &str,
+        otp: Option<&str>,
+        client: std::net::IpAddr,
+    ) -> AppResult<String> {
         let user = self.verify_credentials(username, password, client).await?;
+        self.second_factor(&user, otp, client).await?;
         let token = random_token();
         let now = now_ms();
         let mut w = self.db.begin_write().await?;

@@ -129,6 +129,7 @@ pub const ADMIN_TEMPLATES: &[(&str, &str)] = &[
     ("audit.html", include_str!("../../themes/admin/audit.html")),
     ("audit_trail.html", include_str!("../../themes/admin/audit_trail.html")),
     ("password.html", include_str!("../../themes/admin/password.html")),
+    ("two_factor.html", include_str!("../../themes/admin/two_factor.html")),
     ("letters.html", include_str!("../../themes/admin/letters.html")),
     ("letter.html", include_str!("../../themes/admin/letter.html")),
     ("calendar.html", include_str!("../../themes/admin/calendar.html")),

@@ -179,8 +179,15 @@ impl Admin {
     /// A reset or expired password: every screen but the password's and signing out leads
     /// to the password screen.
     fn must_change_first(&self, path: &str) -> Option<Response> {
-        (self.s.actor.must_change_password && path != "/admin/password" && path != "/admin/logout")
-            .then(|| Redirect::to("/admin/password").into_response())
+        let a = &self.s.actor;
+        if path == "/admin/logout" {
+            return None;
+        }
+        if a.must_change_password && path != "/admin/password" {
+            return Some(Redirect::to("/admin/password").into_response());
+        }
+        (a.must_enroll_two_factor && !a.must_change_password && !path.starts_with("/admin/two-factor"))
+            .then(|| Redirect::to("/admin/two-factor").into_response())
     }
 
     pub fn actor(&self) -> &Actor {
@@ -525,7 +532,7 @@ async fn login(
     if !pre_ok || !same_origin(&headers) {
         return again(vec!["登录表单已过期，请重新输入。".into()]);
     }
-    match app.start_session(form.get("username"), form.get("password"), client).await {
+    match app.start_session(form.get("username"), form.get("password"), form.opt("otp").as_deref(), client).await {
         Ok(token) => {
             let session_cookie = set_cookie(local, SESSION_COOKIE, &token, Some(app.config.session_max_hours * 3600));
             let mut r = if carry.is_empty() {

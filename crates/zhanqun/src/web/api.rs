@@ -93,6 +93,12 @@ impl FromRequestParts<App> for Auth {
         if actor.must_change_password && !matches!(path, "/me" | "/me/password" | "/auth/token") {
             return Err(AppError::Forbidden("须先修改密码（密码已被重置或已过期）：POST /api/v1/me/password".into()));
         }
+        let enrolling = matches!(path, "/me" | "/me/password" | "/auth/token") || path.starts_with("/me/two-factor");
+        if actor.must_enroll_two_factor && !enrolling {
+            return Err(AppError::Forbidden(
+                "须先启用双因素登录（管理员、站点管理员和审核人员必须启用）：POST /api/v1/me/two-factor".into(),
+            ));
+        }
         Ok(Auth(actor))
     }
 }

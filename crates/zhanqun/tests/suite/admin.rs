@@ -443,6 +443,8 @@ async fn every_admin_screen_opens(bk: Backend) {
         ("/admin/participation".into(), "发起意见征集"),
         (format!("/admin/sites/{}/disclosure", nr.site), "信息内容清单"),
         ("/admin/subjects".into(), "添加分类"),
+        ("/admin/password".into(), "再次输入新密码"),
+        ("/admin/two-factor".into(), "开始设置"),
     ] {
         let (st, html) = admin.get(&path).await;
         assert_eq!(st, StatusCode::OK, "{path}: {html}");

@@ -23,6 +23,7 @@ behaviour!(
     the_audit_trail_shows_tampering_done_in_the_database,
     the_admin_answers_only_on_its_own_host_and_address,
     passwords_are_changed_reset_never_reused_and_expire,
+    two_factor_sign_in_takes_a_code_once_and_is_required_of_staff,
 );
 
 /// A client with no cookie (a page elsewhere posting into the admin).
@@ -1213,5 +1214,85 @@ async fn passwords_are_changed_reset_never_reused_and_expire(b: Backend) {
     let (_, trail) = s.get("/api/v1/audit?entity=user", &s.auditor).await;
     let actions: Vec<&str> = trail.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert!(actions.contains(&"password_change") && actions.contains(&"password_reset"), "{actions:?}");
+    s.finish().await;
+}
+
+fn base32_decode(s: &str) -> Vec<u8> {
+    let (mut buf, mut bits, mut out) = (0u32, 0u32, Vec::new());
+    for c in s.bytes() {
+        let v = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".iter().position(|&a| a == c).unwrap() as u32;
+        buf = (buf << 5) | v;
+        bits += 5;
+        if bits >= 8 {
+            out.push((buf >> (bits - 8)) as u8);
+            bits -= 8;
+        }
+    }
+    out
+}
+
+async fn two_factor_sign_in_takes_a_code_once_and_is_required_of_staff(b: Backend) {
+    use zhanqun::people::two_factor::{hotp, step_of};
+    let mut s = TestServer::start(b).await;
+    let nr = Newsroom::new(&s).await;
+    let (wang, t) = s.person("wang").await;
+    let (st, en) = s.post("/api/v1/me/two-factor", &t, json!({})).await;
+    assert_eq!(st, StatusCode::CREATED, "{en}");
+    assert!(en["otpauth_uri"].as_str().unwrap().starts_with("otpauth://totp/"), "{en}");
+    let secret = base32_decode(en["secret"].as_str().unwrap());
+    let code =
+        |offset: i64| format!("{:06}", hotp(&secret, step_of(zhanqun::kernel::time::now_ms()) + offset as u64, 6));
+    let (st, e) = s.post("/api/v1/me/two-factor/confirm", &t, json!({"code": "000000"})).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    let (st, rc) = s.post("/api/v1/me/two-factor/confirm", &t, json!({"code": code(0)})).await;
+    assert_eq!(st, StatusCode::OK, "{rc}");
+    let recovery: Vec<String> =
+        rc["codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect();
+    assert_eq!(recovery.len(), 10);
+
+    let token = |otp: Option<String>| {
+        let s = &s;
+        async move {
+            let mut body = json!({"username": "wang", "password": crate::common::PW});
+            if let Some(o) = otp {
+                body["otp"] = json!(o);
+            }
+            s.call(reqwest::Method::POST, "/api/v1/auth/token", None, Some(body)).await
+        }
+    };
+    let (st, e) = token(None).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED, "the password alone is not enough: {e}");
+    assert!(e["detail"].as_str().unwrap().contains("动态口令"), "{e}");
+    assert_eq!(token(Some("123456".into())).await.0, StatusCode::UNAUTHORIZED);
+    // The code used to switch it on is spent; the next one (within the drift allowed) works, once.
+    assert_eq!(token(Some(code(0))).await.0, StatusCode::UNAUTHORIZED, "a code works once");
+    assert_eq!(token(Some(code(1))).await.0, StatusCode::OK);
+    assert_eq!(token(Some(code(1))).await.0, StatusCode::UNAUTHORIZED, "replayed");
+    // A recovery code stands in once.
+    assert_eq!(token(Some(recovery[3].to_lowercase())).await.0, StatusCode::OK);
+    assert_eq!(token(Some(recovery[3].clone())).await.0, StatusCode::UNAUTHORIZED);
+    // Lost phone: the security administrator switches it off; the person enrols again.
+    let path = format!("/api/v1/users/{wang}/two-factor");
+    assert_eq!(s.call(reqwest::Method::DELETE, &path, Some(&s.admin), None).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(s.call(reqwest::Method::DELETE, &path, Some(&s.security), None).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(token(None).await.0, StatusCode::OK);
+    let (_, trail) = s.get("/api/v1/audit?entity=user", &s.auditor).await;
+    let actions = trail.to_string();
+    assert!(
+        actions.contains("two_factor_on") && actions.contains("two_factor_reset") && actions.contains("second_factor"),
+        "{actions}"
+    );
+
+    // Required of staff: a reviewer can do nothing before enrolling; an editor is not held.
+    s.restart_with_config("two_factor = \"staff\"\n").await;
+    let documents = format!("/api/v1/sites/{}/documents", nr.site);
+    let (st, e) = s.get(&documents, &nr.editorial.1).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{e}");
+    assert!(e["detail"].as_str().unwrap().contains("双因素"), "{e}");
+    let (_, me) = s.get("/api/v1/me", &nr.editorial.1).await;
+    assert_eq!(me["must_enroll_two_factor"], true);
+    assert_eq!(s.get(&documents, &nr.editor.1).await.0, StatusCode::OK);
+    let (st, _) = s.post("/api/v1/me/two-factor", &nr.editorial.1, json!({})).await;
+    assert_eq!(st, StatusCode::CREATED, "enrolling is open to them");
     s.finish().await;
 }
