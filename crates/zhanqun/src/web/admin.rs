@@ -173,6 +173,7 @@ impl Admin {
             url::form_urlencoded::parse(format!("f={f}").as_bytes()).map(|(_, v)| v.into_owned()).collect::<String>()
         });
         let s = app.session(token).await.ok()?;
+        super::Signer::note(parts, &s.actor);
         Some(Admin { s, flash, host: host_of(&parts.headers).to_string(), token: token.to_string() })
     }
 

@@ -86,6 +86,7 @@ impl FromRequestParts<App> for Auth {
         let token =
             bearer(parts).ok_or_else(|| AppError::Unauthorized("请先登录：缺少 Authorization: Bearer 令牌".into()))?;
         let actor = app.actor_for_token(token).await?;
+        super::Signer::note(parts, &actor);
         // A reset or expired password: only who they are, a new password, or signing out.
         // (Inside the nested API router the path may have lost its `/api/v1` prefix.)
         let path = parts.uri.path();

@@ -40,9 +40,64 @@ fn router(app: App) -> Router {
         .fallback(public::fallback)
         .layer(DefaultBodyLimit::max(json_limit))
         .layer(CatchPanicLayer::custom(|_| AppError::Internal(anyhow::anyhow!("handler panicked")).into_response()))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), record_refusals))
         .layer(axum::middleware::from_fn_with_state(app.clone(), admin_reach))
         .layer(axum::middleware::from_fn(headers::layer))
         .with_state(app)
+}
+
+/// Who a request turned out to be, as the API's and the admin's extractors learn it; read
+/// after the answer by [`record_refusals`].
+#[derive(Clone, Default)]
+pub struct Signer(std::sync::Arc<std::sync::Mutex<Option<crate::kernel::Actor>>>);
+
+impl Signer {
+    /// Notes the signed-in actor of this request.
+    pub fn note(parts: &axum::http::request::Parts, actor: &crate::kernel::Actor) {
+        if let Some(s) = parts.extensions.get::<Signer>()
+            && let Ok(mut slot) = s.0.lock()
+        {
+            *slot = Some(actor.clone());
+        }
+    }
+}
+
+/// Every refusal of a signed-in person (403) goes into the audit trail with what they
+/// tried (等保 level 3: permission refusals are audited).
+async fn record_refusals(
+    axum::extract::State(app): axum::extract::State<App>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let signer = Signer::default();
+    req.extensions_mut().insert(signer.clone());
+    let (method, path) = (req.method().to_string(), req.uri().path().to_string());
+    let r = next.run(req).await;
+    if r.status() == axum::http::StatusCode::FORBIDDEN {
+        let actor = signer.0.lock().ok().and_then(|mut a| a.take());
+        if let Some(actor) = actor {
+            let written = async {
+                let mut w = app.db.begin_write().await.map_err(AppError::from)?;
+                crate::kernel::audit::write(
+                    w.conn(),
+                    &actor,
+                    crate::kernel::Audit::event(
+                        None,
+                        "access",
+                        0,
+                        "refused",
+                        serde_json::json!({"method": method, "path": path}),
+                    ),
+                )
+                .await?;
+                w.commit().await.map_err(AppError::from)
+            };
+            if let Err::<(), AppError>(e) = written.await {
+                tracing::warn!(error = %e, "recording a refusal");
+            }
+        }
+    }
+    r
 }
 
 /// The admin UI answers only where the configuration puts it: on `admin_hosts` (when

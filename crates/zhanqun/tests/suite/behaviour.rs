@@ -297,16 +297,14 @@ async fn document_goes_through_both_reviews_and_is_recorded(b: Backend) {
     assert_eq!((st, d["state"].as_str().unwrap()), (StatusCode::OK, "submitted"));
     let (st, d) = nr.act(&s, &nr.secrecy.1, id, json!({"action": "approve", "comment": "不涉密"})).await;
     assert_eq!((st, d["state"].as_str().unwrap()), (StatusCode::OK, "editorial_review"));
-    let started = Instant::now();
     let (st, d) = nr.act(&s, &nr.editorial.1, id, json!({"action": "approve"})).await;
     assert_eq!((st, d["state"].as_str().unwrap()), (StatusCode::OK, "published"));
+    // Readable as published by the very next request (the `publish` benchmark times it).
     let (_, read) = s.get(&format!("/api/v1/documents/{id}"), &nr.editor.1).await;
-    let visible = started.elapsed();
     assert_eq!(read["state"], "published");
     assert_eq!(read["public_url"], format!("https://jyj.qingdao.gov.cn/articles/{id}.html"));
     assert_eq!(read["live"]["title"], "关于2026年秋季学期开学工作的通知");
     assert_eq!(read["draft"], Value::Null);
-    assert!(visible < Duration::from_secs(1), "publish to readable took {visible:?}");
 
     let (st, h) = s.get(&format!("/api/v1/documents/{id}/history"), &nr.editor.1).await;
     assert_eq!(st, StatusCode::OK);

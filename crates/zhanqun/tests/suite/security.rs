@@ -1043,6 +1043,9 @@ async fn three_administrators_each_do_their_own_job_and_nothing_else(b: Backend)
     let (_, trail) = s.get("/api/v1/audit?entity=user", &s.auditor).await;
     let actions: Vec<&str> = trail.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert!(actions.contains(&"login") && actions.contains(&"login_failed"), "{actions:?}");
+    // So is every refusal, with what was tried.
+    let (_, refused) = s.get("/api/v1/audit?action=refused&actor=admin", &s.auditor).await;
+    assert!(refused.as_array().unwrap().iter().any(|e| e["detail"]["path"] == "/api/v1/users"), "{refused}");
     let (_, looks) = s.get("/api/v1/audit?entity=audit_log", &s.auditor).await;
     let looks: Vec<&str> = looks.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert!(looks.contains(&"audit_read") && looks.contains(&"audit_export"), "{looks:?}");
