@@ -14,6 +14,10 @@ pub struct Session {
     pub actor: Actor,
     pub display_name: String,
     pub csrf: String,
+    /// When the session ends however it is used (its absolute limit), Unix ms.
+    pub expires_at: i64,
+    /// Minutes without use after which it ends.
+    pub idle_minutes: i64,
 }
 
 /// What a one-time form token says when it is presented.
@@ -60,15 +64,16 @@ impl App {
     pub async fn session(&self, token: &str) -> AppResult<Session> {
         let now = now_ms();
         let idle = self.config.session_idle_minutes * 60_000;
-        let row: Option<(i64, String, i64)> = sqlx::query_as(
-            "SELECT user_id, csrf, last_seen_at FROM sessions WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $3",
+        let row: Option<(i64, String, i64, i64)> = sqlx::query_as(
+            "SELECT user_id, csrf, last_seen_at, expires_at FROM sessions WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $3",
         )
         .bind(token_hash(token))
         .bind(now)
         .bind(now - idle)
         .fetch_optional(&self.db.pool)
         .await?;
-        let (user_id, csrf, last_seen) = row.ok_or_else(|| AppError::Unauthorized("登录已过期，请重新登录".into()))?;
+        let (user_id, csrf, last_seen, expires_at) =
+            row.ok_or_else(|| AppError::Unauthorized("登录已过期，请重新登录".into()))?;
         if now - last_seen > 60_000 {
             let mut w = self.db.begin_write().await?;
             sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
@@ -83,7 +88,7 @@ impl App {
             .bind(user_id)
             .fetch_one(&self.db.pool)
             .await?;
-        Ok(Session { actor, display_name, csrf })
+        Ok(Session { actor, display_name, csrf, expires_at, idle_minutes: self.config.session_idle_minutes })
     }
 
     pub async fn end_session(&self, token: &str) -> AppResult<()> {

@@ -206,6 +206,11 @@ impl Admin {
                 security => self.s.actor.manages_people(), audit => self.s.actor.audits(),
                 duty => self.s.actor.duty.map(|d| d.label()),
             },
+            // The session's limits, shown to the person (等保: they know when it ends).
+            session => context! {
+                ends => crate::kernel::time::fmt_local(self.s.expires_at),
+                idle_minutes => self.s.idle_minutes,
+            },
             csrf => self.s.csrf.clone(), nav, flash => self.flash.clone(),
         }
     }

@@ -1063,6 +1063,8 @@ async fn three_administrators_each_do_their_own_job_and_nothing_else(b: Backend)
     let admin = Browser::login(&s, "admin", ADMIN_PW).await;
     let (_, html) = admin.get("/admin/users").await;
     assert!(!html.contains("添加人员") && html.contains("添加机构"), "{html}");
+    // Every screen says when the session ends.
+    assert!(html.contains("本次登录至") && html.contains("闲置 120 分钟自动退出"), "{html}");
     s.finish().await;
 }
 
