@@ -86,6 +86,16 @@ fn who_failed(user: &UserRow) -> Actor {
     Actor { user_id: Some(user.id), ..Actor::public(&user.username) }
 }
 
+/// A refused sign-in in the trail: whose (`user_id` 0 for an unknown name), why, from where.
+async fn record_login_failure(
+    conn: &mut sqlx::AnyConnection,
+    actor: &Actor,
+    user_id: i64,
+    detail: serde_json::Value,
+) -> AppResult<()> {
+    audit::write(conn, actor, Audit::event(None, "user", user_id, "login_failed", detail)).await
+}
+
 /// A successful login in the trail: who, through what (`admin` or `api`), from where.
 pub(crate) async fn record_login(
     conn: &mut sqlx::AnyConnection,
@@ -147,18 +157,8 @@ impl App {
             self.login_limiter.allow(&key);
             let tried: String = username.chars().take(64).collect();
             let mut w = self.db.begin_write().await?;
-            audit::write(
-                w.conn(),
-                &Actor::public("未知账号"),
-                Audit::event(
-                    None,
-                    "user",
-                    0,
-                    "login_failed",
-                    serde_json::json!({"username": tried, "address": client.to_string(), "why": "unknown"}),
-                ),
-            )
-            .await?;
+            let detail = serde_json::json!({"username": tried, "address": client.to_string(), "why": "unknown"});
+            record_login_failure(w.conn(), &Actor::public("未知账号"), 0, detail).await?;
             w.commit().await?;
             return Err(refused());
         };
@@ -192,18 +192,8 @@ impl App {
         if otp.is_some_and(|o| !o.trim().is_empty()) {
             self.login_limiter.allow(&client.to_string());
             let mut w = self.db.begin_write().await?;
-            audit::write(
-                w.conn(),
-                &who_failed(user),
-                Audit::event(
-                    None,
-                    "user",
-                    user.id,
-                    "login_failed",
-                    serde_json::json!({"address": client.to_string(), "why": "second_factor"}),
-                ),
-            )
-            .await?;
+            let detail = serde_json::json!({"address": client.to_string(), "why": "second_factor"});
+            record_login_failure(w.conn(), &who_failed(user), user.id, detail).await?;
             w.commit().await?;
         }
         Err(e)
@@ -218,18 +208,8 @@ impl App {
         .bind(user.id)
         .fetch_one(w.conn())
         .await?;
-        audit::write(
-            w.conn(),
-            &who_failed(user),
-            Audit::event(
-                None,
-                "user",
-                user.id,
-                "login_failed",
-                serde_json::json!({"address": client.to_string(), "why": "password", "in_a_row": failed}),
-            ),
-        )
-        .await?;
+        let detail = serde_json::json!({"address": client.to_string(), "why": "password", "in_a_row": failed});
+        record_login_failure(w.conn(), &who_failed(user), user.id, detail).await?;
         if failed >= self.config.max_failed_logins {
             sqlx::query("UPDATE users SET failed_logins = 0, locked_until = $1 WHERE id = $2")
                 .bind(now + self.config.lockout_minutes * 60_000)

@@ -37,33 +37,33 @@ async fn audit_csv(State(app): State<App>, a: Signed, Query(f): Query<super::aud
     }
 }
 
-/// The audit administrator's screen: the trail with filters, the chain's check, the export.
-async fn audit(State(app): State<App>, a: Signed, Query(f): Query<super::audit::AuditFilter>) -> Response {
+/// The audit administrator's screen: the trail with filters, the export, and the chain's
+/// check when asked for (`?verify=1`: it walks the whole trail, so not on every look).
+async fn audit(
+    State(app): State<App>,
+    a: Signed,
+    Query(f): Query<super::audit::AuditFilter>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let read = async {
         let entries = app.audit_trail(a.actor(), &f).await?;
-        let chain = app.verify_audit(a.actor()).await?;
-        let query = serde_urlencoded_query(&f);
-        Ok::<_, AppError>(context! { title => "审计", entries, chain, f => context! {
-            since => f.since, until => f.until, actor => f.actor, entity => f.entity, action => f.action,
-        }, query })
+        let verify = q.get("verify").is_some_and(|v| v == "1");
+        let chain = if verify { Some(app.verify_audit(a.actor()).await?) } else { None };
+        // The same filter for the export and the check (paging left out).
+        let pairs = serde_json::to_value(&f).ok().and_then(|v| v.as_object().cloned()).unwrap_or_default();
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs.iter().filter_map(|(k, v)| match v {
+                serde_json::Value::String(s) if !s.is_empty() => Some((k, s.clone())),
+                serde_json::Value::Number(n) => Some((k, n.to_string())),
+                _ => None,
+            }))
+            .finish();
+        Ok::<_, AppError>(context! { title => "审计", entries, chain, f, query })
     };
     match read.await {
         Ok(ctx) => a.render("audit", "audit_trail.html", ctx),
         Err(e) => a.fail(&e, "无法查看操作记录", "/admin/"),
     }
-}
-
-/// The filter as a query string, for the export link.
-fn serde_urlencoded_query(f: &super::audit::AuditFilter) -> String {
-    let mut u = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in
-        [("since", &f.since), ("until", &f.until), ("actor", &f.actor), ("entity", &f.entity), ("action", &f.action)]
-    {
-        if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
-            u.append_pair(k, v);
-        }
-    }
-    u.finish()
 }
 
 async fn system_screen(app: &App, a: &Admin, state: Option<&str>, shown: Shown) -> Response {

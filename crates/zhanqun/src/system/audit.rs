@@ -10,7 +10,7 @@ use crate::kernel::time::fmt_time;
 use crate::kernel::{Actor, AppError, AppResult, Audit};
 
 /// Which entries: all filters optional, combined with AND.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, utoipa::IntoParams)]
 pub struct AuditFilter {
     /// From this day on (`YYYY-MM-DD`, China Standard Time).
     pub since: Option<String>,
@@ -24,8 +24,10 @@ pub struct AuditFilter {
     pub action: Option<String>,
     pub site_id: Option<i64>,
     /// At most this many, newest first (1–1000, default 200).
+    #[serde(skip_serializing)]
     pub limit: Option<i64>,
     /// Entries with an id below this (the next page: the last id seen).
+    #[serde(skip_serializing)]
     pub before_id: Option<i64>,
 }
 
@@ -72,31 +74,9 @@ impl AuditFilter {
         Ok((format!("SELECT * FROM audit_log{wh} ORDER BY id DESC LIMIT {limit}"), binds))
     }
 
+    /// The filter as the trail records a look with it (without paging).
     fn described(&self) -> serde_json::Value {
-        serde_json::to_value(FilterEcho::from(self)).unwrap_or_default()
-    }
-}
-
-#[derive(serde::Serialize)]
-struct FilterEcho<'a> {
-    since: &'a Option<String>,
-    until: &'a Option<String>,
-    actor: &'a Option<String>,
-    entity: &'a Option<String>,
-    action: &'a Option<String>,
-    site_id: Option<i64>,
-}
-
-impl<'a> From<&'a AuditFilter> for FilterEcho<'a> {
-    fn from(f: &'a AuditFilter) -> Self {
-        FilterEcho {
-            since: &f.since,
-            until: &f.until,
-            actor: &f.actor,
-            entity: &f.entity,
-            action: &f.action,
-            site_id: f.site_id,
-        }
+        serde_json::to_value(self).unwrap_or_default()
     }
 }
 

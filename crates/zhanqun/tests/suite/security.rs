@@ -1054,6 +1054,10 @@ async fn three_administrators_each_do_their_own_job_and_nothing_else(b: Backend)
     let auditor = Browser::login(&s, "auditor", crate::common::AUDITOR_PW).await;
     let (st, html) = auditor.get("/admin/audit").await;
     assert_eq!(st, StatusCode::OK);
+    assert!(html.contains("by-security") && html.contains("/admin/audit?verify=1"), "{html}");
+    // The chain is checked when asked for (it walks the whole trail).
+    let (st, html) = auditor.get("/admin/audit?verify=1").await;
+    assert_eq!(st, StatusCode::OK);
     assert!(html.contains("操作记录完整") && html.contains("by-security"), "{html}");
     assert_eq!(auditor.get("/admin/users").await.0, StatusCode::FORBIDDEN);
     let security = Browser::login(&s, "security", SECURITY_PW).await;
