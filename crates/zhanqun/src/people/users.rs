@@ -322,20 +322,20 @@ impl App {
             }
             i += 1;
         }
-        let mut rows: Vec<UserRow> = Vec::new();
-        for site in mine {
-            let people: Vec<UserRow> = sqlx::query_as(
-                "SELECT u.* FROM users u WHERE u.disabled = 0 AND u.id IN (SELECT user_id FROM site_roles WHERE site_id = $1)",
-            )
-            .bind(site)
-            .fetch_all(&self.db.pool)
-            .await?;
-            for u in people {
-                if !rows.iter().any(|r| r.id == u.id) {
-                    rows.push(u);
-                }
-            }
+        // One query for every site in the subtree (the list is short: sites one admin runs).
+        if mine.is_empty() {
+            return Ok(Vec::new());
         }
+        let marks: Vec<String> = (1..=mine.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT * FROM users WHERE disabled = 0 AND id IN (SELECT user_id FROM site_roles WHERE site_id IN ({}))",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql));
+        for site in &mine {
+            q = q.bind(*site);
+        }
+        let mut rows = q.fetch_all(&self.db.pool).await?;
         rows.sort_by(|a, b| a.username.cmp(&b.username));
         Ok(rows.iter().map(UserView::from).collect())
     }
