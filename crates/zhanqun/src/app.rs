@@ -64,11 +64,13 @@ pub struct Services {
     pub local_links: Arc<std::sync::OnceLock<u16>>,
     /// Disclosure: catalog totals per filter, with the catalog generation they were counted at.
     pub catalog_counts: moka::sync::Cache<String, (i64, i64)>,
+    /// Personal data at rest: the key that seals names, contacts and second-factor secrets.
+    pub personal: crate::kernel::personal::PersonalData,
 }
 
 impl App {
     /// The application over `db`, with every capability's subscribers and job kinds.
-    pub fn new(db: Db, config: Config, data_dir: PathBuf) -> App {
+    pub fn new(db: Db, config: Config, data_dir: PathBuf, personal: crate::kernel::personal::PersonalData) -> App {
         let budget = config.page_cache_mib.saturating_mul(1024 * 1024);
         let node: Arc<str> =
             format!("{}-{}-{:x}", hostname(), std::process::id(), rand::RngCore::next_u32(&mut rand::rng())).into();
@@ -93,6 +95,7 @@ impl App {
             challenge_key: Arc::new(ArcSwap::from_pointee(Vec::new())),
             local_links: Arc::new(std::sync::OnceLock::new()),
             catalog_counts: moka::sync::Cache::new(10_000),
+            personal,
             config: Arc::new(config),
         }));
         app.wire();

@@ -52,6 +52,11 @@ pub struct Config {
     /// A listen address of the admin UI's own (e.g. `10.0.0.5:8443`, on the web office's
     /// network); when set, `/admin/` answers only on connections to it.
     pub admin_listen: Option<String>,
+    /// The key that seals citizens' names and contacts and second-factor secrets
+    /// (base64 of 32 random bytes; the same file on every node, kept apart from the
+    /// database's backups). Unset: `ZHANQUN_PERSONAL_DATA_KEY`, else
+    /// `DATA_DIR/personal-data.key`, made on first start.
+    pub personal_data_key_file: Option<std::path::PathBuf>,
     /// An admin UI session ends after this long without use.
     pub session_idle_minutes: i64,
     /// An admin UI session ends this long after login, used or not.
@@ -86,6 +91,7 @@ impl Default for Config {
             two_factor: "optional".into(),
             admin_hosts: Vec::new(),
             admin_listen: None,
+            personal_data_key_file: None,
             session_idle_minutes: 120,
             session_max_hours: 12,
             interpretation_days: 3,

@@ -17,6 +17,7 @@ pub mod export;
 pub mod failpoint;
 pub mod jobs;
 pub mod limits;
+pub mod personal;
 pub mod time;
 
 pub use actor::Actor;

@@ -14,6 +14,7 @@ use zhanqun_domain::mailbox::{Channel, REPLY_DAYS};
 
 use crate::app::App;
 use crate::kernel::db::QueryBuilder;
+use crate::kernel::personal::Field;
 use crate::kernel::time::{now_ms, today};
 use crate::kernel::{Actor, AppError, AppResult, Audit};
 
@@ -164,7 +165,9 @@ impl App {
         }
         let mut bodies: HashMap<String, i64> = self.list_bodies().await?.into_iter().map(|b| (b.name, b.id)).collect();
         let existing: Vec<(String, String, String)> =
-            sqlx::query_as("SELECT arrived_on, subject, writer_contact FROM letters").fetch_all(&self.db.pool).await?;
+            sqlx::query_as("SELECT arrived_on, subject, COALESCE(writer_contact_index, '') FROM letters")
+                .fetch_all(&self.db.pool)
+                .await?;
         let mut seen: HashSet<u64> = existing.iter().map(|(a, s, c)| key_hash(a, s, c)).collect();
         let cal = self.calendar.load_full();
         let today_d = today();
@@ -231,7 +234,7 @@ impl App {
                 };
                 let may_publish = matches!(get("may_publish").as_str(), "是" | "1" | "true" | "yes");
                 let (subject, contact) = (get("subject"), get("writer_contact"));
-                if !seen.insert(key_hash(&fmt_date(arrived), &subject, &contact)) {
+                if !seen.insert(key_hash(&fmt_date(arrived), &subject, &self.personal.index(&contact))) {
                     return Err(reject("与已有来信重复（同一日期、标题和联系方式）".into()));
                 }
                 Ok(Row {
@@ -298,8 +301,9 @@ impl App {
         let mut w = self.db.begin_write().await?;
         for chunk in rows.chunks(PER_STATEMENT) {
             let mut q = QueryBuilder::new(
-                "INSERT INTO letters (channel, subject, body, writer_name, writer_contact, may_publish, code_hash, state, handling_body_id, \
-                 contact_person, arrived_on, due_on, due_estimated, reply, replied_on, reply_working_days, on_time, imported, created_at, updated_at) ",
+                "INSERT INTO letters (channel, subject, body, writer_name, writer_contact, writer_contact_index, may_publish, code_hash, state, \
+                 handling_body_id, contact_person, arrived_on, due_on, due_estimated, reply, replied_on, reply_working_days, on_time, imported, \
+                 created_at, updated_at) ",
             );
             for (i, (r, due)) in chunk.iter().enumerate() {
                 let code: [u8; 16] = rand::random();
@@ -307,8 +311,9 @@ impl App {
                 q.push_bind(r.channel.as_str().to_string()).push(", ");
                 q.push_bind(r.subject.clone()).push(", ");
                 q.push_bind(r.body.clone()).push(", ");
-                q.push_bind(r.writer_name.clone()).push(", ");
-                q.push_bind(r.writer_contact.clone()).push(", ");
+                q.push_bind(self.personal.seal(Field::LetterWriterName, &r.writer_name)).push(", ");
+                q.push_bind(self.personal.seal(Field::LetterWriterContact, &r.writer_contact)).push(", ");
+                q.push_bind(self.personal.index(&r.writer_contact)).push(", ");
                 q.push_bind(i64::from(r.may_publish)).push(", ");
                 q.push_bind(hex::encode(code)).push(", ");
                 q.push_bind(if r.replied.is_some() { "closed" } else { "assigned" }.to_string()).push(", ");

@@ -22,6 +22,7 @@ use zhanqun_domain::mailbox::{
 
 use crate::app::App;
 use crate::kernel::jobs::{JobCtx, JobKind, Recurring};
+use crate::kernel::personal::{Field, mask_contact, mask_name};
 use crate::kernel::time::{now_ms, today};
 use crate::kernel::{Actor, AppError, AppResult, Audit, Event};
 
@@ -210,11 +211,18 @@ impl LetterRow {
 }
 
 impl App {
-    fn staff_view(&self, l: &LetterRow, body: Option<String>) -> StaffLetter {
-        StaffLetter {
+    /// What the people handling a letter see. The writer's name and contact are opened
+    /// from their sealed form; `whole` is for the one letter someone opened (a look the
+    /// caller records), lists show them masked.
+    fn staff_view(&self, l: &LetterRow, body: Option<String>, whole: bool) -> AppResult<StaffLetter> {
+        let name = self.personal.open(Field::LetterWriterName, &l.writer_name)?;
+        let contact = self.personal.open(Field::LetterWriterContact, &l.writer_contact)?;
+        let (writer_name, writer_contact) =
+            if whole { (name, contact) } else { (mask_name(&name), mask_contact(&contact)) };
+        Ok(StaffLetter {
             public: l.public(body),
-            writer_name: l.writer_name.clone(),
-            writer_contact: l.writer_contact.clone(),
+            writer_name,
+            writer_contact,
             may_publish: l.may_publish != 0,
             held: l.held != 0,
             handling_body_id: l.handling_body_id,
@@ -224,7 +232,7 @@ impl App {
             overdue: l.state.is_open() && l.due_on < fmt_date(today()),
             attachments: Vec::new(),
             version: l.version,
-        }
+        })
     }
 
     /// Accepts a letter. Returns its query code once; only the code's hash is kept.
@@ -256,10 +264,11 @@ impl App {
         };
         let channel = channel.unwrap_or(Channel::Mayor);
         let contact = l.writer_contact.trim().to_string();
+        let contact_index = self.personal.index(&contact);
         let now = now_ms();
         let recent: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM letters WHERE writer_contact = $1 AND created_at > $2")
-                .bind(&contact)
+            sqlx::query_scalar("SELECT COUNT(*) FROM letters WHERE writer_contact_index = $1 AND created_at > $2")
+                .bind(&contact_index)
                 .bind(now - 3_600_000)
                 .fetch_one(&self.db.pool)
                 .await?;
@@ -286,16 +295,16 @@ impl App {
         let mut cmd = self.begin(&citizen).await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO letters (channel, to_body_id, site_id, subject, body, writer_name, writer_contact, may_publish, code_hash, state, held, \
-             handling_body_id, arrived_on, due_on, due_estimated, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'received', $10, $11, $12, $13, $14, $15, $15) RETURNING id",
+             handling_body_id, arrived_on, due_on, due_estimated, created_at, updated_at, writer_contact_index) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'received', $10, $11, $12, $13, $14, $15, $15, $16) RETURNING id",
         )
         .bind(channel.as_str())
         .bind(l.to_body_id)
         .bind(l.site_id)
         .bind(l.subject.trim())
         .bind(l.body.trim())
-        .bind(l.writer_name.trim())
-        .bind(&contact)
+        .bind(self.personal.seal(Field::LetterWriterName, l.writer_name.trim()))
+        .bind(self.personal.seal(Field::LetterWriterContact, &contact))
         .bind(i64::from(l.may_publish))
         .bind(code_hash(&code))
         .bind(i64::from(held))
@@ -304,6 +313,7 @@ impl App {
         .bind(fmt_date(due.due))
         .bind(i64::from(due.estimated))
         .bind(now)
+        .bind(&contact_index)
         .fetch_one(cmd.conn())
         .await?;
         if let (Some((file, sha)), Some((_, bytes))) = (&checked, &l.attachment) {
@@ -392,7 +402,7 @@ impl App {
         let mut cmd = self.begin(actor).await?;
         cmd.audit(Audit::event(l.site_id, "letter", id, "view_personal_data", serde_json::json!({}))).await?;
         cmd.commit().await?;
-        let mut v = self.staff_view(&l, self.body_name(l.handling_body_id).await?);
+        let mut v = self.staff_view(&l, self.body_name(l.handling_body_id).await?, true)?;
         v.attachments = sqlx::query_as("SELECT id, file_name, media_type, size_bytes, sha256 FROM letter_attachments WHERE letter_id = $1 ORDER BY id")
             .bind(id)
             .fetch_all(&self.db.pool)
@@ -457,7 +467,7 @@ impl App {
             };
             if keep {
                 let name = self.body_name(l.handling_body_id).await?;
-                out.push(self.staff_view(&l, name));
+                out.push(self.staff_view(&l, name, false)?);
             }
         }
         Ok(out)
@@ -603,7 +613,7 @@ impl App {
         .await?;
         let l: LetterRow = sqlx::query_as("SELECT * FROM letters WHERE id = $1").bind(id).fetch_one(cmd.conn()).await?;
         cmd.commit().await?;
-        Ok(self.staff_view(&l, self.body_name(l.handling_body_id).await?))
+        self.staff_view(&l, self.body_name(l.handling_body_id).await?, false)
     }
 
     /// Per-body figures for a year, or a month of it (`month` 1–12): received, replied,

@@ -9,6 +9,7 @@ use sha1::{Digest, Sha1};
 use super::UserRow;
 use super::auth::token_hash;
 use crate::app::App;
+use crate::kernel::personal::Field;
 use crate::kernel::time::now_ms;
 use crate::kernel::{Actor, AppError, AppResult, Audit};
 
@@ -108,6 +109,14 @@ pub fn is_staff(actor: &Actor) -> bool {
 }
 
 impl App {
+    /// A person's TOTP secret, opened from its sealed form.
+    fn totp_secret(&self, user: &UserRow) -> AppResult<Option<Vec<u8>>> {
+        match user.totp_secret.as_deref() {
+            None => Ok(None),
+            Some(s) => Ok(hex::decode(self.personal.open(Field::TotpSecret, s)?).ok()),
+        }
+    }
+
     /// Whether the person has two-factor sign-in switched on.
     pub async fn two_factor_on(&self, actor: &Actor) -> AppResult<bool> {
         let Some(id) = actor.user_id else { return Ok(false) };
@@ -125,7 +134,7 @@ impl App {
         rand::rng().fill_bytes(&mut secret);
         let mut w = self.db.begin_write().await?;
         let n = sqlx::query("UPDATE users SET totp_secret = $1 WHERE id = $2 AND totp_enabled = 0")
-            .bind(hex::encode(secret))
+            .bind(self.personal.seal(Field::TotpSecret, &hex::encode(secret)))
             .bind(user_id)
             .execute(w.conn())
             .await?
@@ -151,11 +160,7 @@ impl App {
         if user.totp_enabled != 0 {
             return Err(AppError::Conflict("双因素登录已经启用".into()));
         }
-        let secret = user
-            .totp_secret
-            .as_deref()
-            .and_then(|s| hex::decode(s).ok())
-            .ok_or_else(|| AppError::Conflict("请先开始设置，取得密钥".into()))?;
+        let secret = self.totp_secret(&user)?.ok_or_else(|| AppError::Conflict("请先开始设置，取得密钥".into()))?;
         let step = matching_step(&secret, code, now_ms()).ok_or_else(|| {
             AppError::field("code", "otp", "动态口令不正确，请核对手机时间后输入应用当前显示的 6 位数字")
         })?;
@@ -223,7 +228,7 @@ impl App {
             w.commit().await?;
             return if n == 1 { Ok(()) } else { Err(need()) };
         }
-        let secret = user.totp_secret.as_deref().and_then(|s| hex::decode(s).ok()).unwrap_or_default();
+        let secret = self.totp_secret(&user)?.unwrap_or_default();
         let Some(step) = matching_step(&secret, otp, now_ms()) else { return Err(need()) };
         // A code works once: only a step after the last accepted one.
         let n = sqlx::query("UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1")

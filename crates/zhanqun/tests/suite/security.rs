@@ -24,6 +24,7 @@ behaviour!(
     the_admin_answers_only_on_its_own_host_and_address,
     passwords_are_changed_reset_never_reused_and_expire,
     two_factor_sign_in_takes_a_code_once_and_is_required_of_staff,
+    personal_data_is_sealed_at_rest_and_masked_in_lists,
 );
 
 /// A client with no cookie (a page elsewhere posting into the admin).
@@ -1303,5 +1304,109 @@ async fn two_factor_sign_in_takes_a_code_once_and_is_required_of_staff(b: Backen
     assert_eq!(s.get(&documents, &nr.editor.1).await.0, StatusCode::OK);
     let (st, _) = s.post("/api/v1/me/two-factor", &nr.editorial.1, json!({})).await;
     assert_eq!(st, StatusCode::CREATED, "enrolling is open to them");
+    s.finish().await;
+}
+
+async fn personal_data_is_sealed_at_rest_and_masked_in_lists(b: Backend) {
+    use reqwest::Method;
+    let mut s = TestServer::start(b).await;
+    let letter = |contact: &str| json!({"channel": "mayor", "subject": "夜间施工噪音扰民", "body": "工地每晚施工到凌晨。", "writer_name": "欧阳小明", "writer_contact": contact});
+    let (st, r) = s.call(Method::POST, "/api/v1/letters", None, Some(letter("139 1234 5678"))).await;
+    assert_eq!(st, StatusCode::CREATED, "{r}");
+    let id = r["id"].as_i64().unwrap();
+    let nr = Newsroom::new(&s).await;
+    let today = zhanqun_domain::calendar::fmt_date(zhanqun::kernel::time::today());
+    let (st, c) = s
+        .post(
+            &format!("/api/v1/sites/{}/consultations", nr.site),
+            &nr.editor.1,
+            json!({"title": "征求意见稿", "draft": "第一条 内容。", "opens_on": today, "closes_on": today}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{c}");
+    let comment = json!({"name": "钱先生", "contact": "qian.sir@example.com", "body": "赞成。"});
+    let path = format!("/api/v1/consultations/{}/comments", c["id"]);
+    assert_eq!(s.call(Method::POST, &path, None, Some(comment)).await.0, StatusCode::CREATED);
+    let (st, enrol) = s.post("/api/v1/me/two-factor", &nr.editor.1, json!({})).await;
+    assert_eq!(st, StatusCode::CREATED, "{enrol}");
+
+    // What the database holds is sealed: a copy of it gives away no name, contact or secret.
+    let pool = &s.app().db.pool;
+    let (name, contact): (String, String) =
+        sqlx::query_as("SELECT writer_name, writer_contact FROM letters WHERE id = $1")
+            .bind(id)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    let commenter: String =
+        sqlx::query_scalar("SELECT author_contact FROM consultation_comments").fetch_one(pool).await.unwrap();
+    let totp: String = sqlx::query_scalar("SELECT totp_secret FROM users WHERE id = $1")
+        .bind(nr.editor.0)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    for v in [&name, &contact, &commenter, &totp] {
+        assert!(v.starts_with("pd1:"), "{v}");
+    }
+    assert!(!name.contains("欧阳") && !contact.contains("5678") && !commenter.contains("qian"));
+    if b == Backend::Sqlite {
+        let mut raw = Vec::new();
+        for f in ["zhanqun.db", "zhanqun.db-wal"] {
+            raw.extend(std::fs::read(s.settings.data_dir.join(f)).unwrap_or_default());
+        }
+        let raw = String::from_utf8_lossy(&raw);
+        for plain in ["欧阳小明", "139 1234 5678", "qian.sir@example.com"] {
+            assert!(!raw.contains(plain), "the database file holds {plain}");
+        }
+    }
+
+    // Lists show it masked; the one letter opened shows it whole, and that look is recorded.
+    let (_, list) = s.get("/api/v1/letters", &s.admin).await;
+    let mine = list.as_array().unwrap().iter().find(|l| l["id"] == id).unwrap();
+    assert_eq!((mine["writer_name"].as_str(), mine["writer_contact"].as_str()), (Some("欧**"), Some("139****5678")));
+    let (_, whole) = s.get(&format!("/api/v1/letters/{id}"), &s.admin).await;
+    assert_eq!(
+        (whole["writer_name"].as_str(), whole["writer_contact"].as_str()),
+        (Some("欧阳小明"), Some("139 1234 5678"))
+    );
+    let (_, trail) = s.get(&format!("/api/v1/audit?entity=letter&entity_id={id}"), &s.auditor).await;
+    assert!(trail.to_string().contains("view_personal_data"), "{trail}");
+
+    // The per-contact limit still knows the same phone however it is typed.
+    for spelling in ["13912345678", "139-1234-5678", " 139 1234 5678", "1391234 5678"] {
+        assert_eq!(s.call(Method::POST, "/api/v1/letters", None, Some(letter(spelling))).await.0, StatusCode::CREATED);
+    }
+    let (st, e) = s.call(Method::POST, "/api/v1/letters", None, Some(letter("139-12345678"))).await;
+    assert_eq!(st, StatusCode::TOO_MANY_REQUESTS, "{e}");
+    assert_eq!(s.call(Method::POST, "/api/v1/letters", None, Some(letter("13912345679"))).await.0, StatusCode::CREATED);
+
+    // Rows written in the clear before sealing existed are sealed at the next start.
+    sqlx::query("UPDATE letters SET writer_name = '张三', writer_contact = '13800009999', writer_contact_index = NULL WHERE id = $1")
+        .bind(id)
+        .execute(pool)
+        .await
+        .unwrap();
+    s.restart().await;
+    let pool = &s.app().db.pool;
+    let stored: String =
+        sqlx::query_scalar("SELECT writer_name FROM letters WHERE id = $1").bind(id).fetch_one(pool).await.unwrap();
+    assert!(stored.starts_with("pd1:"), "{stored}");
+    let (_, whole) = s.get(&format!("/api/v1/letters/{id}"), &s.admin).await;
+    assert_eq!((whole["writer_name"].as_str(), whole["writer_contact"].as_str()), (Some("张三"), Some("13800009999")));
+
+    // A node started with another key, or a missing key file, refuses to start.
+    s.stop_server().await;
+    let other = s.dir.path().join("other.key");
+    std::fs::write(&other, "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n").unwrap();
+    for (file, says) in [(other.clone(), "not the key"), (s.dir.path().join("missing.key"), "does not exist")] {
+        let config = format!("personal_data_key_file = \"{}\"\n", file.display());
+        std::fs::write(s.settings.data_dir.join("zhanqun.toml"), config).unwrap();
+        let e = s.settings.open_app().await.err().expect("must not start");
+        assert!(format!("{e:#}").contains(says), "{e:#}");
+    }
+    std::fs::write(s.settings.data_dir.join("zhanqun.toml"), "").unwrap();
+    s.restart().await;
+    let (_, whole) = s.get(&format!("/api/v1/letters/{id}"), &s.admin).await;
+    assert_eq!(whole["writer_name"], "张三");
     s.finish().await;
 }
