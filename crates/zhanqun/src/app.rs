@@ -66,11 +66,14 @@ pub struct Services {
     pub catalog_counts: moka::sync::Cache<String, (i64, i64)>,
     /// Personal data at rest: the key that seals names, contacts and second-factor secrets.
     pub personal: crate::kernel::personal::PersonalData,
+    /// Staff sign-in: this node's view of the identity provider (fetched at first use).
+    pub oidc: crate::people::oidc::Oidc,
 }
 
 impl App {
     /// The application over `db`, with every capability's subscribers and job kinds.
     pub fn new(db: Db, config: Config, data_dir: PathBuf, personal: crate::kernel::personal::PersonalData) -> App {
+        install_crypto();
         let budget = config.page_cache_mib.saturating_mul(1024 * 1024);
         let node: Arc<str> =
             format!("{}-{}-{:x}", hostname(), std::process::id(), rand::RngCore::next_u32(&mut rand::rng())).into();
@@ -96,6 +99,7 @@ impl App {
             local_links: Arc::new(std::sync::OnceLock::new()),
             catalog_counts: moka::sync::Cache::new(10_000),
             personal,
+            oidc: Default::default(),
             config: Arc::new(config),
         }));
         app.wire();
@@ -118,6 +122,12 @@ impl App {
         j.register(Arc::new(Redeliver));
         j.register(Arc::new(PruneOutbox));
     }
+}
+
+/// Makes ring rustls's crypto for the whole process (the identity provider's HTTPS,
+/// PostgreSQL's TLS); any HTTP client built before needs this first. Idempotent.
+pub fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 fn hostname() -> String {

@@ -57,6 +57,9 @@ pub struct Config {
     /// database's backups). Unset: `ZHANQUN_PERSONAL_DATA_KEY`, else
     /// `DATA_DIR/personal-data.key`, made on first start.
     pub personal_data_key_file: Option<std::path::PathBuf>,
+    /// Staff sign-in through the city's identity provider (OpenID Connect); unset: only
+    /// the platform's own passwords.
+    pub oidc: Option<OidcConfig>,
     /// An admin UI session ends after this long without use.
     pub session_idle_minutes: i64,
     /// An admin UI session ends this long after login, used or not.
@@ -70,6 +73,68 @@ pub struct Config {
     pub lease_seconds: u64,
     /// Domain rules; when empty, the national default for `city_domain`.
     pub domain_rules: Vec<DomainRule>,
+}
+
+/// `[oidc]`: the identity provider staff may sign in through (code flow with PKCE).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcConfig {
+    /// The provider's issuer, exactly as its discovery document names it
+    /// (`ISSUER/.well-known/openid-configuration` is read at the first sign-in).
+    pub issuer: String,
+    pub client_id: String,
+    /// The client's secret (sent as `client_secret_basic`); `ZHANQUN_OIDC_CLIENT_SECRET`
+    /// overrides it. Unset: a public client, PKCE alone.
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    /// Where the provider sends the browser back, as registered there
+    /// (`https://ADMIN-HOST/admin/login/oidc/callback`). Unset: that path on the host the
+    /// sign-in started from (the provider accepts only what is registered).
+    #[serde(default)]
+    pub redirect_url: Option<String>,
+    /// The ID token claim whose value is the platform account's username.
+    #[serde(default = "default_username_claim")]
+    pub username_claim: String,
+    #[serde(default = "default_scopes")]
+    pub scopes: Vec<String>,
+    /// The sign-in button's text.
+    #[serde(default = "default_oidc_label")]
+    pub label: String,
+}
+
+fn default_username_claim() -> String {
+    "preferred_username".into()
+}
+
+fn default_scopes() -> Vec<String> {
+    vec!["openid".into(), "profile".into(), "email".into()]
+}
+
+fn default_oidc_label() -> String {
+    "统一身份认证登录".into()
+}
+
+impl OidcConfig {
+    fn check(&self) -> anyhow::Result<()> {
+        let issuer = url::Url::parse(&self.issuer).map_err(|e| anyhow::anyhow!("oidc.issuer: {e}"))?;
+        let loopback = matches!(issuer.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+        if issuer.scheme() != "https" && !(issuer.scheme() == "http" && loopback) {
+            anyhow::bail!("oidc.issuer must be an https address (plain http only on this machine)");
+        }
+        if self.client_id.trim().is_empty() || self.username_claim.trim().is_empty() {
+            anyhow::bail!("oidc.client_id and oidc.username_claim must not be empty");
+        }
+        if !self.scopes.iter().any(|s| s == "openid") {
+            anyhow::bail!("oidc.scopes must include \"openid\"");
+        }
+        if let Some(r) = &self.redirect_url {
+            let u = url::Url::parse(r).map_err(|e| anyhow::anyhow!("oidc.redirect_url: {e}"))?;
+            if u.path() != "/admin/login/oidc/callback" {
+                anyhow::bail!("oidc.redirect_url must end in /admin/login/oidc/callback");
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for Config {
@@ -92,6 +157,7 @@ impl Default for Config {
             admin_hosts: Vec::new(),
             admin_listen: None,
             personal_data_key_file: None,
+            oidc: None,
             session_idle_minutes: 120,
             session_max_hours: 12,
             interpretation_days: 3,
@@ -144,6 +210,9 @@ impl Config {
         }
         if self.max_failed_logins < 1 || self.lockout_minutes < 1 {
             anyhow::bail!("max_failed_logins and lockout_minutes must be at least 1");
+        }
+        if let Some(o) = &self.oidc {
+            o.check()?;
         }
         Ok(())
     }

@@ -38,6 +38,9 @@ pub enum AppError {
     /// The request body has the wrong media type (415).
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// A service the platform depends on (the identity provider) does not answer (503).
+    #[error("{0}")]
+    Unavailable(String),
     #[error("internal error: {0:#}")]
     Internal(anyhow::Error),
 }

@@ -311,8 +311,8 @@ impl App {
                 q.push_bind(r.channel.as_str().to_string()).push(", ");
                 q.push_bind(r.subject.clone()).push(", ");
                 q.push_bind(r.body.clone()).push(", ");
-                q.push_bind(self.personal.seal(Field::LetterWriterName, &r.writer_name)).push(", ");
-                q.push_bind(self.personal.seal(Field::LetterWriterContact, &r.writer_contact)).push(", ");
+                q.push_bind(self.personal.seal(Field::LetterWriterName, &r.writer_name)?).push(", ");
+                q.push_bind(self.personal.seal(Field::LetterWriterContact, &r.writer_contact)?).push(", ");
                 q.push_bind(self.personal.index(&r.writer_contact)).push(", ");
                 q.push_bind(i64::from(r.may_publish)).push(", ");
                 q.push_bind(hex::encode(code)).push(", ");

@@ -147,7 +147,7 @@ impl App {
         )
         .bind(id)
         .bind(name.trim())
-        .bind(self.personal.seal(crate::kernel::personal::Field::QuestionAuthorContact, contact.trim()))
+        .bind(self.personal.seal(crate::kernel::personal::Field::QuestionAuthorContact, contact.trim())?)
         .bind(body.trim())
         .bind(now_ms())
         .fetch_one(cmd.conn())

@@ -256,7 +256,7 @@ impl App {
         .bind(id)
         .bind(paragraph)
         .bind(name.trim())
-        .bind(self.personal.seal(crate::kernel::personal::Field::CommentAuthorContact, contact.trim()))
+        .bind(self.personal.seal(crate::kernel::personal::Field::CommentAuthorContact, contact.trim())?)
         .bind(body.trim())
         .bind(now_ms())
         .fetch_one(cmd.conn())

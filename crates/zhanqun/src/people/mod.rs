@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod oidc;
 pub mod passwords;
 pub mod sessions;
 pub mod two_factor;

@@ -64,15 +64,15 @@ impl App {
     pub async fn session(&self, token: &str) -> AppResult<Session> {
         let now = now_ms();
         let idle = self.config.session_idle_minutes * 60_000;
-        let row: Option<(i64, String, i64, i64)> = sqlx::query_as(
-            "SELECT user_id, csrf, last_seen_at, expires_at FROM sessions WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $3",
+        let row: Option<(i64, String, i64, i64, String)> = sqlx::query_as(
+            "SELECT user_id, csrf, last_seen_at, expires_at, via FROM sessions WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $3",
         )
         .bind(token_hash(token))
         .bind(now)
         .bind(now - idle)
         .fetch_optional(&self.db.pool)
         .await?;
-        let (user_id, csrf, last_seen, expires_at) =
+        let (user_id, csrf, last_seen, expires_at, via) =
             row.ok_or_else(|| AppError::Unauthorized("登录已过期，请重新登录".into()))?;
         if now - last_seen > 60_000 {
             let mut w = self.db.begin_write().await?;
@@ -83,7 +83,13 @@ impl App {
                 .await?;
             w.commit().await?;
         }
-        let actor = self.actor_by_user_id(user_id).await?;
+        let mut actor = self.actor_by_user_id(user_id).await?;
+        if via == "oidc" {
+            // Signed in at the city's identity provider, whose password and factors it
+            // checked: the platform's own password rules and second factor do not apply.
+            actor.must_change_password = false;
+            actor.must_enroll_two_factor = false;
+        }
         let display_name: String = sqlx::query_scalar("SELECT display_name FROM users WHERE id = $1")
             .bind(user_id)
             .fetch_one(&self.db.pool)

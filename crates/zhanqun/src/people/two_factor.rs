@@ -134,7 +134,7 @@ impl App {
         rand::rng().fill_bytes(&mut secret);
         let mut w = self.db.begin_write().await?;
         let n = sqlx::query("UPDATE users SET totp_secret = $1 WHERE id = $2 AND totp_enabled = 0")
-            .bind(self.personal.seal(Field::TotpSecret, &hex::encode(secret)))
+            .bind(self.personal.seal(Field::TotpSecret, &hex::encode(secret))?)
             .bind(user_id)
             .execute(w.conn())
             .await?
@@ -228,7 +228,7 @@ impl App {
             w.commit().await?;
             return if n == 1 { Ok(()) } else { Err(need()) };
         }
-        let secret = self.totp_secret(&user)?.unwrap_or_default();
+        let secret = self.totp_secret(user)?.unwrap_or_default();
         let Some(step) = matching_step(&secret, otp, now_ms()) else { return Err(need()) };
         // A code works once: only a step after the last accepted one.
         let n = sqlx::query("UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1")

@@ -31,6 +31,8 @@ use crate::public::theme::admin_env;
 const SESSION_COOKIE: &str = "zq_admin";
 const PRE_COOKIE: &str = "zq_pre";
 const FLASH_COOKIE: &str = "zq_flash";
+/// The `state` of a sign-in started at the identity provider, in the browser that started it.
+const OIDC_COOKIE: &str = "zq_oidc";
 
 /// The shell's own routes; every capability's admin router joins them in [`router`].
 pub fn router() -> Router<App> {
@@ -38,6 +40,8 @@ pub fn router() -> Router<App> {
         .route("/admin", get(|| async { Redirect::permanent("/admin/") }))
         .route("/admin/", get(dashboard))
         .route("/admin/login", get(login_page).post(login))
+        .route("/admin/login/oidc", get(oidc_start))
+        .route("/admin/login/oidc/callback", get(oidc_callback))
         .route("/admin/logout", post(logout))
         .route("/admin/reviews", get(reviews))
         .merge(crate::sites::admin::router())
@@ -501,11 +505,103 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-async fn login_page(headers: HeaderMap, Query(q): Query<NextQuery>) -> Response {
+/// The text of the identity provider's sign-in button, when one is configured.
+fn oidc_label(app: &App) -> Option<String> {
+    app.config.oidc.as_ref().map(|o| o.label.clone())
+}
+
+async fn login_page(State(app): State<App>, headers: HeaderMap, Query(q): Query<NextQuery>) -> Response {
     let pre = crate::people::auth::random_token();
-    let mut r = page("login.html", context! { pre => pre.clone(), next => safe_next(q.next.as_deref()) });
+    let mut r = page(
+        "login.html",
+        context! { pre => pre.clone(), next => safe_next(q.next.as_deref()), oidc => oidc_label(&app) },
+    );
     r.headers_mut().append(header::SET_COOKIE, set_cookie(is_local_host(host_of(&headers)), PRE_COOKIE, &pre, None));
     r
+}
+
+/// The login page again with why a sign-in through the identity provider did not finish.
+fn oidc_refused(app: &App, headers: &HeaderMap, next: &str, status: StatusCode, errors: Vec<String>) -> Response {
+    let pre = crate::people::auth::random_token();
+    let local = is_local_host(host_of(headers));
+    let mut r = page(
+        "login.html",
+        context! { pre => pre.clone(), next, errors, error_title => "统一身份认证登录未完成：", oidc => oidc_label(app) },
+    );
+    *r.status_mut() = status;
+    r.headers_mut().append(header::SET_COOKIE, set_cookie(local, PRE_COOKIE, &pre, None));
+    r.headers_mut().append(header::SET_COOKIE, set_cookie(local, OIDC_COOKIE, "", Some(0)));
+    r
+}
+
+/// Sends the browser to the identity provider (code flow with PKCE).
+async fn oidc_start(State(app): State<App>, headers: HeaderMap, Query(q): Query<NextQuery>) -> Response {
+    let next = safe_next(q.next.as_deref());
+    let Some(cfg) = app.config.oidc.as_ref() else {
+        return oidc_refused(&app, &headers, &next, StatusCode::NOT_FOUND, vec!["本平台未配置统一身份认证登录".into()]);
+    };
+    let host = host_of(&headers);
+    let local = is_local_host(host);
+    let redirect_uri = match &cfg.redirect_url {
+        Some(u) => u.clone(),
+        None => {
+            let scheme = if local { "http" } else { app.config.public_scheme.as_str() };
+            format!("{scheme}://{host}/admin/login/oidc/callback")
+        }
+    };
+    match app.oidc_begin(&next, &redirect_uri).await {
+        Ok(started) => {
+            let mut r = Redirect::to(&started.authorize_url).into_response();
+            r.headers_mut().append(header::SET_COOKIE, set_cookie(local, OIDC_COOKIE, &started.state, Some(600)));
+            r
+        }
+        Err(e) => oidc_refused(&app, &headers, &next, e.status(), e.messages()),
+    }
+}
+
+#[derive(Deserialize)]
+struct OidcCallback {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+    iss: Option<String>,
+}
+
+/// Where the identity provider sends the browser back: the code becomes a session.
+async fn oidc_callback(
+    State(app): State<App>,
+    crate::web::client::ClientAddr(client): crate::web::client::ClientAddr,
+    headers: HeaderMap,
+    q: Result<Query<OidcCallback>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let refused = |status, msg: String| oidc_refused(&app, &headers, "/admin/", status, vec![msg]);
+    let Ok(Query(q)) = q else {
+        return refused(StatusCode::BAD_REQUEST, "身份认证服务返回的参数无法识别，请重新登录".into());
+    };
+    if let Some(err) = q.error {
+        let why = q.error_description.unwrap_or(err);
+        return refused(StatusCode::UNAUTHORIZED, format!("身份认证服务未完成登录（{why}）"));
+    }
+    // RFC 9207: an answer naming another issuer came from another provider (a mix-up).
+    let issuer = app.config.oidc.as_ref().map(|o| o.issuer.as_str());
+    if q.iss.is_some() && q.iss.as_deref() != issuer {
+        return refused(StatusCode::UNAUTHORIZED, "登录结果来自另一个身份认证服务，已拒绝".into());
+    }
+    let (Some(code), Some(state)) = (q.code, q.state) else {
+        return refused(StatusCode::BAD_REQUEST, "身份认证服务没有返回授权码，请重新登录".into());
+    };
+    match app.oidc_finish(&code, &state, cookie(&headers, OIDC_COOKIE), client).await {
+        Ok(done) => {
+            let local = is_local_host(host_of(&headers));
+            let mut r = Redirect::to(&done.next).into_response();
+            let session = set_cookie(local, SESSION_COOKIE, &done.session, Some(app.config.session_max_hours * 3600));
+            r.headers_mut().append(header::SET_COOKIE, session);
+            r.headers_mut().append(header::SET_COOKIE, set_cookie(local, OIDC_COOKIE, "", Some(0)));
+            r
+        }
+        Err(e) => refused(e.status(), e.messages().join("；")),
+    }
 }
 
 async fn login(
@@ -529,7 +625,7 @@ async fn login(
         let pre = crate::people::auth::random_token();
         let mut r = page(
             "login.html",
-            context! { pre => pre.clone(), next => next.clone(), carry => carry.clone(), username => form.get("username"), errors, error_title => "未能登录：" },
+            context! { pre => pre.clone(), next => next.clone(), carry => carry.clone(), username => form.get("username"), errors, error_title => "未能登录：", oidc => oidc_label(&app) },
         );
         *r.status_mut() = StatusCode::UNAUTHORIZED;
         r.headers_mut().append(header::SET_COOKIE, set_cookie(local, PRE_COOKIE, &pre, None));

@@ -20,6 +20,7 @@ mod import;
 mod mailbox;
 mod mailbox_pages;
 mod nodes;
+mod oidc;
 mod participation;
 mod public;
 mod security;

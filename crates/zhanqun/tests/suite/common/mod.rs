@@ -72,6 +72,7 @@ impl TestServer {
 
     /// Starts a server with `prepare` applied to the application before it serves.
     pub async fn start_with(backend: Backend, config: Option<&str>, prepare: Option<Prepare>) -> TestServer {
+        zhanqun::app::install_crypto();
         let dir = tempfile::tempdir().unwrap();
         if let Some(c) = config {
             std::fs::write(dir.path().join("zhanqun.toml"), c).unwrap();
