@@ -22,7 +22,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 async fn run(n: usize) {
     let s = TestServer::start(Backend::Postgres).await;
     let nr = Newsroom::new(&s).await;
-    let other = tempfile::tempdir().unwrap();
+    let other = s.other_node_dir();
     let settings = Settings {
         data_dir: other.path().to_path_buf(),
         database_url: s.settings.database_url.clone(),

@@ -62,7 +62,7 @@ enum Command {
         #[command(subcommand)]
         command: CalendarCommand,
     },
-    /// The audit trail: check its hash chain, export it.
+    /// The audit trail: check its hash chain, export it, archive what is past its retention.
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
@@ -87,6 +87,17 @@ enum AuditCommand {
         #[arg(long)]
         until: Option<String>,
     },
+    /// Write the entries older than `audit_retention_days` (at least 180; set in the
+    /// configuration) to a new file, then remove them from the database; the chain goes on
+    /// from the last one, and the step is recorded with the file's SHA-256.
+    Archive {
+        /// File to write (must not exist); keep it where the database's administrators
+        /// cannot change it.
+        out: PathBuf,
+    },
+    /// Check an archive file on its own: every entry's hash follows from the one before.
+    /// Exits 1 when it does not.
+    CheckArchive { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -181,6 +192,22 @@ async fn run() -> anyhow::Result<()> {
         config_file: cli.store.config.clone(),
     };
     let cli_actor = Actor::system("命令行");
+    if let Command::Audit { command: AuditCommand::CheckArchive { file } } = &cli.command {
+        // A file on its own: no database needed (it may be checked far from any server).
+        let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+        let r = zhanqun::kernel::audit::verify_archive(&text);
+        match r.problem {
+            None => println!(
+                "归档文件完整：{} 条记录，哈希链接续到第 {} 条（{}）",
+                r.entries, r.through_seq, r.through_hash
+            ),
+            Some(p) => {
+                println!("归档文件被改动：{p}");
+                std::process::exit(1);
+            }
+        }
+        return Ok(());
+    }
     match cli.command {
         Command::Serve { listen, demo } => {
             let app = settings.open_app().await?;
@@ -233,8 +260,8 @@ async fn run() -> anyhow::Result<()> {
                     let r = app.verify_audit(&cli_actor).await.map_err(|e| anyhow::anyhow!("{e}"))?;
                     if r.intact {
                         println!(
-                            "操作记录完整：已校验 {} 条（启用哈希链之前的 {} 条不在校验范围内）",
-                            r.checked, r.unchained
+                            "操作记录完整：已校验 {} 条（此前已归档 {} 条；启用哈希链之前的 {} 条不在校验范围内）",
+                            r.checked, r.archived, r.unchained
                         );
                     } else {
                         println!(
@@ -250,6 +277,21 @@ async fn run() -> anyhow::Result<()> {
                     let csv = app.audit_csv(&cli_actor, &f).await.map_err(|e| anyhow::anyhow!("{e}"))?;
                     print!("{csv}");
                 }
+                AuditCommand::Archive { out } => {
+                    let r = app.archive_audit(&cli_actor, &out).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                    if r.entries == 0 {
+                        println!("没有早于 {} 的操作记录，无需归档（未写文件）", r.before);
+                    } else {
+                        println!(
+                            "已将早于 {} 的 {} 条操作记录归档到 {} 并从数据库中移除（SHA-256 {}）",
+                            r.before,
+                            r.entries,
+                            out.display(),
+                            r.sha256
+                        );
+                    }
+                }
+                AuditCommand::CheckArchive { .. } => unreachable!("handled before the database is opened"),
             }
         }
         Command::Migrate => {

@@ -6,6 +6,11 @@
 //! `seq` carries SHA-256 of the hash before it and its own fields, and the one-row
 //! `audit_head` holds the last. Whoever gets past the triggers (a database superuser) and
 //! changes, removes or inserts an entry breaks the chain, and [`verify`] says where.
+//!
+//! With `audit_retention_days` set, `zhanqun audit archive` writes the oldest entries to a
+//! file (JSON lines carrying the chain, checkable on its own with [`verify_archive`]) and
+//! removes them; `audit_archived` keeps the position and hash of the last one removed, and
+//! the chain is checked from there, against the archive entry the same step wrote.
 
 use serde::Serialize;
 use sqlx::{AnyConnection, FromRow};
@@ -116,6 +121,25 @@ struct Entry {
     stored: Option<String>,
 }
 
+/// How far the trail has been archived and removed: the last removed entry's id, and the
+/// chain position and hash of the last chained one (0 and empty: nothing yet).
+#[derive(Debug, Clone, FromRow)]
+pub struct Archived {
+    pub through_id: i64,
+    pub through_seq: i64,
+    pub through_hash: String,
+}
+
+pub async fn archived(conn: &mut AnyConnection) -> AppResult<Archived> {
+    Ok(sqlx::query_as("SELECT through_id, through_seq, through_hash FROM audit_archived WHERE id = 1")
+        .fetch_one(conn)
+        .await?)
+}
+
+/// The action of the entry an archive step writes; its detail names where the step stopped
+/// (`through_id`, `through_seq`, `through_hash`), which [`verify`] holds `audit_archived` to.
+pub const ARCHIVE_ACTION: &str = "audit_archive";
+
 impl Entry {
     /// Hex SHA-256 of the previous hash and this entry's fields as a JSON array.
     fn hash(&self, prev: &str) -> String {
@@ -151,6 +175,9 @@ pub struct ChainReport {
     pub checked: i64,
     /// Entries written before the chain began (migration 14); they are not covered.
     pub unchained: i64,
+    /// Chained entries archived to files and removed (`zhanqun audit archive`); the chain is
+    /// checked from the last of them on.
+    pub archived: i64,
     /// The first position where the chain breaks.
     pub broken_at: Option<i64>,
     /// What is wrong there, in Chinese.
@@ -167,15 +194,17 @@ pub async fn verify(conn: &mut AnyConnection) -> AppResult<ChainReport> {
     )
     .fetch_one(&mut *conn)
     .await?;
+    let anchor = archived(&mut *conn).await?;
     let broken = |checked: i64, at: i64, why: String| ChainReport {
         intact: false,
         checked,
         unchained,
+        archived: anchor.through_seq,
         broken_at: Some(at),
         problem: Some(why),
     };
-    let mut prev = String::new();
-    let mut expected = 1i64;
+    let mut prev = anchor.through_hash.clone();
+    let mut expected = anchor.through_seq + 1;
     loop {
         let entries: Vec<Entry> = sqlx::query_as(
             "SELECT seq, at, actor_id, actor_name, site_id, entity, entity_id, action, from_state, to_state, comment, detail, hash \
@@ -199,20 +228,155 @@ pub async fn verify(conn: &mut AnyConnection) -> AppResult<ChainReport> {
             expected += 1;
         }
     }
-    let checked = expected - 1;
+    let checked = expected - 1 - anchor.through_seq;
+    let last = expected - 1;
     let (head_seq, head_hash): (i64, String) =
         sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(&mut *conn).await?;
-    if head_seq != checked || head_hash != prev {
+    if head_seq != last || head_hash != prev {
         return Ok(broken(
             checked,
-            checked + 1,
-            format!("链头记录了 {head_seq} 条，实际连续可查 {checked} 条：末尾的记录被删除，或链头被改动"),
+            last + 1,
+            format!("链头记录了 {head_seq} 条，实际连续可查到第 {last} 条：末尾的记录被删除，或链头被改动"),
         ));
     }
     if let Some(id) = slipped_in {
-        return Ok(broken(checked, checked + 1, format!("编号 {id} 的记录不在链上：是绕过平台直接写入数据库的")));
+        return Ok(broken(checked, last + 1, format!("编号 {id} 的记录不在链上：是绕过平台直接写入数据库的")));
     }
-    Ok(ChainReport { intact: true, checked, unchained, broken_at: None, problem: None })
+    if anchor.through_id > 0 {
+        // The archive step wrote where it stopped into the chain; the anchor must agree.
+        let detail: Option<String> = sqlx::query_scalar(
+            "SELECT detail FROM audit_log WHERE entity = 'audit_log' AND action = $1 AND seq IS NOT NULL ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(ARCHIVE_ACTION)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let d: serde_json::Value = detail.and_then(|d| serde_json::from_str(&d).ok()).unwrap_or_default();
+        let agrees = d["through_id"] == anchor.through_id
+            && d["through_seq"] == anchor.through_seq
+            && d["through_hash"] == anchor.through_hash.as_str();
+        if !agrees {
+            return Ok(broken(
+                checked,
+                anchor.through_seq + 1,
+                format!(
+                    "已归档位置（编号 {} 及以前）与最近一次归档时记下的不符：有记录被绕过平台删除，或归档位置被改动",
+                    anchor.through_id
+                ),
+            ));
+        }
+    }
+    Ok(ChainReport { intact: true, checked, unchained, archived: anchor.through_seq, broken_at: None, problem: None })
+}
+
+/// The first line of an archive file: where its part of the chain begins.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct ArchiveHeader {
+    /// Always `zhanqun-audit-archive`.
+    pub format: String,
+    pub version: u32,
+    /// The chain position and hash just before the file's first entry.
+    pub after_seq: i64,
+    pub after_hash: String,
+    /// Entries in the file are older than this instant (RFC 3339).
+    pub before: String,
+}
+
+/// One line of an archive file after the header: an entry with its id, and its chain
+/// position and hash unless it was written before the chain began.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, FromRow)]
+#[serde(deny_unknown_fields)]
+pub struct ArchiveLine {
+    pub id: i64,
+    pub seq: Option<i64>,
+    pub at: i64,
+    pub actor_id: Option<i64>,
+    pub actor_name: String,
+    pub site_id: Option<i64>,
+    pub entity: String,
+    pub entity_id: i64,
+    pub action: String,
+    pub from_state: Option<String>,
+    pub to_state: Option<String>,
+    pub comment: String,
+    pub detail: String,
+    pub hash: Option<String>,
+}
+
+impl ArchiveLine {
+    fn entry(&self) -> Option<Entry> {
+        Some(Entry {
+            seq: self.seq?,
+            at: self.at,
+            actor_id: self.actor_id,
+            actor_name: self.actor_name.clone(),
+            site_id: self.site_id,
+            entity: self.entity.clone(),
+            entity_id: self.entity_id,
+            action: self.action.clone(),
+            from_state: self.from_state.clone(),
+            to_state: self.to_state.clone(),
+            comment: self.comment.clone(),
+            detail: self.detail.clone(),
+            stored: self.hash.clone(),
+        })
+    }
+}
+
+/// What [`verify_archive`] found in an archive file.
+#[derive(Debug, Clone)]
+pub struct ArchiveCheck {
+    pub entries: i64,
+    /// Position and hash of the last chained entry in the file (where the database's chain
+    /// goes on).
+    pub through_seq: i64,
+    pub through_hash: String,
+    pub problem: Option<String>,
+}
+
+/// Checks an archive file on its own: every chained entry's hash follows from the one
+/// before, from the header's starting point, with no position missing.
+pub fn verify_archive(text: &str) -> ArchiveCheck {
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let fail = |entries: i64, seq: i64, hash: &str, why: String| ArchiveCheck {
+        entries,
+        through_seq: seq,
+        through_hash: hash.to_string(),
+        problem: Some(why),
+    };
+    let header: ArchiveHeader = match lines.next().map(serde_json::from_str) {
+        Some(Ok(h)) => h,
+        _ => return fail(0, 0, "", "第 1 行不是操作记录归档文件的开头".into()),
+    };
+    if header.format != "zhanqun-audit-archive" || header.version != 1 {
+        return fail(0, 0, "", format!("不认识的归档格式 {} 版本 {}", header.format, header.version));
+    }
+    let mut prev = header.after_hash.clone();
+    let mut expected = header.after_seq + 1;
+    let mut entries = 0i64;
+    for (n, line) in lines.enumerate() {
+        let at_line = n + 2;
+        let l: ArchiveLine = match serde_json::from_str(line) {
+            Ok(l) => l,
+            Err(_) => return fail(entries, expected - 1, &prev, format!("第 {at_line} 行不是一条操作记录")),
+        };
+        entries += 1;
+        let Some(e) = l.entry() else {
+            if expected > header.after_seq + 1 || l.hash.is_some() {
+                return fail(entries, expected - 1, &prev, format!("第 {at_line} 行：链上的记录缺了位置"));
+            }
+            continue;
+        };
+        if e.seq != expected {
+            return fail(entries, expected - 1, &prev, format!("第 {at_line} 行：链上第 {expected} 条不见了"));
+        }
+        let want = e.hash(&prev);
+        if e.stored.as_deref() != Some(want.as_str()) {
+            return fail(entries, expected - 1, &prev, format!("第 {at_line} 行（链上第 {expected} 条）与写入时不符"));
+        }
+        prev = want;
+        expected += 1;
+    }
+    ArchiveCheck { entries, through_seq: expected - 1, through_hash: prev, problem: None }
 }
 
 #[derive(Debug, Clone, FromRow)]

@@ -43,6 +43,9 @@ pub struct Config {
     /// Days a password is good for; then its owner must change it at the next sign-in.
     /// 0: passwords do not expire.
     pub password_max_age_days: i64,
+    /// Days the audit trail keeps its entries before `zhanqun audit archive` may write them
+    /// to a file and remove them; at least 180 (等保 level 3). 0: keep every entry for good.
+    pub audit_retention_days: u32,
     /// Two-factor sign-in: `optional` (anyone may switch it on) or `staff` (administrators,
     /// site admins and reviewers must enrol before they can do anything else).
     pub two_factor: String,
@@ -153,6 +156,7 @@ impl Default for Config {
             body_read_seconds: 60,
             max_connections: 4096,
             password_max_age_days: 90,
+            audit_retention_days: 0,
             two_factor: "optional".into(),
             admin_hosts: Vec::new(),
             admin_listen: None,
@@ -207,6 +211,11 @@ impl Config {
         }
         if self.password_max_age_days < 0 {
             anyhow::bail!("password_max_age_days must be 0 (never) or more");
+        }
+        if self.audit_retention_days != 0 && self.audit_retention_days < 180 {
+            anyhow::bail!(
+                "audit_retention_days must be 0 (keep for good) or at least 180: level 3 keeps the audit trail six months or more"
+            );
         }
         if self.max_failed_logins < 1 || self.lockout_minutes < 1 {
             anyhow::bail!("max_failed_logins and lockout_minutes must be at least 1");

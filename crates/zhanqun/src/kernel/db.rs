@@ -449,6 +449,13 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: "",
         postgres: "",
     },
+    Migration {
+        version: 19,
+        name: "audit trail archive and prune",
+        common: include_str!("../../migrations/0019_audit_archive.sql"),
+        sqlite: include_str!("../../migrations/0019_audit_archive.sqlite.sql"),
+        postgres: include_str!("../../migrations/0019_audit_archive.postgres.sql"),
+    },
 ];
 
 /// Data a migration brings with it: the shipped holiday calendar, once.

@@ -129,7 +129,7 @@ async fn a_publication_committed_just_before_a_crash_reaches_every_node_and_ever
     })
     .await;
     // Node B, on the same database, has the repost's pages cached with the old edition.
-    let other_dir = tempfile::tempdir().unwrap();
+    let other_dir = s.other_node_dir();
     let b_settings = Settings {
         data_dir: if b == Backend::Sqlite { s.settings.data_dir.clone() } else { other_dir.path().to_path_buf() },
         ..s.settings.clone()

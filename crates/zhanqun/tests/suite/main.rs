@@ -23,4 +23,5 @@ mod nodes;
 mod oidc;
 mod participation;
 mod public;
+mod retention;
 mod security;

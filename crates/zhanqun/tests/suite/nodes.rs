@@ -13,7 +13,7 @@ mod postgres {
     async fn a_second_node_serves_what_the_first_published() {
         let s = TestServer::start(Backend::Postgres).await;
         let nr = Newsroom::new(&s).await;
-        let other_dir = tempfile::tempdir().unwrap();
+        let other_dir = s.other_node_dir();
         let settings = Settings {
             data_dir: other_dir.path().to_path_buf(),
             database_url: s.settings.database_url.clone(),
@@ -47,7 +47,7 @@ mod postgres {
     #[ignore = "PostgreSQL suite: set ZHANQUN_TEST_POSTGRES and run with --ignored (.ci/run does)"]
     async fn a_holiday_set_on_one_node_moves_the_deadlines_another_node_counts() {
         let s = TestServer::start(Backend::Postgres).await;
-        let other_dir = tempfile::tempdir().unwrap();
+        let other_dir = s.other_node_dir();
         let settings = Settings {
             data_dir: other_dir.path().to_path_buf(),
             database_url: s.settings.database_url.clone(),
@@ -124,7 +124,7 @@ mod postgres {
                 )
                 .await;
             assert_eq!(st, 201, "{c}");
-            let other_dir = tempfile::tempdir().unwrap();
+            let other_dir = s.other_node_dir();
             let settings = Settings {
                 data_dir: other_dir.path().to_path_buf(),
                 database_url: s.settings.database_url.clone(),

@@ -60,6 +60,28 @@ fn with_database(url: &str, db: &str) -> String {
     u.to_string()
 }
 
+/// A new, empty PostgreSQL database for one test: its URL and name.
+pub async fn fresh_pg_database() -> (String, String) {
+    sqlx::any::install_default_drivers();
+    let server = pg_server();
+    let name = format!("zq_t_{}_{}", std::process::id(), rand_suffix());
+    let mut c = sqlx::AnyConnection::connect(&server)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {server}: {e}"));
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut c).await.unwrap();
+    c.close().await.ok();
+    (with_database(&server, &name), name)
+}
+
+/// Drops a database [`fresh_pg_database`] made.
+pub async fn drop_pg_database(name: &str) {
+    let mut c = sqlx::AnyConnection::connect(&pg_server()).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+        .execute(&mut c)
+        .await
+        .unwrap();
+}
+
 impl TestServer {
     pub async fn start(backend: Backend) -> TestServer {
         Self::start_with_config(backend, None).await
@@ -80,15 +102,8 @@ impl TestServer {
         let (database_url, pg_db) = match backend {
             Backend::Sqlite => (None, None),
             Backend::Postgres => {
-                sqlx::any::install_default_drivers();
-                let server = pg_server();
-                let name = format!("zq_t_{}_{}", std::process::id(), rand_suffix());
-                let mut c = sqlx::AnyConnection::connect(&server)
-                    .await
-                    .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {server}: {e}"));
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut c).await.unwrap();
-                c.close().await.ok();
-                (Some(with_database(&server, &name)), Some(name))
+                let (url, name) = fresh_pg_database().await;
+                (Some(url), Some(name))
             }
         };
         let settings = Settings { data_dir: dir.path().join("data"), database_url, config_file: None };
@@ -171,6 +186,14 @@ impl TestServer {
         self.restart().await;
     }
 
+    /// A data directory for another node of this cluster: its own files, the same
+    /// personal-data key (every node must read the one the database is sealed with).
+    pub fn other_node_dir(&self) -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::copy(self.settings.data_dir.join("personal-data.key"), d.path().join("personal-data.key")).unwrap();
+        d
+    }
+
     pub fn app(&self) -> &zhanqun::app::App {
         &self.running.as_ref().unwrap().app
     }
@@ -179,11 +202,7 @@ impl TestServer {
     pub async fn finish(mut self) {
         self.stop_server().await;
         if let Some(name) = self.pg_db.take() {
-            let mut c = sqlx::AnyConnection::connect(&pg_server()).await.unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                .execute(&mut c)
-                .await
-                .unwrap();
+            drop_pg_database(&name).await;
         }
     }
 
