@@ -231,6 +231,27 @@ pub fn check_icp_filing(field: &str, s: &str) -> Result<(), FieldError> {
     }
 }
 
+/// The 党政机关网站标识 link: the verification page the registering authority (中国机构编制网)
+/// issues with the label, e.g. `https://bszs.conac.cn/sitename?method=show&id=0A1B2C3D`.
+pub fn check_party_label_url(field: &str, s: &str) -> Result<(), FieldError> {
+    let host = s
+        .strip_prefix("https://")
+        .map(|r| r.split(['/', '?', '#']).next().unwrap_or(""))
+        .filter(|h| *h == "conac.cn" || h.ends_with(".conac.cn"));
+    let printable = !s.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '<' | '>'));
+    if host.is_some() && printable && s.len() <= 500 {
+        Ok(())
+    } else {
+        Err(FieldError::new(
+            field,
+            "party_label_format",
+            format!(
+                "党政机关网站标识链接「{s}」不对：应为开办审核机关发放的 conac.cn 上的 https 地址，例如 https://bszs.conac.cn/sitename?method=show&id=0A1B2C3D"
+            ),
+        ))
+    }
+}
+
 /// Public-security filing number, e.g. `鲁公网安备37020202000123号` (14 digits).
 pub fn check_psb_filing(field: &str, s: &str) -> Result<(), FieldError> {
     let err = || {
@@ -326,6 +347,16 @@ mod tests {
         assert!(check_psb_filing("p", "鲁公网安备37020202000123号").is_ok());
         assert!(check_psb_filing("p", "鲁公网安备 37020202000123号").is_ok());
         assert!(check_psb_filing("p", "鲁公网安备3702020200012号").is_err());
+        assert!(check_party_label_url("l", "https://bszs.conac.cn/sitename?method=show&id=0A1B2C3D").is_ok());
+        for bad in [
+            "http://bszs.conac.cn/sitename?id=1",
+            "https://conac.cn.evil.example/x",
+            "https://evilconac.cn/x",
+            "https://bszs.conac.cn/x\"onmouseover=\"x",
+            "javascript:alert(1)",
+        ] {
+            assert!(check_party_label_url("l", bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -142,11 +142,27 @@ fn body_for(title: &str, sponsor: &str) -> String {
     )
 }
 
+/// What [`App::seed_demo`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoSeed {
+    /// The database was empty; the demo city is in it now.
+    Seeded,
+    /// The demo city was seeded before (its accounts and sites are there).
+    AlreadyThere,
+    /// The database holds something else (a real installation): nothing was written.
+    NotEmpty { users: usize, sites: i64 },
+}
+
 impl App {
-    /// Seeds the demo cluster unless the database already has sites. Returns whether it seeded.
-    pub async fn seed_demo(&self) -> anyhow::Result<bool> {
-        if !self.list_sites(false).await.map_err(|e| anyhow::anyhow!("{e}"))?.is_empty() {
-            return Ok(false);
+    /// Seeds the demo city into an empty database; says what it found otherwise.
+    pub async fn seed_demo(&self) -> anyhow::Result<DemoSeed> {
+        let users: Vec<String> = sqlx::query_scalar("SELECT username FROM users").fetch_all(&self.db.pool).await?;
+        let sites: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sites").fetch_one(&self.db.pool).await?;
+        if DEMO_USERS.iter().all(|(name, ..)| users.iter().any(|u| u == name)) && sites > 0 {
+            return Ok(DemoSeed::AlreadyThere);
+        }
+        if !users.is_empty() || sites > 0 {
+            return Ok(DemoSeed::NotEmpty { users: users.len(), sites });
         }
         let sys = Actor::system("演示数据");
         let e = |e: crate::kernel::AppError| anyhow::anyhow!("{e}");
@@ -187,6 +203,11 @@ impl App {
                         site_code: Some(spec.code.into()),
                         icp_filing: Some("鲁ICP备05001234号".into()),
                         psb_filing: Some("鲁公网安备37020202000123号".into()),
+                        // A demo value in the issued link's form; a real site enters its own.
+                        party_label_url: Some(format!(
+                            "https://bszs.conac.cn/sitename?method=show&id=DEMO{}",
+                            spec.code
+                        )),
                         contact: spec.contact.into(),
                         require_distinct_reviewer: true,
                     },
@@ -350,7 +371,7 @@ impl App {
         let site_ids: Vec<i64> = sites.iter().map(|(id, _)| *id).collect();
         self.seed_demo_disclosure(&crew, &site_ids, d.id).await?;
         self.pages.invalidate_all();
-        Ok(true)
+        Ok(DemoSeed::Seeded)
     }
 
     /// An open consultation, an open survey and an interview coming up, on the portal.

@@ -4,7 +4,8 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use clap::{Args, Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use zhanqun::app::Actor;
 use zhanqun::people::NewUser;
 use zhanqun::server::Settings;
@@ -23,7 +24,8 @@ struct Cli {
 
 #[derive(Args, Clone)]
 struct StoreArgs {
-    /// Directory for the SQLite database, attachments and configuration.
+    /// Directory for the SQLite database, attachments, the personal-data key and the
+    /// configuration (`serve --demo` without it: ./demo-data, apart from a real installation).
     #[arg(long, global = true, env = "ZHANQUN_DATA_DIR", default_value = "./data")]
     data_dir: PathBuf,
     /// Database URL (`postgres://…`); without it, an SQLite file in the data directory.
@@ -36,14 +38,21 @@ struct StoreArgs {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the API (and, later, every site of the cluster).
+    /// Serve every site of the cluster, the admin and the API, and run the job worker.
     Serve {
-        /// Address to listen on.
-        #[arg(long, env = "ZHANQUN_LISTEN", default_value = "127.0.0.1:8080")]
+        /// Address to listen on, HOST:PORT (for example 127.0.0.1:8080, or 0.0.0.0:8080 for
+        /// every interface; the admin then needs HTTPS in front).
+        #[arg(long, env = "ZHANQUN_LISTEN", default_value = "127.0.0.1:8080", value_parser = listen_address)]
         listen: String,
-        /// Seed a demo cluster (once, into an empty database) and print the demo logins.
+        /// Seed a demo city (once, into an empty data directory; ./demo-data unless
+        /// --data-dir says otherwise) and print the demo logins.
         #[arg(long)]
         demo: bool,
+    },
+    /// The sites of the cluster.
+    Site {
+        #[command(subcommand)]
+        command: SiteCommand,
     },
     /// Create or upgrade the database schema, then exit.
     Migrate,
@@ -101,6 +110,25 @@ enum AuditCommand {
 }
 
 #[derive(Subcommand)]
+enum SiteCommand {
+    /// List the sites: id (for `user grant --site`), kind, state, domain, name.
+    List,
+}
+
+/// `--listen`: HOST:PORT, with a hint when only a port (or nothing usable) is given.
+fn listen_address(s: &str) -> Result<String, String> {
+    if s.parse::<std::net::SocketAddr>().is_ok() {
+        return Ok(s.to_string());
+    }
+    if let Ok(port) = s.trim().parse::<u16>() {
+        return Err(format!(
+            "「{s}」只有端口：请写 HOST:PORT，例如 127.0.0.1:{port}（仅本机）或 0.0.0.0:{port}（所有网卡）"
+        ));
+    }
+    Err(format!("「{s}」不是 HOST:PORT 形式的地址，例如 127.0.0.1:8080 或 0.0.0.0:8080"))
+}
+
+#[derive(Subcommand)]
 enum ImportCommand {
     /// Historical letters from a CSV (UTF-8 or GBK) or XLSX file; rejected rows are written
     /// with their reasons to FILE.rejected.csv.
@@ -114,15 +142,19 @@ enum ImportCommand {
 
 #[derive(Subcommand)]
 enum CalendarCommand {
-    /// The deadline N working days after a date (the date itself is day zero).
+    /// The deadline N working days after a date (the date itself is day zero), on the
+    /// installation's calendar, or the shipped one when there is no database yet.
     Due {
+        /// The starting date, YYYY-MM-DD (for example 2026-09-30).
         #[arg(long)]
         from: String,
+        /// Working days to count, 0 to 3660.
         #[arg(long)]
         days: String,
     },
     /// A year's holidays and make-up working days.
     List {
+        /// The year, for example 2026.
         #[arg(long)]
         year: i32,
     },
@@ -130,9 +162,12 @@ enum CalendarCommand {
 
 #[derive(Subcommand)]
 enum UserCommand {
-    /// Add a person; the password is read from standard input.
+    /// Add a person; the password is read from standard input (at least 10 characters, of
+    /// three kinds among lower case, upper case, digits and symbols or Chinese).
     Add {
+        /// The sign-in name: 2 to 64 of a-z, A-Z, 0-9, `.`, `_`, `-`.
         username: String,
+        /// The name shown in the admin and the audit trail (default: the user name).
         #[arg(long, default_value = "")]
         display_name: String,
         /// Make them the system administrator (sites, columns, calendar, jobs).
@@ -152,8 +187,10 @@ enum UserCommand {
     /// Give a person a role on a site (site_admin, editor, secrecy_reviewer, editorial_reviewer).
     Grant {
         username: String,
+        /// The site's numeric id, as `zhanqun site list` shows it.
         #[arg(long)]
         site: i64,
+        /// site_admin, editor, secrecy_reviewer or editorial_reviewer.
         #[arg(long)]
         role: String,
     },
@@ -178,16 +215,25 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn run() -> anyhow::Result<()> {
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // The server tells what it does; a console command only its answer (and warnings).
+    let quiet = if matches!(cli.command, Command::Serve { .. }) { "info" } else { "warn" };
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into()),
+                .unwrap_or_else(|_| format!("{quiet},sqlx=warn,tower_http=warn").into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
-    let cli = Cli::parse();
+    // The demo keeps to a directory of its own unless told otherwise, so that a real
+    // installation in ./data never meets the demo's accounts.
+    let demo_dir = matches!(cli.command, Command::Serve { demo: true, .. })
+        && matches.value_source("data_dir") == Some(ValueSource::DefaultValue);
     let settings = Settings {
-        data_dir: cli.store.data_dir.clone(),
+        data_dir: if demo_dir { PathBuf::from("./demo-data") } else { cli.store.data_dir.clone() },
         database_url: cli.store.database_url.clone(),
         config_file: cli.store.config.clone(),
     };
@@ -211,11 +257,27 @@ async fn run() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { listen, demo } => {
             let app = settings.open_app().await?;
-            if demo && app.seed_demo().await? {
-                tracing::info!("seeded the demo cluster");
+            if demo {
+                match app.seed_demo().await? {
+                    zhanqun::demo::DemoSeed::Seeded => tracing::info!("seeded the demo cluster"),
+                    zhanqun::demo::DemoSeed::AlreadyThere => {}
+                    zhanqun::demo::DemoSeed::NotEmpty { users, sites } => bail!(
+                        "数据目录 {} 里已有数据（{users} 个用户、{sites} 个网站），不是演示数据，演示数据没有写入。\n\
+                         看演示请用另一个空目录：zhanqun --data-dir ./demo-data serve --demo\n\
+                         正式使用请去掉 --demo：zhanqun --data-dir {} serve",
+                        settings.data_dir.display(),
+                        settings.data_dir.display()
+                    ),
+                }
             }
             let running = zhanqun::server::start(app, &listen).await?;
             tracing::info!("zhanqun serving on {} (database: {})", running.base_url(), running.app.db.backend.name());
+            if !running.addr.ip().is_loopback() {
+                tracing::warn!(
+                    "listening beyond this machine over plain HTTP: the admin's session cookie is Secure, so /admin/ \
+                     signs in only over HTTPS (put a TLS-terminating proxy in front) or on localhost"
+                );
+            }
             // Ignore write errors: a closed stdout must not bring the server down.
             let mut out = std::io::stdout();
             let _ = writeln!(out, "zhanqun 已启动：{}", running.base_url());
@@ -243,6 +305,7 @@ async fn run() -> anyhow::Result<()> {
                 );
             }
             if demo {
+                let _ = writeln!(out, "演示数据目录：{}（与正式安装分开）", settings.data_dir.display());
                 let _ = writeln!(out, "演示账号（仅演示模式显示）：");
                 for (user, name, pw, what) in zhanqun::demo::DEMO_USERS {
                     let _ = writeln!(out, "  {user} / {pw}　{name}，{what}");
@@ -379,37 +442,52 @@ async fn run() -> anyhow::Result<()> {
                 println!("被拒绝的行及原因见 {}", out.display());
             }
         }
-        Command::Calendar { command } => {
+        Command::Calendar { command: CalendarCommand::Due { from, days } } => {
+            // A calculation: it reads an installation's calendar when there is one, and
+            // creates nothing when there is none.
+            let fresh = settings.database_url.is_none() && !settings.data_dir.join("zhanqun.db").exists();
+            let d = if fresh {
+                zhanqun::calendar::due_on(&zhanqun::calendar::shipped_calendar(), &from, &days)
+            } else {
+                settings.open_app().await?.due(&from, &days)
+            }
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "{}{}",
+                d.due,
+                if d.estimated {
+                    "（估算：其中有年份尚无国务院放假安排，只按周末计算）"
+                } else {
+                    ""
+                }
+            );
+        }
+        Command::Site { command: SiteCommand::List } => {
             let app = settings.open_app().await?;
-            match command {
-                CalendarCommand::Due { from, days } => {
-                    let d = app.due(&from, &days).map_err(|e| anyhow::anyhow!("{e}"))?;
-                    println!(
-                        "{}{}",
-                        d.due,
-                        if d.estimated {
-                            "（估算：其中有年份尚无国务院放假安排，只按周末计算）"
-                        } else {
-                            ""
-                        }
-                    );
-                }
-                CalendarCommand::List { year } => {
-                    for d in app.calendar_days(year).await.map_err(|e| anyhow::anyhow!("{e}"))? {
-                        println!(
-                            "{}\t{}\t{}\t{}",
-                            d.day,
-                            if d.kind == "holiday" { "放假" } else { "上班" },
-                            d.name,
-                            d.source
-                        );
-                    }
-                }
+            let sites = app.list_sites(false).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            if sites.is_empty() {
+                println!("还没有网站：在管理后台（/admin/sites）或用 API（POST /api/v1/sites）登记第一个");
+            }
+            for s in sites {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    s.id,
+                    s.kind_label,
+                    s.state_label,
+                    s.primary_domain.as_deref().unwrap_or("（无独立域名）"),
+                    s.name
+                );
+            }
+        }
+        Command::Calendar { command: CalendarCommand::List { year } } => {
+            let app = settings.open_app().await?;
+            for d in app.calendar_days(year).await.map_err(|e| anyhow::anyhow!("{e}"))? {
+                println!("{}\t{}\t{}\t{}", d.day, if d.kind == "holiday" { "放假" } else { "上班" }, d.name, d.source);
             }
         }
         Command::Backup { out } => {
             if settings.database_url.as_deref().is_some_and(|u| !u.starts_with("sqlite:")) {
-                bail!("backup copies the embedded SQLite database; for PostgreSQL use pg_dump");
+                bail!("backup 复制内置的 SQLite 数据库；PostgreSQL 请用 pg_dump 备份");
             }
             let db = zhanqun::kernel::db::Db::connect(&settings.database_url()).await?;
             db.backup_to(&out).await?;

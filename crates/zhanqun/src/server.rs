@@ -34,9 +34,10 @@ impl Settings {
         std::fs::create_dir_all(&self.data_dir)
             .with_context(|| format!("cannot create data directory {}", self.data_dir.display()))?;
         let config = Config::load(self.config_file.as_deref(), &self.data_dir)?;
+        // The database first: a key is made only for a database that opens.
+        let db = Db::open(&self.database_url()).await?;
         let personal =
             crate::kernel::personal::PersonalData::load(config.personal_data_key_file.as_deref(), &self.data_dir)?;
-        let db = Db::open(&self.database_url()).await?;
         let app = App::new(db, config, absolute(&self.data_dir), personal);
         app.reload_calendar().await.map_err(|e| anyhow::anyhow!("loading the calendar: {e}"))?;
         app.load_secrets().await.map_err(|e| anyhow::anyhow!("loading secrets: {e}"))?;

@@ -36,6 +36,9 @@ pub struct CalendarDay {
     pub name: String,
     pub source: String,
     pub updated_by: String,
+    /// RFC 3339, China Standard Time.
+    #[serde(serialize_with = "crate::kernel::time::ser_time")]
+    #[schema(value_type = String)]
     pub updated_at: i64,
 }
 
@@ -66,6 +69,22 @@ fn date_field(field: &str, s: &str) -> AppResult<Date> {
         .ok_or_else(|| AppError::field(field, "date", format!("日期「{s}」格式不对，应为 YYYY-MM-DD，例如 2026-10-01")))
 }
 
+/// The close of the `days`-th working day after `from` on `cal` (`from` is day zero).
+pub fn due_on(cal: &Calendar, from: &str, days: &str) -> AppResult<DueView> {
+    let from = date_field("from", from)?;
+    let n: u32 = days.trim().parse().ok().filter(|n| *n <= MAX_DAYS).ok_or_else(|| {
+        AppError::field("days", "range", format!("工作日天数「{days}」无效，应为 0 到 {MAX_DAYS} 的整数"))
+    })?;
+    let d = cal.add_working_days(from, n).ok_or_else(|| AppError::field("from", "range", "日期超出可计算的范围"))?;
+    Ok(DueView { due: fmt_date(d.due), estimated: d.estimated })
+}
+
+/// The calendar shipped with the project (the State Council's arrangements), without any
+/// local change made in a database.
+pub fn shipped_calendar() -> Calendar {
+    Calendar::new(zhanqun_domain::calendar::shipped_days().into_iter().map(|d| (d.date, d.kind)))
+}
+
 impl App {
     /// Reads the calendar table into the in-memory calendar deadlines are counted on.
     pub async fn reload_calendar(&self) -> AppResult<()> {
@@ -83,16 +102,7 @@ impl App {
 
     /// The close of the `days`-th working day after `from` (`from` is day zero).
     pub fn due(&self, from: &str, days: &str) -> AppResult<DueView> {
-        let from = date_field("from", from)?;
-        let n: u32 = days.trim().parse().ok().filter(|n| *n <= MAX_DAYS).ok_or_else(|| {
-            AppError::field("days", "range", format!("工作日天数「{days}」无效，应为 0 到 {MAX_DAYS} 的整数"))
-        })?;
-        let d = self
-            .calendar
-            .load()
-            .add_working_days(from, n)
-            .ok_or_else(|| AppError::field("from", "range", "日期超出可计算的范围"))?;
-        Ok(DueView { due: fmt_date(d.due), estimated: d.estimated })
+        due_on(&self.calendar.load(), from, days)
     }
 
     /// The exceptions of one year, in date order.

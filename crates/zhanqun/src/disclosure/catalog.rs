@@ -23,8 +23,12 @@ pub struct CatalogEntry {
     pub subject: String,
     pub doc_type: String,
     pub date_written: String,
-    /// First publication, Unix milliseconds.
-    pub published_at: Option<i64>,
+    /// When it entered the catalog (its first publication), RFC 3339 in China Standard Time.
+    #[sqlx(skip)]
+    pub published_at: Option<String>,
+    /// The same instant, Unix milliseconds, for the platform's own use.
+    #[serde(skip)]
+    pub published_ms: Option<i64>,
     pub validity: String,
     pub genre: Option<String>,
     pub keywords: String,
@@ -178,7 +182,7 @@ impl App {
         // one page shown.
         let mut q = QueryBuilder::new(
             "SELECT p.document_id, p.site_id, e.title, p.index_number, b.name AS body, p.document_number, p.subject, p.doc_type, \
-             p.date_written, p.listed_at AS published_at, p.validity, p.genre, p.keywords, p.issuing_body_id \
+             p.date_written, p.listed_at AS published_ms, p.validity, p.genre, p.keywords, p.issuing_body_id \
              FROM (SELECT d.document_id",
         );
         push_filter(&mut q, site, f);
@@ -192,6 +196,7 @@ impl App {
         let mut rows: Vec<CatalogEntry> = q.fetch_all(&self.db.pool).await?;
         for r in &mut rows {
             r.url = self.document_link(-1, r.site_id, r.document_id);
+            r.published_at = r.published_ms.map(crate::kernel::time::fmt_time);
         }
         Ok((total, rows))
     }

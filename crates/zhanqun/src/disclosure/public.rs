@@ -149,7 +149,7 @@ async fn catalog_csv(State(app): State<App>, v: Visitor, Query(q): Query<HashMap
         for e in &entries {
             let validity = label_of(VALIDITY, &e.validity).unwrap_or("");
             let doc_type = label_of(DOC_TYPES, &e.doc_type).unwrap_or("");
-            let published = e.published_at.map(fmt_local).unwrap_or_default();
+            let published = e.published_ms.map(fmt_local).unwrap_or_default();
             w.row([
                 e.index_number.as_deref().unwrap_or(""),
                 &e.title,
@@ -207,7 +207,7 @@ async fn catalog_feed(State(app): State<App>, v: Visitor) -> Response {
         Some(d) => format!("{}://{d}", app.config.public_scheme),
         None => String::new(),
     };
-    let updated = entries.first().and_then(|e| e.published_at).map(fmt_time).unwrap_or_else(|| fmt_time(0));
+    let updated = entries.first().and_then(|e| e.published_ms).map(fmt_time).unwrap_or_else(|| fmt_time(0));
     let mut xml = format!(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n<title>{} 政府信息公开目录</title>\n<id>{base}/catalog/</id>\n<link rel=\"self\" href=\"{base}/catalog/feed.atom\"/>\n<updated>{updated}</updated>\n",
         xml_escape(&v.site.name)
@@ -217,7 +217,7 @@ async fn catalog_feed(State(app): State<App>, v: Visitor) -> Response {
             u if u.starts_with('/') => format!("{base}{u}"),
             u => u,
         };
-        let when = e.published_at.map(fmt_time).unwrap_or_else(|| updated.clone());
+        let when = e.published_ms.map(fmt_time).unwrap_or_else(|| updated.clone());
         let summary = format!(
             "索引号：{}；发文机关：{}；发文字号：{}；主题分类：{}；成文日期：{}",
             e.index_number.as_deref().unwrap_or(""),

@@ -83,11 +83,13 @@ async fn editor_screen(
     let read = async {
         let site = app.get_site(site_id).await?;
         let columns = app.list_columns(site_id).await?;
-        let (doc, history) = match doc_id {
-            Some(id) => {
-                (Some(app.get_document(a.actor(), id).await?), Some(app.document_history(a.actor(), id).await?))
-            }
-            None => (None, None),
+        let (doc, history, actions) = match doc_id {
+            Some(id) => (
+                Some(app.get_document(a.actor(), id).await?),
+                Some(app.document_history(a.actor(), id).await?),
+                app.document_actions(a.actor(), id).await?,
+            ),
+            None => (None, None, Vec::new()),
         };
         let editable = doc.as_ref().is_none_or(|d| d.draft.as_ref().is_none_or(|e| e.state == "draft"));
         // The form as the document has it, unless the person's own input is shown again.
@@ -126,7 +128,7 @@ async fn editor_screen(
             None => (None, Vec::new(), Vec::new()),
         };
         Ok::<_, AppError>(context! {
-            title => if doc.is_some() { "编辑稿件" } else { "写新稿件" }, site, columns, doc, history, editable, form_token,
+            title => if doc.is_some() { "编辑稿件" } else { "写新稿件" }, site, columns, doc, history, actions, editable, form_token,
             local_url, v, checked => extra.checked.clone().unwrap_or(checked), conflict => extra.conflict.clone(),
             dv => Value::from_serialize(&disclosure), disclosure => Value::from_serialize(&disclosure),
             bodies => app.bodies_with_codes().await?, doc_types => zhanqun_domain::disclosure::DOC_TYPES,

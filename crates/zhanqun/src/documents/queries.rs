@@ -205,9 +205,12 @@ impl App {
         let columns = column_ids(conn, doc.id).await?;
         let attachments = attachments_of(conn, doc.id).await?;
         let public_url = if live.as_ref().is_some_and(|e| e.state == DocState::Published) {
-            public_base(conn, &self.config.public_scheme, doc.site_id)
-                .await?
-                .map(|b| format!("{b}/articles/{}.html", doc.id))
+            // The address the pages link: on a demo server, the site's local address.
+            let base = match self.local_links.get() {
+                Some(_) => self.site_base(doc.site_id),
+                None => public_base(conn, &self.config.public_scheme, doc.site_id).await?,
+            };
+            base.map(|b| format!("{b}/articles/{}.html", doc.id))
         } else {
             None
         };

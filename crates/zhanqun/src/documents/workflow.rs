@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use zhanqun_domain::workflow::{DocAction, DocState, UnpublishMode, unpublish_step, workflow_step};
 
 use super::queries::{load_document, load_edition};
-use super::{DocumentRow, DocumentView, doc_audit, stale};
+use super::{DocumentRow, DocumentView, EditionRow, doc_audit, stale};
 use crate::app::App;
 use crate::kernel::jobs::{JobCtx, JobKind};
 use crate::kernel::time::{fmt_opt, fmt_time, now_ms, parse_time};
@@ -69,6 +69,26 @@ async fn publish_edition(cmd: &mut Command<'_>, doc: &DocumentRow, edition_id: i
     cmd.emit(Event::DocumentPublished { site_id: doc.site_id, document_id: doc.id }).await
 }
 
+/// Why a site's "the reviewer is not the author" rule refuses `actor` a review of `edition`,
+/// if it does: nobody reviews what they wrote or submitted, and the two reviews of an
+/// edition are done by two people.
+fn independence_refusal(actor: &Actor, required: bool, doc: &DocumentRow, edition: &EditionRow) -> Option<AppError> {
+    let me = actor.user_id?;
+    if !required {
+        return None;
+    }
+    let authors = [Some(edition.created_by), edition.submitted_by, Some(doc.created_by)];
+    if authors.contains(&Some(me)) {
+        return Some(AppError::Forbidden("本站要求审核人不能是作者或报送人，请由其他审核人办理".into()));
+    }
+    if edition.state == DocState::EditorialReview && edition.secrecy_reviewed_by == Some(me) {
+        return Some(AppError::Forbidden(
+            "本站要求保密审查和编辑把关由两人分别办理：您已办理本版本的保密审查，请由其他编辑审核员把关".into(),
+        ));
+    }
+    None
+}
+
 impl App {
     /// One workflow step: checks the state and the actor's role, changes state and records
     /// the step, all in one command.
@@ -125,19 +145,10 @@ impl App {
             return Err(AppError::field("publish_at", "not_applicable", "只有编辑把关通过时才能设定定时发布时间"));
         }
         cmd.require_role(doc.site_id, step.roles).await?;
-        if step.is_review && site.require_distinct_reviewer != 0 {
-            let authors = [Some(edition.created_by), edition.submitted_by, Some(doc.created_by)];
-            if actor.user_id.is_some() && authors.contains(&actor.user_id) {
-                return Err(AppError::Forbidden("本站要求审核人不能是作者或报送人，请由其他审核人办理".into()));
-            }
-            if from == DocState::EditorialReview
-                && actor.user_id.is_some()
-                && edition.secrecy_reviewed_by == actor.user_id
-            {
-                return Err(AppError::Forbidden(
-                    "本站要求保密审查和编辑把关由两人分别办理：您已办理本版本的保密审查，请由其他编辑审核员把关".into(),
-                ));
-            }
+        if step.is_review
+            && let Some(refusal) = independence_refusal(actor, site.require_distinct_reviewer != 0, &doc, &edition)
+        {
+            return Err(refusal);
         }
         if action == DocAction::Reject && comment.is_empty() {
             return Err(AppError::field("comment", "required", "退回时请填写退回理由"));
@@ -186,6 +197,38 @@ impl App {
         let view = self.document_view(cmd.conn(), &doc).await?;
         cmd.commit().await?;
         Ok(view)
+    }
+
+    /// The workflow actions `actor` may take on the document now (`submit`, `approve`,
+    /// `reject`, `unpublish`), by the rules [`App::transition_document`] applies: the admin
+    /// offers only these.
+    pub async fn document_actions(&self, actor: &Actor, id: i64) -> AppResult<Vec<&'static str>> {
+        let mut c = self.db.pool.acquire().await?;
+        let doc = load_document(&mut c, id).await?;
+        let site = crate::sites::load_site(&mut c, doc.site_id).await?;
+        let mut out = Vec::new();
+        if let Some(eid) = doc.draft_edition_id {
+            let edition = load_edition(&mut c, eid).await?;
+            for action in [DocAction::Submit, DocAction::Approve, DocAction::Reject] {
+                let Some(step) = workflow_step(edition.state, action, false) else { continue };
+                if crate::kernel::actor::require_role(&mut c, actor, doc.site_id, step.roles).await.is_err() {
+                    continue;
+                }
+                if step.is_review
+                    && independence_refusal(actor, site.require_distinct_reviewer != 0, &doc, &edition).is_some()
+                {
+                    continue;
+                }
+                out.push(action.as_str());
+            }
+        }
+        if let Some(l) = doc.live_edition_id
+            && load_edition(&mut c, l).await?.state == DocState::Published
+            && crate::kernel::actor::require_role(&mut c, actor, doc.site_id, unpublish_step().roles).await.is_ok()
+        {
+            out.push(DocAction::Unpublish.as_str());
+        }
+        Ok(out)
     }
 
     async fn unpublish(

@@ -412,6 +412,151 @@ pub struct AuditView {
     pub comment: String,
     /// What the step changed, as recorded.
     pub detail: serde_json::Value,
+    /// The action in Chinese (保密审查通过, 登录失败, …); the action itself when unknown.
+    pub action_label: String,
+    /// The kind of thing in Chinese (稿件, 网站, 来信, …).
+    pub entity_label: String,
+    /// The states in Chinese.
+    pub from_label: Option<String>,
+    pub to_label: Option<String>,
+    /// Who acted, by the name people know them by (the display name when the account is
+    /// known; the recorded name otherwise).
+    pub actor_display: String,
+}
+
+/// An action of the trail in Chinese, for the admin and the API's readers.
+pub fn action_label(entity: &str, action: &str, from: Option<&str>) -> String {
+    use zhanqun_domain::workflow::DocState;
+    let known = match (entity, action) {
+        ("document", "approve") => match from.and_then(DocState::parse) {
+            Some(DocState::Submitted) => "保密审查通过",
+            Some(DocState::EditorialReview) => "编辑把关通过",
+            _ => "审核通过",
+        },
+        ("document", "submit") => "报送审核",
+        ("document", "reject") => "退回",
+        ("document", "publish") => "发布",
+        ("document", "unpublish") => "撤稿",
+        ("document", "attach") => "上传附件",
+        ("document", "repost_accepted") => "接受转载",
+        ("site", "approve") => "审核通过",
+        ("site", "register") => "登记",
+        ("site", "online") => "上线",
+        ("site", "suspend") => "暂停",
+        ("site", "resume") => "恢复",
+        ("site", "close") => "关停",
+        ("letter", "assign") => "交办",
+        ("letter", "transfer") => "转办",
+        ("letter", "extend") => "申请延期",
+        ("letter", "reply") => "答复",
+        ("letter", "not_handled") => "不予办理",
+        ("letter", "close") => "办结",
+        ("letter", "rate") => "评价",
+        ("letter", "release") => "公开",
+        (_, "create") => "新建",
+        (_, "update") => "修改",
+        (_, "delete") => "删除",
+        (_, "merge") => "合并",
+        (_, "move") => "移动",
+        (_, "close") => "关闭",
+        (_, "end") => "结束",
+        (_, "ask") => "提问",
+        (_, "moderate") => "审核留言",
+        (_, "feedback") => "反馈",
+        (_, "login") => "登录",
+        (_, "login_failed") => "登录失败",
+        (_, "logout") => "退出登录",
+        (_, "locked") => "账户锁定",
+        (_, "disable") => "停用",
+        (_, "password_change") => "修改密码",
+        (_, "password_reset") => "重置密码",
+        (_, "two_factor_on") => "启用双因素认证",
+        (_, "two_factor_off") => "关闭双因素认证",
+        (_, "two_factor_reset") => "重置双因素认证",
+        (_, "grant_role") => "授予角色",
+        (_, "revoke_role") => "撤销角色",
+        (_, "add_member") => "添加成员",
+        (_, "remove_member") => "移除成员",
+        (_, "set_code") => "设置编码",
+        (_, "set_index_scheme") => "设置索引号规则",
+        (_, "replace") => "整体替换",
+        (_, "retry") => "重试",
+        (_, "refused") => "越权操作被拒",
+        (_, "view_personal_data") => "查看个人信息",
+        (_, "view_attachment") => "查看附件",
+        (_, "audit_read") => "查阅操作记录",
+        (_, "audit_export") => "导出操作记录",
+        (_, "audit_verify") => "校验操作记录",
+        (_, ARCHIVE_ACTION) => "归档操作记录",
+        _ => return action.to_string(),
+    };
+    known.to_string()
+}
+
+/// A kind of thing of the trail in Chinese.
+pub fn entity_label(entity: &str) -> String {
+    match entity {
+        "document" => "稿件",
+        "site" => "网站",
+        "column" => "栏目",
+        "user" => "用户",
+        "letter" => "来信",
+        "body" => "办理单位",
+        "consultation" => "意见征集",
+        "consultation_comment" => "征集意见",
+        "survey" => "网上调查",
+        "interview" => "在线访谈",
+        "interview_question" => "访谈提问",
+        "topic" => "专题",
+        "subject" => "主题分类",
+        "calendar" => "工作日历",
+        "job" => "后台任务",
+        "sensitive_words" => "敏感词",
+        "repost" => "转载",
+        "audit_log" => "操作记录",
+        "inventory" => "内容保障清单",
+        other => return other.to_string(),
+    }
+    .to_string()
+}
+
+/// A state of the trail in Chinese, by the kind of thing it is a state of.
+pub fn state_label(entity: &str, state: &str) -> String {
+    use zhanqun_domain::{mailbox::LetterState, site::SiteState, workflow::DocState};
+    let known = match entity {
+        "document" => DocState::parse(state).map(DocState::label),
+        "site" => SiteState::parse(state).map(SiteState::label),
+        "letter" => LetterState::parse(state).map(LetterState::label),
+        _ => None,
+    };
+    known.map(str::to_string).unwrap_or_else(|| match state {
+        "active" => "启用".into(),
+        "disabled" => "停用".into(),
+        _ => state.to_string(),
+    })
+}
+
+/// Fills in who acted by their display names, in one query for the entries given.
+pub async fn with_display_names(conn: &mut AnyConnection, mut v: Vec<AuditView>) -> AppResult<Vec<AuditView>> {
+    let mut ids: Vec<i64> = v.iter().filter_map(|e| e.actor_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(v);
+    }
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    let names: Vec<(i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT id, display_name FROM users WHERE id IN ({list}) AND display_name <> ''"
+    )))
+    .fetch_all(conn)
+    .await?;
+    let names: std::collections::HashMap<i64, String> = names.into_iter().collect();
+    for e in &mut v {
+        if let Some(n) = e.actor_id.and_then(|id| names.get(&id)) {
+            e.actor_display = n.clone();
+        }
+    }
+    Ok(v)
 }
 
 impl From<&AuditRow> for AuditView {
@@ -429,15 +574,22 @@ impl From<&AuditRow> for AuditView {
             to: a.to_state.clone(),
             comment: a.comment.clone(),
             detail: serde_json::from_str(&a.detail).unwrap_or(serde_json::Value::Null),
+            action_label: action_label(&a.entity, &a.action, a.from_state.as_deref()),
+            entity_label: entity_label(&a.entity),
+            from_label: a.from_state.as_deref().map(|s| state_label(&a.entity, s)),
+            to_label: a.to_state.as_deref().map(|s| state_label(&a.entity, s)),
+            actor_display: a.actor_name.clone(),
         }
     }
 }
 
 /// Every entry about a site (itself, its columns, documents and roles), oldest first.
 pub async fn of_site(conn: &mut AnyConnection, site_id: i64) -> AppResult<Vec<AuditView>> {
-    let rows: Vec<AuditRow> =
-        sqlx::query_as("SELECT * FROM audit_log WHERE site_id = $1 ORDER BY id").bind(site_id).fetch_all(conn).await?;
-    Ok(rows.iter().map(AuditView::from).collect())
+    let rows: Vec<AuditRow> = sqlx::query_as("SELECT * FROM audit_log WHERE site_id = $1 ORDER BY id")
+        .bind(site_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    with_display_names(conn, rows.iter().map(AuditView::from).collect()).await
 }
 
 /// Every entry about one thing (`document` 86), oldest first.
@@ -446,7 +598,7 @@ pub async fn of_entity(conn: &mut AnyConnection, entity: &str, id: i64) -> AppRe
         sqlx::query_as("SELECT * FROM audit_log WHERE entity = $1 AND entity_id = $2 ORDER BY id")
             .bind(entity)
             .bind(id)
-            .fetch_all(conn)
+            .fetch_all(&mut *conn)
             .await?;
-    Ok(rows.iter().map(AuditView::from).collect())
+    with_display_names(conn, rows.iter().map(AuditView::from).collect()).await
 }

@@ -226,7 +226,17 @@ impl Db {
                     .await
             }
         }
-        .with_context(|| format!("cannot open database {}", redact(url)))?;
+        .map_err(|e| {
+            // One sentence: sqlx's database errors repeat themselves through their source.
+            let why = match &e {
+                sqlx::Error::Database(d) if d.code().as_deref() == Some("3D000") => {
+                    format!("{}（先创建它，例如 createdb；见 README「PostgreSQL and several nodes」）", d.message())
+                }
+                sqlx::Error::Database(d) => d.message().to_string(),
+                other => other.to_string(),
+            };
+            anyhow::anyhow!("cannot open database {}: {why}", redact(url))
+        })?;
         let write_lock = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
         Ok(Db { pool, backend, url: url.into(), write_lock })
     }
@@ -296,12 +306,12 @@ impl Db {
     /// Writes a consistent copy of an SQLite database to `dest` while it is in use.
     pub async fn backup_to(&self, dest: &std::path::Path) -> anyhow::Result<()> {
         if self.backend != Backend::Sqlite {
-            bail!("backup copies the embedded SQLite database; for PostgreSQL use pg_dump");
+            bail!("backup 复制内置的 SQLite 数据库；PostgreSQL 请用 pg_dump 备份");
         }
         if dest.exists() {
-            bail!("{} exists already; choose a new file name", dest.display());
+            bail!("{} 已经存在：请换一个新文件名，备份不会覆盖已有文件", dest.display());
         }
-        let dest = dest.to_str().context("backup path must be UTF-8")?;
+        let dest = dest.to_str().context("备份文件的路径须为 UTF-8")?;
         let mut conn = self.pool.acquire().await?;
         sqlx::query("VACUUM INTO $1").bind(dest).execute(&mut *conn).await?;
         Ok(())
@@ -455,6 +465,13 @@ const MIGRATIONS: &[Migration] = &[
         common: include_str!("../../migrations/0019_audit_archive.sql"),
         sqlite: include_str!("../../migrations/0019_audit_archive.sqlite.sql"),
         postgres: include_str!("../../migrations/0019_audit_archive.postgres.sql"),
+    },
+    Migration {
+        version: 20,
+        name: "party-and-government site label",
+        common: include_str!("../../migrations/0020_party_label.sql"),
+        sqlite: "",
+        postgres: "",
     },
 ];
 

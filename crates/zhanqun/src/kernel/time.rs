@@ -47,6 +47,12 @@ pub fn today() -> Date {
 }
 
 /// Now, in Unix milliseconds.
+/// Serialises Unix milliseconds as RFC 3339 in China Standard Time, the API's one time
+/// format (`#[serde(serialize_with = "…")]` with `#[schema(value_type = String)]`).
+pub fn ser_time<S: serde::Serializer>(ms: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&fmt_time(*ms))
+}
+
 pub fn now_ms() -> i64 {
     let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     d.as_millis() as i64

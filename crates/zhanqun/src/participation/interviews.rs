@@ -30,6 +30,9 @@ pub struct InterviewQuestion {
     pub body: String,
     pub status: String,
     pub answer: Option<String>,
+    /// RFC 3339, China Standard Time.
+    #[serde(serialize_with = "crate::kernel::time::ser_time")]
+    #[schema(value_type = String)]
     pub created_at: i64,
 }
 
@@ -39,7 +42,10 @@ pub struct InterviewView {
     pub site_id: i64,
     pub title: String,
     pub guests: String,
+    /// RFC 3339, China Standard Time.
     pub starts_at: String,
+    /// The same, as people read it (`2026-12-05 09:30`).
+    pub starts_local: String,
     /// `upcoming`, `live` or `ended`.
     pub state: &'static str,
     /// Approved questions, answered or not, in order.
@@ -119,7 +125,8 @@ impl App {
             site_id: r.site_id,
             title: r.title,
             guests: r.guests,
-            starts_at: fmt_local(r.starts_at),
+            starts_at: crate::kernel::time::fmt_time(r.starts_at),
+            starts_local: fmt_local(r.starts_at),
             state,
             questions,
             transcript_document_id: r.transcript_document_id,
@@ -229,7 +236,7 @@ impl App {
             return Err(AppError::Conflict("访谈已经结束".into()));
         }
         let v = self.interview(id).await?;
-        let mut body = format!("**访谈嘉宾：** {}\n\n**访谈时间：** {}\n\n", v.guests, v.starts_at);
+        let mut body = format!("**访谈嘉宾：** {}\n\n**访谈时间：** {}\n\n", v.guests, v.starts_local);
         for q in v.questions.iter().filter(|q| q.answer.is_some()) {
             body.push_str(&format!(
                 "**网友「{}」：** {}\n\n**嘉宾：** {}\n\n",

@@ -83,6 +83,9 @@ pub struct Comment {
     pub author_name: String,
     pub body: String,
     pub status: String,
+    /// RFC 3339, China Standard Time.
+    #[serde(serialize_with = "crate::kernel::time::ser_time")]
+    #[schema(value_type = String)]
     pub created_at: i64,
 }
 

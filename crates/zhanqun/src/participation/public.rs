@@ -19,6 +19,7 @@ pub fn router() -> Router<App> {
     Router::new()
         .route("/consultations/", get(consultations))
         .route("/consultations/{id}/", get(consultation).post(comment))
+        .route("/surveys/", get(surveys))
         .route("/surveys/{id}/", get(survey).post(answer))
         .route("/surveys/{id}/results", get(results))
         .route("/interviews/", get(interviews))
@@ -32,6 +33,13 @@ fn id_of(seg: &str) -> Option<i64> {
 async fn consultations(State(app): State<App>, v: Visitor) -> Response {
     match app.list_consultations(None).await {
         Ok(items) => v.page(&app, StatusCode::OK, "consultations.html", context! { items }).await,
+        Err(e) => v.failed(&app, &e).await,
+    }
+}
+
+async fn surveys(State(app): State<App>, v: Visitor) -> Response {
+    match app.list_surveys().await {
+        Ok(items) => v.page(&app, StatusCode::OK, "surveys.html", context! { items }).await,
         Err(e) => v.failed(&app, &e).await,
     }
 }

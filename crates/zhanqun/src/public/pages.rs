@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use serde::Serialize;
 use sqlx::AnyConnection;
 use zhanqun_domain::column::{ColumnKind, ColumnStatus};
-use zhanqun_domain::site::SiteState;
+use zhanqun_domain::site::{SiteKind, SiteState};
 use zhanqun_domain::workflow::{DocState, UnpublishMode};
 
 use super::Answer;
@@ -37,6 +37,7 @@ struct SiteCtx {
     site_code: String,
     icp_filing: String,
     psb_filing: String,
+    party_label_url: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -124,6 +125,41 @@ fn site_ctx(s: &SiteRow) -> SiteCtx {
         site_code: s.site_code.clone().unwrap_or_default(),
         icp_filing: s.icp_filing.clone().unwrap_or_default(),
         psb_filing: s.psb_filing.clone().unwrap_or_default(),
+        party_label_url: s.party_label_url.clone().unwrap_or_default(),
+    }
+}
+
+/// One group of the site-group navigation (站群导航): a kind of site and its sites.
+#[derive(Serialize)]
+struct ClusterGroup {
+    label: &'static str,
+    sites: Vec<ClusterSite>,
+}
+
+#[derive(Serialize)]
+struct ClusterSite {
+    name: String,
+    url: String,
+}
+
+/// A column and the active columns under it, for the site map.
+#[derive(Serialize)]
+struct TreeCtx {
+    name: String,
+    path: String,
+    children: Vec<ColumnCtx>,
+}
+
+/// The fixed section of the main navigation a page belongs to (marked as current there).
+fn section_of(template: &str) -> &'static str {
+    const INTERACTION: &[&str] =
+        &["mailbox", "letter", "receipt", "track", "consultation", "survey", "interview", "interaction"];
+    if template.starts_with("catalog") || template.starts_with("annual_reports") {
+        "disclosure"
+    } else if INTERACTION.iter().any(|p| template.starts_with(p)) {
+        "interaction"
+    } else {
+        ""
     }
 }
 
@@ -132,6 +168,48 @@ fn nav(cols: &[ColumnRow]) -> Vec<ColumnCtx> {
 }
 
 impl App {
+    /// The site-group navigation every page carries: the online portals, district portals,
+    /// department and zone sites of the cluster, each at its public address.
+    fn cluster_nav(&self) -> Vec<ClusterGroup> {
+        let hosts = self.hosts.load();
+        let mut groups = Vec::new();
+        for kind in [SiteKind::CityPortal, SiteKind::DistrictPortal, SiteKind::Department, SiteKind::Zone] {
+            let sites: Vec<ClusterSite> = hosts
+                .sorted()
+                .into_iter()
+                .filter(|s| s.kind == kind && s.state == SiteState::Online)
+                .filter_map(|s| Some(ClusterSite { name: s.name.clone(), url: format!("{}/", self.site_base(s.id)?) }))
+                .collect();
+            if !sites.is_empty() {
+                groups.push(ClusterGroup { label: kind.label(), sites });
+            }
+        }
+        groups
+    }
+
+    /// 网站地图: every active column (and those under it), the fixed sections, the cluster.
+    async fn sitemap(&self, site_id: i64) -> AppResult<Arc<Page>> {
+        let mut c = self.db.pool.acquire().await?;
+        let (s, cols) = self.frame(&mut c, site_id).await?;
+        let tree: Vec<TreeCtx> = cols
+            .iter()
+            .filter(|c| c.parent_id.is_none() && c.is_active())
+            .map(|top| TreeCtx {
+                name: top.name.clone(),
+                path: top.path(),
+                children: cols
+                    .iter()
+                    .filter(|k| k.parent_id == Some(top.id) && k.is_active())
+                    .map(ColumnCtx::from)
+                    .collect(),
+            })
+            .collect();
+        let ctx = minijinja::context! {
+            lang => "zh-CN", site => site_ctx(&s), nav => nav(&cols), cluster => self.cluster_nav(), current_column => (), tree,
+        };
+        self.render_page(site_id, StatusCode::OK, "sitemap.html", ctx)
+    }
+
     async fn frame(&self, conn: &mut AnyConnection, site_id: i64) -> AppResult<(SiteRow, Vec<ColumnRow>)> {
         let s = crate::sites::load_site(&mut *conn, site_id).await?;
         let cols = crate::columns::queries::of_site(conn, site_id).await?;
@@ -162,7 +240,10 @@ impl App {
         let mut c = self.db.pool.acquire().await?;
         let (s, cols) = self.frame(&mut c, site_id).await?;
         let ctx = minijinja::context! {
-            ..extra, ..minijinja::context! { lang => "zh-CN", site => site_ctx(&s), nav => nav(&cols), current_column => () }
+            ..extra, ..minijinja::context! {
+                lang => "zh-CN", site => site_ctx(&s), nav => nav(&cols), cluster => self.cluster_nav(), current_column => (),
+                section => section_of(template),
+            }
         };
         self.render_page(site_id, status, template, ctx)
     }
@@ -220,6 +301,13 @@ impl App {
         if path == "/" {
             return Ok(Answer::Page(self.home(site.id).await?, vec![Tag::Site(site.id), Tag::Home(site.id)]));
         }
+        if path == "/sitemap/" {
+            return Ok(Answer::Page(self.sitemap(site.id).await?, frame.to_vec()));
+        }
+        if path == "/interaction/" {
+            let p = self.site_page(site.id, StatusCode::OK, "interaction.html", minijinja::context! {}).await?;
+            return Ok(Answer::Page(p, frame.to_vec()));
+        }
         if path == "/search" {
             let q: String = query.unwrap_or("").chars().take(100).collect();
             let msg = if q.is_empty() {
@@ -273,7 +361,7 @@ impl App {
             .map(|t| Item { url: format!("/topics/{}/", t.id), title: t.title, date: String::new() })
             .collect();
         let ctx = minijinja::context! {
-            lang => "zh-CN", site => site_ctx(&s), nav => nav(&cols), current_column => (), blocks, topics,
+            lang => "zh-CN", site => site_ctx(&s), nav => nav(&cols), cluster => self.cluster_nav(), current_column => (), blocks, topics,
         };
         self.render_page(site_id, StatusCode::OK, "home.html", ctx)
     }
@@ -312,7 +400,7 @@ impl App {
             .map(Item::from)
             .collect();
         let ctx = minijinja::context! {
-            lang => "zh-CN", site => site_ctx(&s), nav => nav(&cols), current_column => col.parent_id.unwrap_or(col.id),
+            lang => "zh-CN", site => site_ctx(&s), nav => nav(&cols), cluster => self.cluster_nav(), current_column => col.parent_id.unwrap_or(col.id),
             column => ColumnCtx::from(col), items => list, page, pages,
         };
         let p = self.render_page(site_id, StatusCode::OK, "column.html", ctx)?;
@@ -434,7 +522,7 @@ impl App {
         };
         let ctx = minijinja::context! {
             lang => if doc.locale.starts_with("zh") { "zh-CN".to_string() } else { doc.locale.clone() },
-            site => site_ctx(&shown_row), nav => nav(&cols), current_column => column.id, column,
+            site => site_ctx(&shown_row), nav => nav(&cols), cluster => self.cluster_nav(), current_column => column.id, column,
             doc => DocCtx {
                 title: edition.title.clone(), subtitle: edition.subtitle.clone(), source: edition.source.clone(),
                 author: edition.author.clone(), keywords: edition.keywords.clone(), description, published,

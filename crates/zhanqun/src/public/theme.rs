@@ -33,6 +33,9 @@ pub const DEFAULT_TEMPLATES: &[(&str, &str)] = &[
     ("catalog.html", include_str!("../../themes/default/catalog.html")),
     ("annual_reports.html", include_str!("../../themes/default/annual_reports.html")),
     ("topic.html", include_str!("../../themes/default/topic.html")),
+    ("surveys.html", include_str!("../../themes/default/surveys.html")),
+    ("interaction.html", include_str!("../../themes/default/interaction.html")),
+    ("sitemap.html", include_str!("../../themes/default/sitemap.html")),
 ];
 
 fn default_source(name: &str) -> Option<&'static str> {

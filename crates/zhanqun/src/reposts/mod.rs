@@ -56,6 +56,9 @@ pub struct RepostView {
     pub origin_site_name: String,
     pub via_site_id: i64,
     pub created_by: String,
+    /// RFC 3339, China Standard Time.
+    #[serde(serialize_with = "crate::kernel::time::ser_time")]
+    #[schema(value_type = String)]
     pub created_at: i64,
     /// Whether the original is published now (a withdrawn original shows its notice).
     pub live: bool,

@@ -57,6 +57,7 @@ async fn create_site(State(app): State<App>, p: Posted) -> Response {
         site_code: f.text("site_code"),
         icp_filing: None,
         psb_filing: None,
+        party_label_url: None,
         contact: f.get("contact").into(),
         require_distinct_reviewer: false,
     };
@@ -80,9 +81,23 @@ pub async fn site_screen(app: &App, a: &Admin, id: i64, shown: Shown) -> Respons
         let users = app.users_to_grant(a.actor()).await?;
         let local = a.site_url(app, id).map(|b| format!("{b}/"));
         let oversees = app.oversees(a.actor(), id).await?;
+        // Only the steps the site's state allows, and only to those who may take them.
+        let moves = a.actor().is_admin || {
+            let mut c = app.db.pool.acquire().await?;
+            crate::kernel::actor::admin_above(&mut c, a.actor(), id).await?
+        };
+        let lifecycle: Vec<(&str, &str)> = if moves {
+            zhanqun_domain::site::SiteAction::ALL
+                .iter()
+                .filter(|act| act.apply(site.state).is_some())
+                .map(|act| (act.as_str(), act.label()))
+                .collect()
+        } else {
+            Vec::new()
+        };
         Ok::<_, AppError>(context! {
             title => site.name.clone(), template_error => app.themes.error(id), site, columns, roles, users, local,
-            oversees,
+            oversees, lifecycle, moves,
         })
     };
     match read.await {
@@ -106,6 +121,7 @@ async fn update_site(State(app): State<App>, Path(id): Path<i64>, p: Posted) -> 
         site_code: f.opt("site_code"),
         icp_filing: f.opt("icp_filing"),
         psb_filing: f.opt("psb_filing"),
+        party_label_url: f.opt("party_label_url"),
         contact: f.opt("contact"),
         // Shown as a checkbox only to those who may change it (see the site screen).
         require_distinct_reviewer: f.opt("distinct_reviewer_shown").map(|_| f.checked("require_distinct_reviewer")),

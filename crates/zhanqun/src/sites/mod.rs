@@ -10,7 +10,8 @@ use sqlx::{AnyConnection, FromRow};
 use zhanqun_domain::FieldErrors;
 use zhanqun_domain::domain_rules::DomainRules;
 use zhanqun_domain::site::{
-    SiteAction, SiteKind, SiteState, check_icp_filing, check_psb_filing, check_site_code, normalize_hostname,
+    SiteAction, SiteKind, SiteState, check_icp_filing, check_party_label_url, check_psb_filing, check_site_code,
+    normalize_hostname,
 };
 use zhanqun_domain::workflow::Role;
 
@@ -34,6 +35,7 @@ pub struct SiteRow {
     pub icp_filing: Option<String>,
     pub psb_filing: Option<String>,
     pub contact: String,
+    pub party_label_url: Option<String>,
     #[sqlx(try_from = "String")]
     pub state: SiteState,
     pub require_distinct_reviewer: i64,
@@ -58,6 +60,9 @@ pub struct NewSite {
     pub site_code: Option<String>,
     pub icp_filing: Option<String>,
     pub psb_filing: Option<String>,
+    /// The 党政机关网站标识 link the registering authority issued (https, on conac.cn); the
+    /// footer shows the red label with it.
+    pub party_label_url: Option<String>,
     #[serde(default)]
     pub contact: String,
     #[serde(default)]
@@ -77,6 +82,7 @@ pub struct SitePatch {
     pub site_code: Option<String>,
     pub icp_filing: Option<String>,
     pub psb_filing: Option<String>,
+    pub party_label_url: Option<String>,
     pub contact: Option<String>,
     pub require_distinct_reviewer: Option<bool>,
 }
@@ -105,6 +111,7 @@ pub struct SiteView {
     pub site_code: Option<String>,
     pub icp_filing: Option<String>,
     pub psb_filing: Option<String>,
+    pub party_label_url: Option<String>,
     pub contact: String,
     /// `applied`, `approved`, `registered`, `online`, `suspended` or `closed`.
     #[schema(value_type = String)]
@@ -128,6 +135,7 @@ struct SiteFields {
     site_code: Option<String>,
     icp_filing: Option<String>,
     psb_filing: Option<String>,
+    party_label_url: Option<String>,
     contact: String,
     require_distinct_reviewer: bool,
 }
@@ -210,6 +218,11 @@ impl SiteFields {
         {
             e.push(fe);
         }
+        if let Some(u) = &self.party_label_url
+            && let Err(fe) = check_party_label_url("party_label_url", u)
+        {
+            e.push(fe);
+        }
         e.into_result().map(|()| self)
     }
 
@@ -280,6 +293,7 @@ impl App {
             site_code: s.site_code.clone(),
             icp_filing: s.icp_filing.clone(),
             psb_filing: s.psb_filing.clone(),
+            party_label_url: s.party_label_url.clone(),
             contact: s.contact.clone(),
             state: s.state,
             state_label: s.state.label(),
@@ -307,6 +321,7 @@ impl App {
             site_code: non_empty(input.site_code),
             icp_filing: non_empty(input.icp_filing),
             psb_filing: non_empty(input.psb_filing),
+            party_label_url: non_empty(input.party_label_url),
             contact: input.contact,
             require_distinct_reviewer: input.require_distinct_reviewer,
         };
@@ -346,8 +361,8 @@ impl App {
         let now = now_ms();
         let row: SiteRow = sqlx::query_as(
             "INSERT INTO sites (kind, name, sponsor, parent_id, primary_domain, site_code, icp_filing, psb_filing, contact, \
-             state, require_distinct_reviewer, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING *",
+             state, require_distinct_reviewer, created_at, updated_at, party_label_url) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13) RETURNING *",
         )
         .bind(kind.as_str())
         .bind(&fields.name)
@@ -361,6 +376,7 @@ impl App {
         .bind(SiteState::Applied.as_str())
         .bind(i64::from(fields.require_distinct_reviewer))
         .bind(now)
+        .bind(&fields.party_label_url)
         .fetch_one(cmd.conn())
         .await?;
         write_domains(cmd.conn(), row.id, &fields).await?;
@@ -408,6 +424,7 @@ impl App {
             site_code: pick(p.site_code, cur.site_code.clone()),
             icp_filing: pick(p.icp_filing, cur.icp_filing.clone()),
             psb_filing: pick(p.psb_filing, cur.psb_filing.clone()),
+            party_label_url: pick(p.party_label_url, cur.party_label_url.clone()),
             contact: p.contact.unwrap_or(cur.contact.clone()),
             require_distinct_reviewer: p.require_distinct_reviewer.unwrap_or(cur.require_distinct_reviewer != 0),
         }
@@ -415,7 +432,7 @@ impl App {
         check_unique(cmd.conn(), &fields, Some(id)).await?;
         let row: SiteRow = sqlx::query_as(
             "UPDATE sites SET name = $1, sponsor = $2, primary_domain = $3, site_code = $4, icp_filing = $5, psb_filing = $6, \
-             contact = $7, require_distinct_reviewer = $8, version = version + 1, updated_at = $9 \
+             contact = $7, require_distinct_reviewer = $8, version = version + 1, updated_at = $9, party_label_url = $12 \
              WHERE id = $10 AND version = $11 RETURNING *",
         )
         .bind(&fields.name)
@@ -429,6 +446,7 @@ impl App {
         .bind(now_ms())
         .bind(id)
         .bind(p.version)
+        .bind(&fields.party_label_url)
         .fetch_optional(cmd.conn())
         .await?
         .ok_or_else(|| AppError::StaleVersion { message: "站点已被他人修改，未保存".into(), current_version: cur.version + 1 })?;

@@ -126,7 +126,8 @@ impl App {
         let rows = self.audit_rows(f).await?;
         self.note_audit_look(actor, "audit_read", serde_json::json!({"filter": f.described(), "entries": rows.len()}))
             .await?;
-        Ok(rows.iter().map(AuditView::from).collect())
+        let mut c = self.db.pool.acquire().await?;
+        audit::with_display_names(&mut c, rows.iter().map(AuditView::from).collect()).await
     }
 
     /// The same entries as CSV, oldest first within what was asked for (the audit administrator).

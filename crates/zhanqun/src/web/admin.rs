@@ -81,6 +81,17 @@ fn is_local_host(host: &str) -> bool {
     name == "localhost" || name.ends_with(".localhost") || name == "127.0.0.1" || name == "[::1]"
 }
 
+/// Said on the login page when the browser will not send the session cookie back: it is
+/// `Secure`, and this request came over plain HTTP to a host other than this machine.
+fn plain_http(headers: &HeaderMap) -> Option<&'static str> {
+    let https =
+        headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    (!https && !is_local_host(host_of(headers))).then_some(
+        "您正通过 HTTP 访问管理后台：登录凭证只在 HTTPS 连接（或本机 localhost）上传送，这里无法登录。\
+         请在服务前放置终止 TLS 的反向代理，通过 HTTPS 访问；在服务器本机可以用 http://localhost:端口/admin/。",
+    )
+}
+
 fn set_cookie(local: bool, name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
     let secure = if local { "" } else { "; Secure" };
     let age = max_age.map(|a| format!("; Max-Age={a}")).unwrap_or_default();
@@ -514,7 +525,7 @@ async fn login_page(State(app): State<App>, headers: HeaderMap, Query(q): Query<
     let pre = crate::people::auth::random_token();
     let mut r = page(
         "login.html",
-        context! { pre => pre.clone(), next => safe_next(q.next.as_deref()), oidc => oidc_label(&app) },
+        context! { pre => pre.clone(), next => safe_next(q.next.as_deref()), oidc => oidc_label(&app), insecure => plain_http(&headers) },
     );
     r.headers_mut().append(header::SET_COOKIE, set_cookie(is_local_host(host_of(&headers)), PRE_COOKIE, &pre, None));
     r
@@ -625,13 +636,20 @@ async fn login(
         let pre = crate::people::auth::random_token();
         let mut r = page(
             "login.html",
-            context! { pre => pre.clone(), next => next.clone(), carry => carry.clone(), username => form.get("username"), errors, error_title => "未能登录：", oidc => oidc_label(&app) },
+            context! { pre => pre.clone(), next => next.clone(), carry => carry.clone(), username => form.get("username"), errors, error_title => "未能登录：", oidc => oidc_label(&app), insecure => plain_http(&headers) },
         );
         *r.status_mut() = StatusCode::UNAUTHORIZED;
         r.headers_mut().append(header::SET_COOKIE, set_cookie(local, PRE_COOKIE, &pre, None));
         r
     };
     if !pre_ok || !same_origin(&headers) {
+        if let Some(why) = plain_http(&headers) {
+            tracing::warn!(
+                host = host_of(&headers),
+                "an admin sign-in over plain HTTP failed: the session cookie is Secure; serve /admin/ over HTTPS (or use localhost)"
+            );
+            return again(vec![why.into()]);
+        }
         return again(vec!["登录表单已过期，请重新输入。".into()]);
     }
     match app.start_session(form.get("username"), form.get("password"), form.opt("otp").as_deref(), client).await {
@@ -720,6 +738,7 @@ async fn dashboard_screen(app: &App, a: &Admin, shown: Shown) -> Response {
             emergencies => app.emergency_topics(actor).await?,
             inventory => app.inventory_attention(actor).await?,
             failed_jobs => app.failed_jobs_for(actor).await?,
+            cluster_empty => app.hosts.load().sorted().is_empty(),
         })
     };
     match read.await {

@@ -34,6 +34,7 @@ fn router(app: App) -> Router {
         .merge(crate::participation::public::router())
         .merge(crate::disclosure::public::router())
         .merge(crate::topics::public::router())
+        .route("/assets/{file}", axum::routing::get(public::asset))
         // The sites' own pages (the fallback) go without the tracing layer; their cache hits
         // do not reach the router at all.
         .route_layer(TraceLayer::new_for_http())

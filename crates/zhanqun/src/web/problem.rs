@@ -135,7 +135,7 @@ impl<S: Send + Sync> FromRequest<S> for ApiMultipart {
 /// A JSON body that reports its errors as problems naming the field at fault.
 pub struct ApiJson<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+impl<S: Send + Sync, T: DeserializeOwned + utoipa::ToSchema> FromRequest<S> for ApiJson<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
@@ -152,8 +152,32 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             return Err(AppError::UnsupportedMediaType("请求体须为 JSON（Content-Type: application/json）".into()));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(body_error)?;
-        parse_json(&bytes).map(ApiJson)
+        parse_json(&bytes).map(ApiJson).map_err(|e| every_missing_field::<T>(&bytes, e))
     }
+}
+
+/// A refusal for one missing field widened to every required field the body leaves out
+/// (serde stops at the first): the person mends the form once, not once per field. The
+/// required fields are those of the type's schema in the API document.
+fn every_missing_field<T: utoipa::ToSchema>(bytes: &[u8], e: AppError) -> AppError {
+    let AppError::Invalid(ref errs) = e else { return e };
+    if !errs.0.iter().any(|f| f.rule == "required" && !f.field.contains('.')) {
+        return e;
+    }
+    let Ok(serde_json::Value::Object(given)) = serde_json::from_slice::<serde_json::Value>(bytes) else { return e };
+    let doc = crate::web::api::document();
+    let Some(utoipa::openapi::RefOr::T(utoipa::openapi::schema::Schema::Object(schema))) =
+        doc.components.as_ref().and_then(|c| c.schemas.get(T::name().as_ref()))
+    else {
+        return e;
+    };
+    let missing: Vec<FieldError> = schema
+        .required
+        .iter()
+        .filter(|f| !given.contains_key(f.as_str()))
+        .map(|f| FieldError::new(f.clone(), "required", format!("缺少必填字段 {f}")))
+        .collect();
+    if missing.is_empty() { e } else { AppError::Invalid(zhanqun_domain::validate::FieldErrors(missing)) }
 }
 
 fn body_error(e: BytesRejection) -> AppError {

@@ -118,9 +118,98 @@ impl FromRequestParts<App> for Visitor {
                 Ok(Visitor { site: s.clone(), headers: parts.headers.clone() })
             }
             Some(_) => Err(plain_page(StatusCode::NOT_FOUND, "网站未开通", "本网站目前不提供服务。")),
-            None => Err(plain_page(StatusCode::NOT_FOUND, "站点不存在", "本平台上没有这个网站，请检查网址。")),
+            None => Err(unknown_host(app, &host, parts.headers.get(header::HOST), parts.uri.path())),
         }
     }
+}
+
+/// The public sites' own scripts and images, shipped in the binary.
+pub async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
+    let (body, kind): (&'static str, &'static str) = match file.as_str() {
+        "article.js" => (include_str!("../../themes/assets/article.js"), "text/javascript; charset=utf-8"),
+        "party-label.svg" => (include_str!("../../themes/assets/party-label.svg"), "image/svg+xml"),
+        _ => return plain_page(StatusCode::NOT_FOUND, "页面不存在", "您访问的页面不存在或已删除。"),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(kind)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400")),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// Whether a host name is this machine or its network: `localhost` (and names under it),
+/// a loopback, private, link-local or unspecified address.
+fn is_local_host(host: &str) -> bool {
+    if host == "localhost" || host.ends_with(".localhost") {
+        return true;
+    }
+    let literal = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    match literal.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(a)) => a.is_loopback() || a.is_private() || a.is_link_local() || a.is_unspecified(),
+        Ok(std::net::IpAddr::V6(a)) => {
+            a.is_loopback()
+                || a.is_unspecified()
+                || (a.segments()[0] & 0xfe00) == 0xfc00
+                || (a.segments()[0] & 0xffc0) == 0xfe80
+        }
+        Err(_) => false,
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// A host no site answers to. On this machine or its network (the address the server
+/// prints, a LAN address) that is someone setting up or trying the platform: a small page
+/// with the sites of the cluster, the admin and the API reference. Elsewhere: not found.
+fn unknown_host(app: &App, host: &str, raw: Option<&HeaderValue>, path: &str) -> Response {
+    if !is_local_host(host) {
+        return plain_page(StatusCode::NOT_FOUND, "站点不存在", "本平台上没有这个网站，请检查网址。");
+    }
+    let port = raw
+        .and_then(|v| v.to_str().ok())
+        .and_then(|h| h.rsplit_once(':'))
+        .and_then(|(_, p)| p.parse::<u16>().ok())
+        .map(|p| format!(":{p}"))
+        .unwrap_or_default();
+    let hosts = app.hosts.load();
+    let mut sites = String::new();
+    for s in hosts.sorted() {
+        let state = if s.state == zhanqun_domain::site::SiteState::Online { "" } else { "（未开通）" };
+        sites.push_str(&format!(
+            "<li><a href=\"http://{local}{port}/\">{name}</a>　{kind}{state}<br><small>http://{local}{port}/{domain}</small></li>",
+            local = escape(&s.local_host),
+            name = escape(&s.name),
+            kind = s.kind.label(),
+            domain = s.primary_domain.as_deref().map(|d| format!("　正式域名 {}", escape(d))).unwrap_or_default(),
+        ));
+    }
+    if sites.is_empty() {
+        sites.push_str("<li>还没有网站：登录管理后台，在「网站」中登记第一个网站。</li>");
+    }
+    let admin_host = app.config.admin_hosts.first().map(String::as_str).unwrap_or("localhost");
+    let (status, lead) = if path == "/" {
+        (StatusCode::OK, String::new())
+    } else {
+        (StatusCode::NOT_FOUND, format!("<p>这个地址不属于任何网站：{}。本平台上的网站如下。</p>", escape(path)))
+    };
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>站群平台</title></head><body><main><h1>站群平台</h1>{lead}\
+         <p>每个网站以自己的域名访问；在本机可用下面的 *.localhost 地址（浏览器自动解析到本机，无需配置 DNS）。</p>\
+         <h2>网站</h2><ul>{sites}</ul>\
+         <h2>管理与接口</h2><ul>\
+         <li><a href=\"http://{admin_host}{port}/admin/\">管理后台</a>（登录 Cookie 仅在 HTTPS 或 localhost 上有效）</li>\
+         <li><a href=\"http://{admin_host}{port}/api/v1/docs/\">API 说明</a>（<a href=\"/api/v1/openapi.json\">OpenAPI 文档</a>）</li></ul>\
+         </main></body></html>",
+        admin_host = escape(admin_host),
+    );
+    (status, [(header::CONTENT_TYPE, HTML), (header::CACHE_CONTROL, HeaderValue::from_static("no-store"))], html)
+        .into_response()
 }
 
 impl Visitor {
@@ -355,7 +444,7 @@ pub async fn fallback(State(app): State<App>, req: Request) -> Response {
     };
     let hosts = app.hosts.load();
     let Some(site) = hosts.resolve(&host) else {
-        return plain_page(StatusCode::NOT_FOUND, "站点不存在", "本平台上没有这个网站，请检查网址。");
+        return unknown_host(&app, &host, req.headers().get(header::HOST), req.uri().path());
     };
     let path = req.uri().path();
     let query = req.uri().query();

@@ -546,7 +546,8 @@ async fn editors_run_consultations_surveys_and_interviews_from_the_admin(bk: Bac
     assert_eq!(survey["questions"][0]["required"], true);
     assert_eq!(survey["questions"][1]["max"], 5);
     let (_, interview) = s.call(reqwest::Method::GET, "/api/v1/interviews/1", None, None).await;
-    assert_eq!(interview["starts_at"], "2030-01-01 09:30", "the admin's local time is China Standard Time");
+    assert_eq!(interview["starts_at"], "2030-01-01T09:30:00+08:00", "the admin's local time is China Standard Time");
+    assert_eq!(interview["starts_local"], "2030-01-01 09:30");
     s.finish().await;
 }
 

@@ -82,6 +82,11 @@ async fn press(c: &Client, label: &str) {
     c.find(Locator::XPath(&format!("//button[contains(., '{label}')]"))).await.unwrap().click().await.unwrap();
 }
 
+/// Clicks the button whose whole label is `label`.
+async fn press_exact(c: &Client, label: &str) {
+    c.find(Locator::XPath(&format!("//button[normalize-space()='{label}']"))).await.unwrap().click().await.unwrap();
+}
+
 async fn text(c: &Client) -> String {
     c.find(Locator::Css("body")).await.unwrap().text().await.unwrap()
 }
@@ -201,6 +206,66 @@ mod chromium {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "browser test: needs chromium + chromium-driver (.ci/run runs it)"]
+    async fn a_citizen_finds_the_sections_and_reads_an_article_larger_or_prints_it() {
+        let s = TestServer::start(Backend::Sqlite).await;
+        let nr = Newsroom::new(&s).await;
+        let id = nr.draft(&s, "关于开展读书月活动的通知").await["id"].as_i64().unwrap();
+        nr.publish(&s, id).await;
+        let (_d, c) = start_driver().await;
+        let home = format!("http://jyj.localhost:{}/", port(&s));
+        // From the home page's main navigation to the disclosure catalog and the interaction
+        // platform, and from the footer to the site map.
+        for (label, heading) in [("政府信息公开", "政府信息公开"), ("互动交流", "互动交流")] {
+            c.goto(&home).await.unwrap();
+            c.find(Locator::XPath(&format!("//nav[@aria-label='栏目导航']//a[normalize-space()='{label}']")))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            let h1 = c.find(Locator::Css("h1")).await.unwrap().text().await.unwrap();
+            assert!(h1.contains(heading), "{label} leads to {h1}");
+        }
+        c.goto(&home).await.unwrap();
+        c.find(Locator::XPath("//footer//a[normalize-space()='网站地图']")).await.unwrap().click().await.unwrap();
+        assert_eq!(c.find(Locator::Css("h1")).await.unwrap().text().await.unwrap(), "网站地图");
+        c.find(Locator::XPath("//main//a[normalize-space()='网上调查']")).await.unwrap().click().await.unwrap();
+        assert_eq!(c.find(Locator::Css("h1")).await.unwrap().text().await.unwrap(), "网上调查");
+
+        // The article: 大 makes the text larger, 小 smaller, and the pressed one says so.
+        c.goto(&format!("http://jyj.localhost:{}/articles/{id}.html", port(&s))).await.unwrap();
+        let size = |c: Client| async move {
+            let v: Value = c
+                .execute(
+                    "return parseFloat(getComputedStyle(document.querySelector('article .body p')).fontSize);",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            v.as_f64().unwrap()
+        };
+        let medium = size(c.clone()).await;
+        press_exact(&c, "大").await;
+        let large = size(c.clone()).await;
+        assert!(large > medium, "大: {large} > {medium}");
+        press_exact(&c, "小").await;
+        let small = size(c.clone()).await;
+        assert!(small < medium, "小: {small} < {medium}");
+        let pressed = c.find(Locator::XPath("//button[normalize-space()='小']")).await.unwrap();
+        assert_eq!(pressed.attr("aria-pressed").await.unwrap().as_deref(), Some("true"));
+        press_exact(&c, "中").await;
+        assert_eq!(size(c.clone()).await, medium);
+        // 打印本页 opens the browser's print (recorded here instead of a dialog).
+        c.execute("window.__printed = 0; window.print = () => { window.__printed += 1; };", vec![]).await.unwrap();
+        press_exact(&c, "打印本页").await;
+        let printed: Value = c.execute("return window.__printed;", vec![]).await.unwrap();
+        assert_eq!(printed, 1);
+        c.close().await.unwrap();
+        s.finish().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     #[ignore = "browser test: needs chromium + chromium-driver and axe-core (.ci/run runs it)"]
     async fn axe_finds_no_serious_violations_on_the_public_pages_and_forms() {
         let axe_path = std::env::var("ZHANQUN_AXE").unwrap_or_else(|_| {
@@ -258,6 +323,9 @@ mod chromium {
             "/catalog/".into(),
             format!("/catalog/?body={body}"),
             format!("/catalog/bodies/{body}/annual-reports/"),
+            "/interaction/".into(),
+            "/surveys/".into(),
+            "/sitemap/".into(),
         ] {
             c.goto(&format!("http://jyj.localhost:{}{path}", port(&s))).await.unwrap();
             c.execute(&axe, vec![]).await.unwrap();

@@ -57,6 +57,7 @@ async fn first_admin_serve_and_backup_while_serving() {
     let base = line.trim().rsplit('：').next().unwrap().to_string();
     assert!(base.starts_with("http://127.0.0.1:"), "{line}");
 
+    zhanqun::app::install_crypto();
     let client = reqwest::Client::new();
     let tok: serde_json::Value = client
         .post(format!("{base}/api/v1/auth/token"))
@@ -138,6 +139,7 @@ async fn the_demo_cluster_shows_disclosure_reposts_and_topics() {
     out.read_line(&mut line).unwrap();
     let base = line.trim().rsplit('：').next().unwrap().to_string();
     let port = base.rsplit(':').next().unwrap().to_string();
+    zhanqun::app::install_crypto();
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let page = |host: &str, path: &str| {
         let req = client.get(format!("{base}{path}")).header("host", format!("{host}:{port}"));
@@ -178,6 +180,30 @@ async fn the_demo_cluster_shows_disclosure_reposts_and_topics() {
             ))
         );
     }
+    // The API names the same address the pages link on this server.
+    let token: serde_json::Value = client
+        .post(format!("{base}/api/v1/auth/token"))
+        .json(&serde_json::json!({"username": "editor", "password": "demo-editor-2026"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let d: serde_json::Value = client
+        .get(format!("{base}/api/v1/documents/{notice}"))
+        .bearer_auth(token["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        d["public_url"].as_str(),
+        Some(format!("http://qingdao.localhost:{port}/articles/{notice}.html").as_str()),
+        "{d}"
+    );
     let (_, shinan) = page("shinan.localhost", &format!("/articles/{notice}.html")).await;
     assert!(!shinan.contains("转载自"), "the district portal was not chosen");
 
@@ -197,4 +223,61 @@ async fn the_demo_cluster_shows_disclosure_reposts_and_topics() {
 
     sigterm(server.0.id());
     assert!(wait_timeout(&mut server.0, Duration::from_secs(10)).is_some_and(|s| s.success()));
+}
+
+/// What an installer meets at the console before anything is set up: the demo kept apart
+/// from a real installation, help that says what to type, calculations that create nothing.
+#[test]
+fn the_console_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // A real installation's first administrator, then `serve --demo` on the same directory.
+    let out = run_with_stdin(zhanqun(&data).args(["user", "add", "admin", "--admin"]), "a-strong-Password-1\n");
+    assert!(out.status.success(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("migration") && !err.contains("INFO"), "no migration chatter: {err}");
+    assert!(err.contains("made a new personal-data key"), "the key is worth a warning: {err}");
+    let out = zhanqun(&data).args(["serve", "--demo", "--listen", "127.0.0.1:0"]).output().unwrap();
+    assert!(!out.status.success(), "the demo does not start on a real installation");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("已有数据（1 个用户、0 个网站）") && err.contains("--data-dir ./demo-data"), "{err}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("演示账号"), "no demo logins that would not work");
+    let out = zhanqun(&data).args(["site", "list"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("还没有网站"), "{out:?}");
+
+    // A port alone is answered with what to write.
+    let out = zhanqun(&data).args(["serve", "--listen", "8081"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("127.0.0.1:8081") && err.contains("HOST:PORT"), "{err}");
+
+    // A deadline is a calculation: on a fresh directory it uses the shipped calendar and
+    // creates no database.
+    let fresh = dir.path().join("fresh");
+    let out = zhanqun(&fresh).args(["calendar", "due", "--from", "2026-09-30", "--days", "7"]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "2026-10-15",
+        "the National Day week is not counted, its make-up Saturday is"
+    );
+    assert!(!fresh.exists(), "nothing created");
+    let out = zhanqun(&fresh).args(["calendar", "due", "--from", "30/09/2026", "--days", "7"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("应为 YYYY-MM-DD"), "{out:?}");
+
+    // Help says what the values are.
+    let help =
+        |args: &[&str]| String::from_utf8_lossy(&zhanqun(&data).args(args).output().unwrap().stdout).into_owned();
+    let h = help(&["--help"]);
+    assert!(h.contains("Serve every site of the cluster") && h.contains("site"), "{h}");
+    let h = help(&["user", "add", "--help"]);
+    assert!(h.contains("at least 10 characters") && h.contains("The name shown in the admin"), "{h}");
+    let h = help(&["user", "grant", "--help"]);
+    assert!(h.contains("numeric id") && h.contains("zhanqun site list"), "{h}");
+    let h = help(&["calendar", "due", "--help"]);
+    assert!(h.contains("YYYY-MM-DD"), "{h}");
+
+    // Backing up onto an existing file says so in Chinese.
+    let out = zhanqun(&data).args(["backup"]).arg(data.join("zhanqun.db")).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("已经存在"), "{out:?}");
 }

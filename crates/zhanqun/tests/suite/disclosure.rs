@@ -13,7 +13,7 @@ behaviour!(
 );
 
 /// A body with a valid credit code, for index numbers.
-async fn coded_body(s: &TestServer, name: &str) -> i64 {
+pub(crate) async fn coded_body(s: &TestServer, name: &str) -> i64 {
     let (_, body) = s.post("/api/v1/bodies", s.admin.as_str(), json!({"name": name})).await;
     let id = body["id"].as_i64().unwrap();
     let (st, _) = s
@@ -214,7 +214,7 @@ async fn guides_annual_reports_genres_and_responses_reach_the_public(b: Backend)
     s.finish().await;
 }
 
-fn meta(body: i64, number: Option<&str>, written: &str) -> Value {
+pub(crate) fn meta(body: i64, number: Option<&str>, written: &str) -> Value {
     json!({"doc_type": "policy", "issuing_body_id": body, "document_number": number, "subject": "科技、教育", "date_written": written})
 }
 
