@@ -263,7 +263,7 @@ async fn run() -> anyhow::Result<()> {
                     zhanqun::demo::DemoSeed::AlreadyThere => {}
                     zhanqun::demo::DemoSeed::NotEmpty { users, sites } => bail!(
                         "数据目录 {} 里已有数据（{users} 个用户、{sites} 个网站），不是演示数据，演示数据没有写入。\n\
-                         看演示请用另一个空目录：zhanqun --data-dir ./demo-data serve --demo\n\
+                         看演示请用演示自己的目录（不存在时自动创建）：zhanqun --data-dir ./demo-data serve --demo\n\
                          正式使用请去掉 --demo：zhanqun --data-dir {} serve",
                         settings.data_dir.display(),
                         settings.data_dir.display()
@@ -281,7 +281,8 @@ async fn run() -> anyhow::Result<()> {
             // Ignore write errors: a closed stdout must not bring the server down.
             let mut out = std::io::stdout();
             let _ = writeln!(out, "zhanqun 已启动：{}", running.base_url());
-            let _ = writeln!(out, "API 说明：{}/api/v1/openapi.json", running.base_url());
+            let _ =
+                writeln!(out, "API 说明：{}/api/v1/docs/（OpenAPI 文档：/api/v1/openapi.json）", running.base_url());
             let port = running.addr.port();
             if demo {
                 // Links between the demo's sites open on this machine.

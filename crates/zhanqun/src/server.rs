@@ -145,7 +145,14 @@ async fn serve(
 
 /// Binds `listen` and serves `app`, with its event delivery and job worker.
 pub async fn start(app: App, listen: &str) -> anyhow::Result<Running> {
-    let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let listener = TcpListener::bind(listen).await.map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::AddrInUse {
+            "：这个端口已被占用（可能是另一个 zhanqun 在运行），请停掉它，或用 --listen 换一个端口，例如 --listen 127.0.0.1:8081"
+        } else {
+            ""
+        };
+        anyhow::anyhow!("无法在 {listen} 上监听（{e}）{hint}")
+    })?;
     app.reload_hosts().await.map_err(|e| anyhow::anyhow!("loading the host table: {e}"))?;
     app.ensure_recurring_jobs().await.map_err(|e| anyhow::anyhow!("scheduling recurring jobs: {e}"))?;
     let addr = listener.local_addr()?;

@@ -31,10 +31,17 @@ pub struct Page {
     pub br: Bytes,
     pub etag: HeaderValue,
     pub last_modified: HeaderValue,
+    /// `text/html` unless the page is a feed, a sitemap or `robots.txt`.
+    pub content_type: HeaderValue,
 }
 
 impl Page {
     pub fn new(status: StatusCode, html: String) -> Page {
+        Page::typed(status, html, "text/html; charset=utf-8")
+    }
+
+    /// A page of another media type.
+    pub fn typed(status: StatusCode, html: String, content_type: &'static str) -> Page {
         let identity = exact(html.into_bytes());
         let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&identity))[..20]);
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
@@ -53,6 +60,7 @@ impl Page {
             etag: HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"0\"")),
             last_modified: HeaderValue::from_str(&httpdate::fmt_http_date(std::time::SystemTime::now()))
                 .unwrap_or(HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT")),
+            content_type: HeaderValue::from_static(content_type),
         }
     }
 

@@ -193,6 +193,23 @@ impl QueryBuilder {
     }
 }
 
+/// An SQLite file holds password hashes and sealed personal data: only its owner reads it
+/// (SQLite gives its `-wal` and `-shm` files the same permissions).
+fn private_file(url: &str) {
+    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let path = path.split('?').next().unwrap_or(path);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(m) = std::fs::metadata(path)
+            && m.permissions().mode() & 0o077 != 0
+            && let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        {
+            tracing::warn!(path, error = %e, "cannot make the database file readable by its owner only");
+        }
+    }
+}
+
 impl Db {
     /// Connects to `url` (`sqlite://PATH?mode=rwc` or `postgres://…`) without migrating.
     pub async fn connect(url: &str) -> anyhow::Result<Db> {
@@ -237,6 +254,9 @@ impl Db {
             };
             anyhow::anyhow!("cannot open database {}: {why}", redact(url))
         })?;
+        if backend == Backend::Sqlite {
+            private_file(url);
+        }
         let write_lock = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
         Ok(Db { pool, backend, url: url.into(), write_lock })
     }
@@ -470,6 +490,13 @@ const MIGRATIONS: &[Migration] = &[
         version: 20,
         name: "party-and-government site label",
         common: include_str!("../../migrations/0020_party_label.sql"),
+        sqlite: "",
+        postgres: "",
+    },
+    Migration {
+        version: 21,
+        name: "robots.txt per site",
+        common: include_str!("../../migrations/0021_robots.sql"),
         sqlite: "",
         postgres: "",
     },

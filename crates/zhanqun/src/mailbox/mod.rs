@@ -211,6 +211,16 @@ impl LetterRow {
 }
 
 impl App {
+    /// Whether the actor is a member of a handling body (handles letters).
+    pub async fn handles_letters(&self, actor: &Actor) -> AppResult<bool> {
+        let Some(id) = actor.user_id else { return Ok(false) };
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM body_members WHERE user_id = $1")
+            .bind(id)
+            .fetch_one(&self.db.pool)
+            .await?;
+        Ok(n > 0)
+    }
+
     /// What the people handling a letter see. The writer's name and contact are opened
     /// from their sealed form; `whole` is for the one letter someone opened (a look the
     /// caller records), lists show them masked.

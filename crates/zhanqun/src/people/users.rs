@@ -236,6 +236,19 @@ impl App {
             .fetch_optional(cmd.conn())
             .await?
             .ok_or_else(|| AppError::field("user_id", "exists", format!("用户 #{user_id} 不存在")))?;
+        if user.is_admin != 0 || user.duty.is_some() {
+            return Err(AppError::Forbidden(format!(
+                "「{}」是{}：系统管理员、安全管理员和审计管理员各司其职，不在网站担任角色（三员分立）",
+                user.username,
+                if user.is_admin != 0 {
+                    "系统管理员"
+                } else if user.duty.as_deref() == Some("security") {
+                    "安全管理员"
+                } else {
+                    "审计管理员"
+                }
+            )));
+        }
         sqlx::query(
             "INSERT INTO site_roles (user_id, site_id, role, granted_by, granted_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (user_id, site_id, role) DO NOTHING",

@@ -5,8 +5,10 @@
 //! Its subscribers keep every node in step: [`PageInvalidation`] drops the pages an event
 //! touches, [`HostTable`] rebuilds the host table when the registry changes.
 
+pub mod feeds;
 pub mod hosts;
 pub mod pages;
+pub mod search;
 pub mod theme;
 
 use std::sync::Arc;
@@ -103,9 +105,10 @@ impl Subscriber for PageInvalidation {
     fn handle<'a>(&'a self, app: &'a App, e: &'a StoredEvent) -> BoxFuture<'a, AppResult<()>> {
         Box::pin(async move {
             let tags = match e.event {
-                Event::SiteChanged { site_id }
-                | Event::ColumnChanged { site_id, .. }
-                | Event::TopicChanged { site_id, .. } => {
+                // Every site's pages carry the site-group navigation (站群导航): a site's
+                // name, address or state shows on all of them.
+                Event::SiteChanged { .. } => vec![Tag::All],
+                Event::ColumnChanged { site_id, .. } | Event::TopicChanged { site_id, .. } => {
                     vec![Tag::Site(site_id)]
                 }
                 Event::DocumentPublished { site_id, document_id }

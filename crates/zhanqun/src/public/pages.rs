@@ -93,7 +93,7 @@ struct AttachmentCtx {
     size: String,
 }
 
-fn plain_text(html: &str) -> String {
+pub(crate) fn plain_text(html: &str) -> String {
     let mut out = String::new();
     let mut in_tag = false;
     for c in html.chars() {
@@ -301,6 +301,9 @@ impl App {
         if path == "/" {
             return Ok(Answer::Page(self.home(site.id).await?, vec![Tag::Site(site.id), Tag::Home(site.id)]));
         }
+        if let Some(answer) = self.machine_readable(site, path).await? {
+            return Ok(answer);
+        }
         if path == "/sitemap/" {
             return Ok(Answer::Page(self.sitemap(site.id).await?, frame.to_vec()));
         }
@@ -309,13 +312,7 @@ impl App {
             return Ok(Answer::Page(p, frame.to_vec()));
         }
         if path == "/search" {
-            let q: String = query.unwrap_or("").chars().take(100).collect();
-            let msg = if q.is_empty() {
-                "请输入关键词。".to_string()
-            } else {
-                format!("站内搜索即将开通。您搜索的是：{q}")
-            };
-            return Ok(Answer::Uncached(self.message_page(site.id, StatusCode::OK, "站内搜索", &msg).await?));
+            return Ok(Answer::Uncached(self.search_page(site, query.unwrap_or(""), page).await?));
         }
         if let Some(slug) = path.strip_prefix("/columns/").and_then(|r| r.strip_suffix('/'))
             && !slug.is_empty()
@@ -338,6 +335,54 @@ impl App {
             };
         }
         self.not_found(site.id).await
+    }
+
+    /// Feeds, sitemaps and `robots.txt` (see [`super::feeds`]), when `path` names one.
+    async fn machine_readable(&self, site: &SiteInfo, path: &str) -> AppResult<Option<Answer>> {
+        use super::feeds::{FeedOf, Format};
+        let base = self.site_base(site.id).unwrap_or_else(|| format!("http://{}", site.local_host));
+        let site_tags = vec![Tag::Site(site.id), Tag::Home(site.id)];
+        let format = |f: &str| match f {
+            "rss.xml" => Some(Format::Rss),
+            "atom.xml" => Some(Format::Atom),
+            _ => None,
+        };
+        if let Some(f) = path.strip_prefix('/').and_then(format) {
+            let p = self.feed(FeedOf { site_id: site.id, site_name: &site.name, column: None }, f, &base).await?;
+            return Ok(Some(Answer::Page(p, site_tags)));
+        }
+        if let Some((slug, file)) = path.strip_prefix("/columns/").and_then(|r| r.split_once('/'))
+            && let Some(f) = format(file)
+        {
+            let mut c = self.db.pool.acquire().await?;
+            let cols = crate::columns::queries::of_site(&mut c, site.id).await?;
+            drop(c);
+            let Some(col) = cols.iter().find(|c| c.slug == slug && c.is_active()) else {
+                return self.not_found(site.id).await.map(Some);
+            };
+            let of = FeedOf { site_id: site.id, site_name: &site.name, column: Some((col.id, &col.name, col.path())) };
+            let p = self.feed(of, f, &base).await?;
+            return Ok(Some(Answer::Page(p, vec![Tag::Site(site.id), Tag::Column(col.id)])));
+        }
+        let part = match path {
+            "/sitemap.xml" => Some(None),
+            p => p
+                .strip_prefix("/sitemap-")
+                .and_then(|r| r.strip_suffix(".xml"))
+                .filter(|n| !n.starts_with(['0', '+']))
+                .and_then(|n| n.parse::<i64>().ok())
+                .map(Some),
+        };
+        if let Some(part) = part {
+            return match self.sitemap_xml(site.id, &base, part).await? {
+                Some(p) => Ok(Some(Answer::Page(p, site_tags))),
+                None => self.not_found(site.id).await.map(Some),
+            };
+        }
+        if path == "/robots.txt" {
+            return Ok(Some(Answer::Page(self.robots_txt(site.id, &base).await?, vec![Tag::Site(site.id)])));
+        }
+        Ok(None)
     }
 
     async fn not_found(&self, site_id: i64) -> AppResult<Answer> {

@@ -36,6 +36,7 @@ pub const DEFAULT_TEMPLATES: &[(&str, &str)] = &[
     ("surveys.html", include_str!("../../themes/default/surveys.html")),
     ("interaction.html", include_str!("../../themes/default/interaction.html")),
     ("sitemap.html", include_str!("../../themes/default/sitemap.html")),
+    ("search.html", include_str!("../../themes/default/search.html")),
 ];
 
 fn default_source(name: &str) -> Option<&'static str> {

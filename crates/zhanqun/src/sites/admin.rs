@@ -82,10 +82,15 @@ pub async fn site_screen(app: &App, a: &Admin, id: i64, shown: Shown) -> Respons
         let local = a.site_url(app, id).map(|b| format!("{b}/"));
         let oversees = app.oversees(a.actor(), id).await?;
         // Only the steps the site's state allows, and only to those who may take them.
-        let moves = a.actor().is_admin || {
+        let above = {
             let mut c = app.db.pool.acquire().await?;
             crate::kernel::actor::admin_above(&mut c, a.actor(), id).await?
         };
+        let moves = a.actor().is_admin || above;
+        // Who grants roles here: the security administrator, the site's own admin and the
+        // admins of the sites above (never the system administrator as such).
+        let grants =
+            a.actor().manages_people() || a.actor().holds(id, zhanqun_domain::workflow::Role::SiteAdmin) || above;
         let lifecycle: Vec<(&str, &str)> = if moves {
             zhanqun_domain::site::SiteAction::ALL
                 .iter()
@@ -97,7 +102,7 @@ pub async fn site_screen(app: &App, a: &Admin, id: i64, shown: Shown) -> Respons
         };
         Ok::<_, AppError>(context! {
             title => site.name.clone(), template_error => app.themes.error(id), site, columns, roles, users, local,
-            oversees, lifecycle, moves,
+            oversees, lifecycle, moves, grants,
         })
     };
     match read.await {
@@ -122,6 +127,7 @@ async fn update_site(State(app): State<App>, Path(id): Path<i64>, p: Posted) -> 
         icp_filing: f.opt("icp_filing"),
         psb_filing: f.opt("psb_filing"),
         party_label_url: f.opt("party_label_url"),
+        robots_txt: f.opt("robots_txt"),
         contact: f.opt("contact"),
         // Shown as a checkbox only to those who may change it (see the site screen).
         require_distinct_reviewer: f.opt("distinct_reviewer_shown").map(|_| f.checked("require_distinct_reviewer")),

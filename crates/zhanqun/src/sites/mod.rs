@@ -36,6 +36,7 @@ pub struct SiteRow {
     pub psb_filing: Option<String>,
     pub contact: String,
     pub party_label_url: Option<String>,
+    pub robots_txt: Option<String>,
     #[sqlx(try_from = "String")]
     pub state: SiteState,
     pub require_distinct_reviewer: i64,
@@ -83,6 +84,8 @@ pub struct SitePatch {
     pub icp_filing: Option<String>,
     pub psb_filing: Option<String>,
     pub party_label_url: Option<String>,
+    /// The site's own `robots.txt`; an empty string returns to the platform's default.
+    pub robots_txt: Option<String>,
     pub contact: Option<String>,
     pub require_distinct_reviewer: Option<bool>,
 }
@@ -112,6 +115,8 @@ pub struct SiteView {
     pub icp_filing: Option<String>,
     pub psb_filing: Option<String>,
     pub party_label_url: Option<String>,
+    /// The site's own `robots.txt`, if its site admin wrote one.
+    pub robots_txt: Option<String>,
     pub contact: String,
     /// `applied`, `approved`, `registered`, `online`, `suspended` or `closed`.
     #[schema(value_type = String)]
@@ -136,6 +141,7 @@ struct SiteFields {
     icp_filing: Option<String>,
     psb_filing: Option<String>,
     party_label_url: Option<String>,
+    robots_txt: Option<String>,
     contact: String,
     require_distinct_reviewer: bool,
 }
@@ -223,6 +229,12 @@ impl SiteFields {
         {
             e.push(fe);
         }
+        if let Some(r) = &self.robots_txt {
+            e.max_chars("robots_txt", "robots.txt", r, 10_000);
+            if r.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+                e.add("robots_txt", "chars", "robots.txt 只能是文本：不能含控制字符");
+            }
+        }
         e.into_result().map(|()| self)
     }
 
@@ -294,6 +306,7 @@ impl App {
             icp_filing: s.icp_filing.clone(),
             psb_filing: s.psb_filing.clone(),
             party_label_url: s.party_label_url.clone(),
+            robots_txt: s.robots_txt.clone(),
             contact: s.contact.clone(),
             state: s.state,
             state_label: s.state.label(),
@@ -322,6 +335,7 @@ impl App {
             icp_filing: non_empty(input.icp_filing),
             psb_filing: non_empty(input.psb_filing),
             party_label_url: non_empty(input.party_label_url),
+            robots_txt: None,
             contact: input.contact,
             require_distinct_reviewer: input.require_distinct_reviewer,
         };
@@ -425,6 +439,7 @@ impl App {
             icp_filing: pick(p.icp_filing, cur.icp_filing.clone()),
             psb_filing: pick(p.psb_filing, cur.psb_filing.clone()),
             party_label_url: pick(p.party_label_url, cur.party_label_url.clone()),
+            robots_txt: pick(p.robots_txt, cur.robots_txt.clone()),
             contact: p.contact.unwrap_or(cur.contact.clone()),
             require_distinct_reviewer: p.require_distinct_reviewer.unwrap_or(cur.require_distinct_reviewer != 0),
         }
@@ -432,7 +447,7 @@ impl App {
         check_unique(cmd.conn(), &fields, Some(id)).await?;
         let row: SiteRow = sqlx::query_as(
             "UPDATE sites SET name = $1, sponsor = $2, primary_domain = $3, site_code = $4, icp_filing = $5, psb_filing = $6, \
-             contact = $7, require_distinct_reviewer = $8, version = version + 1, updated_at = $9, party_label_url = $12 \
+             contact = $7, require_distinct_reviewer = $8, version = version + 1, updated_at = $9, party_label_url = $12, robots_txt = $13 \
              WHERE id = $10 AND version = $11 RETURNING *",
         )
         .bind(&fields.name)
@@ -447,6 +462,7 @@ impl App {
         .bind(id)
         .bind(p.version)
         .bind(&fields.party_label_url)
+        .bind(&fields.robots_txt)
         .fetch_optional(cmd.conn())
         .await?
         .ok_or_else(|| AppError::StaleVersion { message: "站点已被他人修改，未保存".into(), current_version: cur.version + 1 })?;

@@ -739,6 +739,7 @@ async fn dashboard_screen(app: &App, a: &Admin, shown: Shown) -> Response {
             inventory => app.inventory_attention(actor).await?,
             failed_jobs => app.failed_jobs_for(actor).await?,
             cluster_empty => app.hosts.load().sorted().is_empty(),
+            letters_handler => app.handles_letters(actor).await?,
         })
     };
     match read.await {

@@ -61,7 +61,7 @@ fn page_response<B: From<Bytes> + Default>(page: &Page, headers: &HeaderMap, hea
         // Room for all of them, the security headers included, at once (the map would
         // otherwise grow twice).
         h.reserve(16);
-        h.insert(header::CONTENT_TYPE, HTML);
+        h.insert(header::CONTENT_TYPE, page.content_type.clone());
         h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
         if let Some(e) = enc {
             h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(e));

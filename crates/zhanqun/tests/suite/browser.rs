@@ -233,6 +233,14 @@ mod chromium {
         c.find(Locator::XPath("//main//a[normalize-space()='网上调查']")).await.unwrap().click().await.unwrap();
         assert_eq!(c.find(Locator::Css("h1")).await.unwrap().text().await.unwrap(), "网上调查");
 
+        // The search box in the header finds the article, the words marked.
+        c.goto(&home).await.unwrap();
+        c.find(Locator::Id("q")).await.unwrap().send_keys("读书月").await.unwrap();
+        press_exact(&c, "搜索").await;
+        c.wait().for_element(Locator::XPath("//h1[contains(., '站内搜索')]")).await.unwrap();
+        let hit = c.find(Locator::Css("ul.results a mark")).await.unwrap().text().await.unwrap();
+        assert_eq!(hit, "读书月");
+
         // The article: 大 makes the text larger, 小 smaller, and the pressed one says so.
         c.goto(&format!("http://jyj.localhost:{}/articles/{id}.html", port(&s))).await.unwrap();
         let size = |c: Client| async move {
@@ -326,6 +334,8 @@ mod chromium {
             "/interaction/".into(),
             "/surveys/".into(),
             "/sitemap/".into(),
+            "/search?q=%E9%80%9A%E7%9F%A5".into(),
+            "/search?q=%E4%B8%8D%E5%AD%98%E5%9C%A8".into(),
         ] {
             c.goto(&format!("http://jyj.localhost:{}{path}", port(&s))).await.unwrap();
             c.execute(&axe, vec![]).await.unwrap();

@@ -195,6 +195,21 @@ async fn each_person_is_offered_only_what_they_may_do(b: Backend) {
     for gone in ["approve", "register", "online", "resume"] {
         assert!(!options.contains(&gone), "an online site is not offered {gone}: {options:?}");
     }
+    // The system administrator grants no roles (三员分立): no form for it on the site page;
+    // the security administrator has it.
+    assert!(!site.contains("/roles\" class=\"row\"") && site.contains("系统管理员不管理人员"), "{site}");
+    let security = Browser::login(&s, "security", crate::common::SECURITY_PW).await;
+    let (_, site_for_security) = security.get(&format!("/admin/sites/{}", nr.site)).await;
+    assert!(site_for_security.contains(&format!("action=\"/admin/sites/{}/roles\" class=\"row\"", nr.site)));
+    // And none of the three administrators can be given a site role.
+    for who in [&s.admin, &s.auditor] {
+        let id = s.get("/api/v1/me", who).await.1["user_id"].as_i64().unwrap();
+        let (st, p) = s
+            .post(&format!("/api/v1/sites/{}/roles", nr.site), &s.security, json!({"user_id": id, "role": "editor"}))
+            .await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{p}");
+        assert!(p["detail"].as_str().unwrap_or("").contains("三员分立"), "{p}");
+    }
     let (_, site) = editor.get(&format!("/admin/sites/{}", nr.site)).await;
     assert!(!site.contains("name=\"action\""), "an editor moves no site");
     assert!(site.contains("由系统管理员或上级站点管理员办理"));

@@ -15,6 +15,7 @@ mod cli;
 mod cluster;
 mod contract;
 mod disclosure;
+mod feeds;
 mod first_hour;
 mod fuzz;
 mod import;

@@ -253,7 +253,7 @@ async fn a_site_admin_cannot_make_themself_a_one_person_newsroom(b: Backend) {
         "{page}"
     );
     assert!(!page.contains("name=\"require_distinct_reviewer\""));
-    assert!(page.contains("由上级站点管理员或系统管理员授予") && page.contains("审核人独立：已开启"));
+    assert!(page.contains("由安全管理员或上级站点管理员授予") && page.contains("审核人独立：已开启"));
     let csrf = hidden(&page, "_csrf").to_string();
     let (_, site) = s.get(&format!("/api/v1/sites/{}", nr.site), &s.admin).await;
     let version = site["version"].to_string();
@@ -272,11 +272,16 @@ async fn a_site_admin_cannot_make_themself_a_one_person_newsroom(b: Backend) {
     assert_eq!(st, StatusCode::SEE_OTHER);
     let (_, site) = s.get(&format!("/api/v1/sites/{}", nr.site), &s.admin).await;
     assert_eq!((site["contact"].as_str(), &site["require_distinct_reviewer"]), (Some("0532-2"), &json!(true)));
+    // The system administrator keeps the site's setting but grants no roles (三员分立); the
+    // security administrator grants the review roles.
     let admin_ui = Browser::login(&s, "admin", ADMIN_PW).await;
     let (_, page) = admin_ui.get(&format!("/admin/sites/{}", nr.site)).await;
     assert!(
-        page.contains("<option value=\"secrecy_reviewer\">") && page.contains("name=\"require_distinct_reviewer\"")
+        !page.contains("<option value=\"secrecy_reviewer\">") && page.contains("name=\"require_distinct_reviewer\"")
     );
+    let security_ui = Browser::login(&s, "security", crate::common::SECURITY_PW).await;
+    let (_, page) = security_ui.get(&format!("/admin/sites/{}", nr.site)).await;
+    assert!(page.contains("<option value=\"secrecy_reviewer\">"), "{page}");
 
     // The admin of a site above does grant review roles on the site below.
     let sub = json!({"kind": "subsite", "name": "教育局招生考试子站", "sponsor": "青岛市教育招生考试院", "parent_id": nr.site});
