@@ -53,6 +53,8 @@ pub struct Services {
     pub calendar: Arc<ArcSwap<zhanqun_domain::calendar::Calendar>>,
     /// Public forms: submissions per client address (bounded).
     pub form_limiter: Arc<RateLimiter>,
+    /// Searches per client address (the database search scans; a flood must not).
+    pub search_limiter: Arc<RateLimiter>,
     /// Logins: failed attempts per client address.
     pub login_limiter: Arc<RateLimiter>,
     /// Which peers' `X-Forwarded-For` names the client.
@@ -89,6 +91,7 @@ impl App {
             hosts: Arc::new(ArcSwap::from_pointee(HostMap::default())),
             calendar: Arc::new(ArcSwap::from_pointee(zhanqun_domain::calendar::Calendar::default())),
             form_limiter: Arc::new(RateLimiter::new(10, 10 * 60_000, 100_000)),
+            search_limiter: Arc::new(RateLimiter::new(120, 60_000, 100_000)),
             login_limiter: Arc::new(RateLimiter::new(
                 config.login_failures_per_address,
                 config.lockout_minutes.saturating_mul(60_000),

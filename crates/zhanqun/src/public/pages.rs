@@ -314,6 +314,10 @@ impl App {
         if path == "/search" {
             return Ok(Answer::Uncached(self.search_page(site, query.unwrap_or(""), page).await?));
         }
+        if path == "/opensearch.xml" {
+            let base = self.site_base(site.id).unwrap_or_else(|| format!("http://{}", site.local_host));
+            return Ok(Answer::Page(self.opensearch(site, &base), vec![Tag::Site(site.id)]));
+        }
         if let Some(slug) = path.strip_prefix("/columns/").and_then(|r| r.strip_suffix('/'))
             && !slug.is_empty()
             && !slug.contains('/')

@@ -15,7 +15,6 @@ use crate::app::App;
 use crate::kernel::AppResult;
 use crate::kernel::cache::Page;
 use crate::kernel::db::QueryBuilder;
-use crate::kernel::time::date_only;
 
 /// Results on a page.
 pub const PER_PAGE: i64 = 20;
@@ -30,8 +29,53 @@ pub struct Part {
     pub hit: bool,
 }
 
+/// What is asked: the words, and optionally one site and one year of publication.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+pub struct SearchQuery {
+    /// The words (at most 100 characters count; at most 8 words).
+    #[serde(default)]
+    pub q: String,
+    /// Only this site's documents (on the portal and in the API; a department site searches
+    /// itself).
+    pub site: Option<i64>,
+    /// Only documents first published in this year.
+    pub year: Option<i32>,
+    /// 20 a page, from 1.
+    pub page: Option<i64>,
+}
+
+/// One document found.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SearchHit {
+    pub document_id: i64,
+    pub site_id: i64,
+    /// The site's name.
+    pub site: String,
+    pub title: String,
+    /// Its address (on its own site).
+    pub url: String,
+    /// First publication, RFC 3339.
+    pub published_at: Option<String>,
+    /// About 80 characters around the first word found.
+    pub snippet: String,
+}
+
+/// What a search found.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SearchResults {
+    /// `database`: every word in the document, newest first (the full-text engine is not
+    /// built yet).
+    pub engine: &'static str,
+    /// The words searched for, as understood.
+    pub words: Vec<String>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+    pub hits: Vec<SearchHit>,
+}
+
 #[derive(Debug, Clone, Serialize)]
-struct Hit {
+struct Shown {
     url: String,
     title: Vec<Part>,
     snippet: Vec<Part>,
@@ -118,44 +162,116 @@ fn like(w: &str) -> String {
 }
 
 impl App {
-    /// `/search?q=…&page=N` on `site`: its own documents, or the whole city's on the city
-    /// portal.
-    pub async fn search_page(&self, site: &SiteInfo, q: &str, page: i64) -> AppResult<Arc<Page>> {
-        let words = words(q);
-        let city = site.kind == SiteKind::CityPortal;
+    /// Searches the published documents of `within` (a site), or of the whole city.
+    pub async fn search(&self, q: &SearchQuery, within: Option<i64>) -> AppResult<SearchResults> {
+        let words = words(&q.q);
+        let page = q.page.unwrap_or(1).clamp(1, 100_000);
+        let site = within.or(q.site);
         let (total, rows) =
-            if words.is_empty() { (0, Vec::new()) } else { self.search_rows(site.id, city, &words, page).await? };
+            if words.is_empty() { (0, Vec::new()) } else { self.search_rows(site, q.year, &words, page).await? };
         let hosts = self.hosts.load();
-        let hits: Vec<Hit> = rows
-            .iter()
-            .map(|r| Hit {
-                url: self.document_link(site.id, r.site_id, r.id),
-                title: mark(&r.title, &words),
-                snippet: mark(&snippet(&super::pages::plain_text(&r.body_html), &words), &words),
-                date: r.first_published_at.map(date_only).unwrap_or_default(),
+        let hits = rows
+            .into_iter()
+            .map(|r| SearchHit {
+                document_id: r.id,
+                site_id: r.site_id,
                 site: hosts.sites.get(&r.site_id).map(|s| s.name.clone()).unwrap_or_default(),
+                url: self.document_link(within.unwrap_or(-1), r.site_id, r.id),
+                published_at: r.first_published_at.map(crate::kernel::time::fmt_time),
+                snippet: snippet(&super::pages::plain_text(&r.body_html), &words),
+                title: r.title,
             })
             .collect();
-        let pages = (total + PER_PAGE - 1) / PER_PAGE;
-        let shown: String = q.chars().take(MAX_CHARS).collect();
-        let next = |p: i64| {
-            let enc: String = url::form_urlencoded::byte_serialize(shown.as_bytes()).collect();
-            format!("/search?q={enc}&page={p}")
-        };
-        let ctx = minijinja::context! {
-            query => shown, words, hits, total, page, pages, city,
-            first_url => next(1), prev_url => (page > 1).then(|| next(page - 1)), next_url => (page < pages).then(|| next(page + 1)),
-            too_long => q.chars().count() > MAX_CHARS, empty => words.is_empty(),
-        };
-        let status = StatusCode::OK;
-        self.site_page(site.id, status, "search.html", ctx).await
+        Ok(SearchResults { engine: "database", words, total, page, per_page: PER_PAGE, hits })
     }
 
-    async fn search_rows(&self, site_id: i64, city: bool, words: &[String], page: i64) -> AppResult<(i64, Vec<Row>)> {
+    /// `/search?q=…&site=…&year=…&page=N` on `site`: its own documents, or the whole
+    /// city's on the city portal (where a site may be chosen).
+    pub async fn search_page(&self, site: &SiteInfo, raw_query: &str, _page: i64) -> AppResult<Arc<Page>> {
+        let mut q = SearchQuery::default();
+        for (k, v) in url::form_urlencoded::parse(raw_query.as_bytes()) {
+            match k.as_ref() {
+                "q" => q.q = v.into_owned(),
+                "site" => q.site = v.parse().ok(),
+                "year" => q.year = v.parse().ok().filter(|y| (1900..=2200).contains(y)),
+                "page" => q.page = v.parse().ok(),
+                _ => {}
+            }
+        }
+        let city = site.kind == SiteKind::CityPortal;
+        let r = self.search(&q, if city { None } else { Some(site.id) }).await?;
+        let hits: Vec<Shown> = r
+            .hits
+            .iter()
+            .map(|h| Shown {
+                url: self.document_link(site.id, h.site_id, h.document_id),
+                title: mark(&h.title, &r.words),
+                snippet: mark(&h.snippet, &r.words),
+                date: h.published_at.as_deref().map(|t| t[..10].to_string()).unwrap_or_default(),
+                site: h.site.clone(),
+            })
+            .collect();
+        let pages = (r.total + PER_PAGE - 1) / PER_PAGE;
+        let shown: String = q.q.chars().take(MAX_CHARS).collect();
+        let link = |p: i64| {
+            let mut u = url::form_urlencoded::Serializer::new(String::new());
+            u.append_pair("q", &shown);
+            if city && let Some(s) = q.site {
+                u.append_pair("site", &s.to_string());
+            }
+            if let Some(y) = q.year {
+                u.append_pair("year", &y.to_string());
+            }
+            if p > 1 {
+                u.append_pair("page", &p.to_string());
+            }
+            format!("/search?{}", u.finish())
+        };
+        // The portal's filters: the sites of the city, and the years.
+        let sites: Vec<(i64, String)> = if city {
+            self.hosts
+                .load()
+                .sorted()
+                .into_iter()
+                .filter(|s| s.state == zhanqun_domain::site::SiteState::Online)
+                .map(|s| (s.id, s.name.clone()))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let this_year = crate::kernel::time::local_date(crate::kernel::time::now_ms()).year();
+        let years: Vec<i32> = (2000..=this_year).rev().collect();
+        let ctx = minijinja::context! {
+            query => shown, words => r.words, hits, total => r.total, page => r.page, pages, city, sites, years,
+            chosen_site => q.site, chosen_year => q.year,
+            first_url => link(1), prev_url => (r.page > 1).then(|| link(r.page - 1)),
+            next_url => (r.page < pages).then(|| link(r.page + 1)),
+            too_long => q.q.chars().count() > MAX_CHARS, empty => r.words.is_empty(),
+        };
+        self.site_page(site.id, StatusCode::OK, "search.html", ctx).await
+    }
+
+    async fn search_rows(
+        &self,
+        site: Option<i64>,
+        year: Option<i32>,
+        words: &[String],
+        page: i64,
+    ) -> AppResult<(i64, Vec<Row>)> {
         let filter = |q: &mut QueryBuilder| {
             q.push(" FROM documents d JOIN editions e ON e.id = d.live_edition_id WHERE e.state = 'published'");
-            if !city {
-                q.push(" AND d.site_id = ").push_bind(site_id);
+            if let Some(s) = site {
+                q.push(" AND d.site_id = ").push_bind(s);
+            }
+            if let Some(y) = year {
+                let start =
+                    crate::kernel::time::local_ms(time::Date::from_ordinal_date(y, 1).unwrap_or(time::Date::MIN), 0);
+                let end = crate::kernel::time::local_ms(
+                    time::Date::from_ordinal_date(y + 1, 1).unwrap_or(time::Date::MAX),
+                    0,
+                );
+                q.push(" AND d.first_published_at >= ").push_bind(start);
+                q.push(" AND d.first_published_at < ").push_bind(end);
             }
             for w in words {
                 let l = like(w);
@@ -180,6 +296,40 @@ impl App {
         q.push(" OFFSET ").push_bind((page - 1) * PER_PAGE);
         Ok((total, q.fetch_all(&self.db.pool).await?))
     }
+
+    /// The site's OpenSearch description: browsers offer to add its search.
+    pub fn opensearch(&self, site: &SiteInfo, base: &str) -> Arc<Page> {
+        use super::feeds::xml_escape;
+        let short: String = site.name.chars().take(16).collect();
+        let xml = format!(
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<OpenSearchDescription xmlns=\"http://a9.com/-/spec/opensearch/1.1/\">\n\
+             <ShortName>{}</ShortName>\n<Description>{}站内搜索</Description>\n<InputEncoding>UTF-8</InputEncoding>\n\
+             <Url type=\"text/html\" method=\"get\" template=\"{}/search?q={{searchTerms}}\"/>\n</OpenSearchDescription>\n",
+            xml_escape(&short),
+            xml_escape(&site.name),
+            xml_escape(base)
+        );
+        Arc::new(Page::typed(StatusCode::OK, xml, "application/opensearchdescription+xml; charset=utf-8"))
+    }
+}
+
+/// `GET /api/v1/search` (public): the same search as the sites' box, as JSON.
+#[utoipa::path(get, path = "/search", tag = "public", security(()), params(SearchQuery),
+    responses((status = 200, body = SearchResults)))]
+pub async fn api_search(
+    axum::extract::State(app): axum::extract::State<App>,
+    crate::web::client::ClientAddr(client): crate::web::client::ClientAddr,
+    crate::web::problem::ApiQuery(q): crate::web::problem::ApiQuery<SearchQuery>,
+) -> AppResult<crate::web::api::Json<SearchResults>> {
+    if !app.search_limiter.allow(&client.to_string()) {
+        return Err(crate::kernel::AppError::TooManyAttempts("搜索太频繁，请稍后再试".into()));
+    }
+    Ok(crate::web::api::Json(app.search(&q, None).await?))
+}
+
+/// The search operation of the API.
+pub fn api_router() -> crate::web::api::ApiRouter {
+    crate::web::api::ApiRouter::new().routes(utoipa_axum::routes!(api_search))
 }
 
 #[cfg(test)]

@@ -132,6 +132,7 @@ fn operations() -> OpenApiRouter<App> {
         crate::inventory::api::router(),
         crate::topics::api::router(),
         crate::system::api::router(),
+        crate::public::search::api_router(),
     ]
     .into_iter()
     .fold(OpenApiRouter::with_openapi(base_document()), |all, r| all.merge(r.0))
@@ -208,6 +209,7 @@ fn base_document() -> OpenApi {
                 ("reposts", "跨站转载"),
                 ("inventory", "信息内容清单"),
                 ("topics", "专题"),
+                ("public", "公众检索"),
                 ("system", "系统运行：后台任务、事件投递与健康检查"),
             ]
             .map(|(name, description)| {

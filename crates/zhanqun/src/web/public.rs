@@ -273,11 +273,6 @@ fn page_param(query: Option<&str>) -> i64 {
         .unwrap_or(1)
 }
 
-fn search_term(query: Option<&str>) -> Option<String> {
-    let q = query?;
-    url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "q").map(|(_, v)| v.into_owned())
-}
-
 /// The page-cache key of a request: its path, with `?page=N` when past the first page.
 fn cache_key<'a>(path: &'a str, page: i64) -> std::borrow::Cow<'a, str> {
     if page > 1 { format!("{path}?page={page}").into() } else { path.into() }
@@ -433,7 +428,11 @@ const INLINE_TYPES: &[&str] = &["application/pdf", "image/png", "image/jpeg", "i
 
 /// Every address no route claims: the site's own pages, rendered and kept in the cache
 /// (which [`CachedFirst`] answers from).
-pub async fn fallback(State(app): State<App>, req: Request) -> Response {
+pub async fn fallback(
+    State(app): State<App>,
+    crate::web::client::ClientAddr(client): crate::web::client::ClientAddr,
+    req: Request,
+) -> Response {
     let head = req.method() == Method::HEAD;
     if req.method() != Method::GET && !head {
         return plain_page(StatusCode::METHOD_NOT_ALLOWED, "不支持的请求", "公开网站只接受 GET 请求。");
@@ -452,8 +451,14 @@ pub async fn fallback(State(app): State<App>, req: Request) -> Response {
     // A cached page was answered before routing ([`CachedFirst`]): this one is rendered.
     let key = cache_key(path, page);
     let stamp = app.pages.stamp();
-    let term = search_term(query);
-    match app.public_answer(site, path, page, term.as_deref()).await {
+    if path == "/search" && !app.search_limiter.allow(&client.to_string()) {
+        return plain_page(
+            StatusCode::TOO_MANY_REQUESTS,
+            "搜索太频繁",
+            "同一地址一分钟内最多搜索 120 次，请稍后再试。",
+        );
+    }
+    match app.public_answer(site, path, page, query).await {
         Ok(Answer::Page(p, tags)) => {
             app.pages.put(site.id, &key, p.clone(), stamp, &tags);
             serve_page(&p, req.headers(), head)

@@ -212,7 +212,48 @@ async fn search_finds_published_documents_and_survives_any_query(b: Backend) {
     let (st, _, page) = s.page("jyj.qingdao.gov.cn", "/search?q=%E4%B9%89%E5%8A%A1&page=100000").await;
     assert_eq!(st, StatusCode::OK);
     assert!(page.contains("没有第 100000 页"), "{page:.400}");
-    let (st, _, _) = s.page("jyj.qingdao.gov.cn", "/search?q=%FF%FE&page=-3").await;
-    assert_eq!(st, StatusCode::OK, "bytes that are not UTF-8 and a negative page");
+    let (st, _, _) = s.page("jyj.qingdao.gov.cn", "/search?q=%FF%FE&page=-3&site=x&year=99999").await;
+    assert_eq!(st, StatusCode::OK, "bytes that are not UTF-8, a negative page, odd filters");
+
+    // The portal filters by site and year; a year with nothing says to drop the filter.
+    let site_id = nr.site.to_string();
+    let (_, _, page) = s.page("www.qingdao.gov.cn", &format!("/search?q=%E4%B9%89%E5%8A%A1&site={site_id}")).await;
+    assert!(
+        page.contains("找到 2 条") && page.contains(&format!("<option value=\"{site_id}\" selected>jyj网站</option>")),
+        "{page:.2000}"
+    );
+    let (_, _, page) = s.page("www.qingdao.gov.cn", "/search?q=%E4%B9%89%E5%8A%A1&year=2001").await;
+    assert!(page.contains("去掉网站或年份的限定再试"), "{page:.2000}");
+
+    // The same search in the API, and the OpenSearch description browsers read.
+    let (st, r) =
+        s.call(reqwest::Method::GET, "/api/v1/search?q=%E4%B9%89%E5%8A%A1%E6%95%99%E8%82%B2", None, None).await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!((r["engine"].as_str(), r["total"].as_i64()), (Some("database"), Some(2)), "{r}");
+    let hit = &r["hits"][0];
+    assert!(hit["url"].as_str().unwrap().starts_with("https://jyj.qingdao.gov.cn/articles/"), "{hit}");
+    assert!(hit["published_at"].as_str().unwrap().ends_with("+08:00"));
+    assert_eq!(hit["site"], "jyj网站");
+    let (st, r) = s.call(reqwest::Method::GET, "/api/v1/search?q=x&page=abc", None, None).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{r}");
+    let (st, h, xml) = s.page("jyj.qingdao.gov.cn", "/opensearch.xml").await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(h["content-type"].to_str().unwrap().starts_with("application/opensearchdescription+xml"));
+    assert!(xml.contains("template=\"https://jyj.qingdao.gov.cn/search?q={searchTerms}\""), "{xml}");
+    let (_, _, home) = s.page("jyj.qingdao.gov.cn", "/").await;
+    assert!(home.contains("rel=\"search\" type=\"application/opensearchdescription+xml\""));
+
+    // A flood from one address is slowed down, with a page that says why.
+    let mut limited = None;
+    for n in 0..200 {
+        let (st, _, page) = s.page("jyj.qingdao.gov.cn", "/search?q=%E6%95%99%E8%82%B2").await;
+        if st == StatusCode::TOO_MANY_REQUESTS {
+            assert!(page.contains("最多搜索 120 次"), "{page}");
+            limited = Some(n);
+            break;
+        }
+        assert_eq!(st, StatusCode::OK);
+    }
+    assert!(limited.is_some_and(|n| n > 50), "limited after the allowance: {limited:?}");
     s.finish().await;
 }
