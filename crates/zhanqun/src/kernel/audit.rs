@@ -512,6 +512,7 @@ pub fn entity_label(entity: &str) -> String {
         "calendar" => "工作日历",
         "job" => "后台任务",
         "sensitive_words" => "敏感词",
+        "search_synonyms" => "搜索同义词",
         "repost" => "转载",
         "audit_log" => "操作记录",
         "inventory" => "内容保障清单",

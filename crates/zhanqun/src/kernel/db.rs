@@ -500,6 +500,13 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: "",
         postgres: "",
     },
+    Migration {
+        version: 22,
+        name: "search synonyms",
+        common: include_str!("../../migrations/0022_search_synonyms.sql"),
+        sqlite: "",
+        postgres: "",
+    },
 ];
 
 /// Data a migration brings with it: the shipped holiday calendar, once.

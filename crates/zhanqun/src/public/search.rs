@@ -12,9 +12,10 @@ use zhanqun_domain::site::SiteKind;
 
 use super::hosts::SiteInfo;
 use crate::app::App;
-use crate::kernel::AppResult;
 use crate::kernel::cache::Page;
 use crate::kernel::db::QueryBuilder;
+use crate::kernel::{Actor, AppError, AppResult, Audit};
+use zhanqun_domain::validate::FieldErrors;
 
 /// Results on a page.
 pub const PER_PAGE: i64 = 20;
@@ -68,6 +69,8 @@ pub struct SearchResults {
     pub engine: &'static str,
     /// The words searched for, as understood.
     pub words: Vec<String>,
+    /// Synonyms the web office keeps that were looked for too (医保 → 医疗保险 …).
+    pub also: Vec<String>,
     pub total: i64,
     pub page: i64,
     pub per_page: i64,
@@ -167,8 +170,25 @@ impl App {
         let words = words(&q.q);
         let page = q.page.unwrap_or(1).clamp(1, 100_000);
         let site = within.or(q.site);
+        let groups = self.synonym_groups().await?;
+        let mut also = Vec::new();
+        let variants: Vec<Vec<String>> = words
+            .iter()
+            .map(|w| {
+                let mut v = vec![w.clone()];
+                for g in groups.iter().filter(|g| g.iter().any(|t| t == w)) {
+                    for t in g.iter().filter(|t| *t != w) {
+                        if !v.contains(t) {
+                            v.push(t.clone());
+                            also.push(t.clone());
+                        }
+                    }
+                }
+                v
+            })
+            .collect();
         let (total, rows) =
-            if words.is_empty() { (0, Vec::new()) } else { self.search_rows(site, q.year, &words, page).await? };
+            if words.is_empty() { (0, Vec::new()) } else { self.search_rows(site, q.year, &variants, page).await? };
         let hosts = self.hosts.load();
         let hits = rows
             .into_iter()
@@ -182,7 +202,7 @@ impl App {
                 title: r.title,
             })
             .collect();
-        Ok(SearchResults { engine: "database", words, total, page, per_page: PER_PAGE, hits })
+        Ok(SearchResults { engine: "database", words, also, total, page, per_page: PER_PAGE, hits })
     }
 
     /// `/search?q=…&site=…&year=…&page=N` on `site`: its own documents, or the whole
@@ -242,7 +262,7 @@ impl App {
         let this_year = crate::kernel::time::local_date(crate::kernel::time::now_ms()).year();
         let years: Vec<i32> = (2000..=this_year).rev().collect();
         let ctx = minijinja::context! {
-            query => shown, words => r.words, hits, total => r.total, page => r.page, pages, city, sites, years,
+            query => shown, words => r.words, also => r.also, hits, total => r.total, page => r.page, pages, city, sites, years,
             chosen_site => q.site, chosen_year => q.year,
             first_url => link(1), prev_url => (r.page > 1).then(|| link(r.page - 1)),
             next_url => (r.page < pages).then(|| link(r.page + 1)),
@@ -255,7 +275,7 @@ impl App {
         &self,
         site: Option<i64>,
         year: Option<i32>,
-        words: &[String],
+        words: &[Vec<String>],
         page: i64,
     ) -> AppResult<(i64, Vec<Row>)> {
         let filter = |q: &mut QueryBuilder| {
@@ -273,18 +293,24 @@ impl App {
                 q.push(" AND d.first_published_at >= ").push_bind(start);
                 q.push(" AND d.first_published_at < ").push_bind(end);
             }
-            for w in words {
-                let l = like(w);
-                q.push(" AND (LOWER(e.title) LIKE ").push_bind(l.clone()).push(" ESCAPE '\\'");
-                q.push(" OR LOWER(e.keywords) LIKE ").push_bind(l.clone()).push(" ESCAPE '\\'");
-                q.push(" OR LOWER(e.body_source) LIKE ").push_bind(l.clone()).push(" ESCAPE '\\'");
-                q.push(
-                    " OR EXISTS (SELECT 1 FROM disclosures x WHERE x.document_id = d.id AND (x.document_number LIKE ",
-                )
-                .push_bind(l.clone())
-                .push(" ESCAPE '\\' OR x.index_number LIKE ")
-                .push_bind(l)
-                .push(" ESCAPE '\\')))");
+            // Every word (or one of its synonyms) somewhere in the document.
+            for variants in words {
+                q.push(" AND (");
+                for (n, w) in variants.iter().enumerate() {
+                    let l = like(w);
+                    if n > 0 {
+                        q.push(" OR ");
+                    }
+                    q.push("LOWER(e.title) LIKE ").push_bind(l.clone()).push(" ESCAPE '\\'");
+                    q.push(" OR LOWER(e.keywords) LIKE ").push_bind(l.clone()).push(" ESCAPE '\\'");
+                    q.push(" OR LOWER(e.body_source) LIKE ").push_bind(l.clone()).push(" ESCAPE '\\'");
+                    q.push(" OR EXISTS (SELECT 1 FROM disclosures x WHERE x.document_id = d.id AND (x.document_number LIKE ")
+                        .push_bind(l.clone())
+                        .push(" ESCAPE '\\' OR x.index_number LIKE ")
+                        .push_bind(l)
+                        .push(" ESCAPE '\\'))");
+                }
+                q.push(")");
             }
         };
         let mut count = QueryBuilder::new("SELECT COUNT(*)");
@@ -295,6 +321,57 @@ impl App {
         q.push(" ORDER BY d.first_published_at DESC, d.id DESC LIMIT ").push_bind(PER_PAGE);
         q.push(" OFFSET ").push_bind((page - 1) * PER_PAGE);
         Ok((total, q.fetch_all(&self.db.pool).await?))
+    }
+
+    /// The synonym groups the web office keeps.
+    pub async fn synonym_groups(&self) -> AppResult<Vec<Vec<String>>> {
+        let rows: Vec<String> =
+            sqlx::query_scalar("SELECT terms FROM search_synonyms ORDER BY id").fetch_all(&self.db.pool).await?;
+        Ok(rows.iter().map(|r| r.split(' ').filter(|t| !t.is_empty()).map(str::to_string).collect()).collect())
+    }
+
+    /// Replaces the synonym groups (the system administrator, for the web office): each of
+    /// 2 to 10 terms of 1 to 20 characters without spaces, a term in one group only, at
+    /// most 1,000 groups.
+    pub async fn set_synonyms(&self, actor: &Actor, groups: &[Vec<String>]) -> AppResult<Vec<Vec<String>>> {
+        actor.require_admin()?;
+        let mut e = FieldErrors::new();
+        if groups.len() > 1000 {
+            e.add("groups", "max_items", format!("同义词最多 1000 组（现为 {} 组）", groups.len()));
+        }
+        let mut seen: Vec<String> = Vec::new();
+        let mut kept: Vec<Vec<String>> = Vec::new();
+        for (i, g) in groups.iter().enumerate() {
+            let field = format!("groups[{i}]");
+            let terms: Vec<String> = g.iter().map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect();
+            if !(2..=10).contains(&terms.len()) {
+                e.add(&field, "length", "每组同义词应有 2 到 10 个词");
+            }
+            for t in &terms {
+                if t.chars().count() > 20 || t.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                    e.add(&field, "term", format!("「{t}」不是一个词：每个词不超过 20 个字，不含空格"));
+                } else if seen.contains(t) {
+                    e.add(&field, "unique", format!("「{t}」已在另一组（或本组）中"));
+                }
+                seen.push(t.clone());
+            }
+            kept.push(terms);
+        }
+        e.into_result().map_err(AppError::Invalid)?;
+        let mut cmd = self.begin(actor).await?;
+        sqlx::query("DELETE FROM search_synonyms").execute(cmd.conn()).await?;
+        for g in &kept {
+            sqlx::query("INSERT INTO search_synonyms (terms, created_by, created_at) VALUES ($1, $2, $3)")
+                .bind(g.join(" "))
+                .bind(&actor.name)
+                .bind(crate::kernel::time::now_ms())
+                .execute(cmd.conn())
+                .await?;
+        }
+        cmd.audit(Audit::event(None, "search_synonyms", 0, "replace", serde_json::json!({"groups": kept.len()})))
+            .await?;
+        cmd.commit().await?;
+        Ok(kept)
     }
 
     /// The site's OpenSearch description: browsers offer to add its search.
@@ -327,9 +404,38 @@ pub async fn api_search(
     Ok(crate::web::api::Json(app.search(&q, None).await?))
 }
 
-/// The search operation of the API.
+/// The synonym groups of site search (anyone signed in).
+#[utoipa::path(get, path = "/search/synonyms", tag = "public", responses((status = 200, body = Vec<Vec<String>>)))]
+pub async fn get_synonyms(
+    axum::extract::State(app): axum::extract::State<App>,
+    crate::web::api::Auth(_actor): crate::web::api::Auth,
+) -> AppResult<crate::web::api::Json<Vec<Vec<String>>>> {
+    Ok(crate::web::api::Json(app.synonym_groups().await?))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SynonymsInput {
+    /// Each group: terms that find each other (`["医保", "医疗保险"]`).
+    pub groups: Vec<Vec<String>>,
+}
+
+/// Replaces the synonym groups (system administrators, for the web office).
+#[utoipa::path(put, path = "/search/synonyms", tag = "public", request_body = SynonymsInput,
+    responses((status = 200, body = Vec<Vec<String>>)))]
+pub async fn put_synonyms(
+    axum::extract::State(app): axum::extract::State<App>,
+    crate::web::api::Auth(actor): crate::web::api::Auth,
+    crate::web::problem::ApiJson(input): crate::web::problem::ApiJson<SynonymsInput>,
+) -> AppResult<crate::web::api::Json<Vec<Vec<String>>>> {
+    Ok(crate::web::api::Json(app.set_synonyms(&actor, &input.groups).await?))
+}
+
+/// The search operations of the API.
 pub fn api_router() -> crate::web::api::ApiRouter {
-    crate::web::api::ApiRouter::new().routes(utoipa_axum::routes!(api_search))
+    crate::web::api::ApiRouter::new()
+        .routes(utoipa_axum::routes!(api_search))
+        .routes(utoipa_axum::routes!(get_synonyms, put_synonyms))
 }
 
 #[cfg(test)]

@@ -243,6 +243,35 @@ async fn search_finds_published_documents_and_survives_any_query(b: Backend) {
     let (_, _, home) = s.page("jyj.qingdao.gov.cn", "/").await;
     assert!(home.contains("rel=\"search\" type=\"application/opensearchdescription+xml\""));
 
+    // Synonyms the web office keeps: 医保 finds 医疗保险 (from the shipped list); the system
+    // administrator replaces the list; nobody else may; a bad list is refused whole.
+    let id = nr.draft(&s, "2026年城乡居民医疗保险参保缴费公告").await["id"].as_i64().unwrap();
+    nr.publish(&s, id).await;
+    let (_, _, page) = search("jyj.qingdao.gov.cn", "医保").await;
+    assert!(page.contains("找到 1 条") && page.contains("同时查找了同义词：医疗保险"), "{page:.3000}");
+    let (st, groups) = s.get("/api/v1/search/synonyms", &nr.editor.1).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(groups.as_array().unwrap().iter().any(|g| g[0] == "社保"), "{groups}");
+    let put = |token: String, body: serde_json::Value| {
+        let s = &s;
+        async move { s.call(reqwest::Method::PUT, "/api/v1/search/synonyms", Some(&token), Some(body)).await }
+    };
+    let (st, _) = put(nr.editor.1.clone(), json!({"groups": [["参保", "投保"]]})).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, p) =
+        put(s.admin.clone(), json!({"groups": [["参保", "投保"], ["投保", "保险"], ["单独"], ["有 空格", "x"]]})).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+    let fields: Vec<&str> = p["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["groups[1]", "groups[2]", "groups[3]"], "{p}");
+    let (st, p) = put(s.admin.clone(), json!({"groups": [["投保", "参保"]]})).await;
+    assert_eq!(st, StatusCode::OK, "{p}");
+    let (_, _, page) = search("jyj.qingdao.gov.cn", "投保").await;
+    assert!(page.contains("找到 1 条"), "the new group works: {page:.2000}");
+    let (_, _, page) = search("jyj.qingdao.gov.cn", "医保").await;
+    assert!(!page.contains("找到 "), "the old list is gone: {page:.2000}");
+    let (_, trail) = s.get("/api/v1/audit?entity=search_synonyms", &s.auditor).await;
+    assert_eq!(trail[0]["action_label"], "整体替换", "{trail}");
+
     // A flood from one address is slowed down, with a page that says why.
     let mut limited = None;
     for n in 0..200 {
