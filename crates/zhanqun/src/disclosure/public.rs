@@ -16,6 +16,7 @@ use zhanqun_domain::site::SiteKind;
 use super::catalog::CatalogFilter;
 use crate::app::App;
 use crate::kernel::AppError;
+use crate::kernel::content::xml_escape;
 use crate::kernel::time::{fmt_local, fmt_time};
 use crate::web::public::Visitor;
 
@@ -179,10 +180,6 @@ async fn catalog_csv(State(app): State<App>, v: Visitor, Query(q): Query<HashMap
         body,
     )
         .into_response()
-}
-
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// The catalog as JSON, whole (with the page's filters), for those who reuse it.

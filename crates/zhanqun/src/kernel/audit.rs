@@ -281,28 +281,8 @@ pub struct ArchiveHeader {
     pub before: String,
 }
 
-/// One line of an archive file after the header: an entry with its id, and its chain
-/// position and hash unless it was written before the chain began.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, FromRow)]
-#[serde(deny_unknown_fields)]
-pub struct ArchiveLine {
-    pub id: i64,
-    pub seq: Option<i64>,
-    pub at: i64,
-    pub actor_id: Option<i64>,
-    pub actor_name: String,
-    pub site_id: Option<i64>,
-    pub entity: String,
-    pub entity_id: i64,
-    pub action: String,
-    pub from_state: Option<String>,
-    pub to_state: Option<String>,
-    pub comment: String,
-    pub detail: String,
-    pub hash: Option<String>,
-}
-
-impl ArchiveLine {
+impl AuditRow {
+    /// The entry as its hash covers it; `None` for one written before the chain began.
     fn entry(&self) -> Option<Entry> {
         Some(Entry {
             seq: self.seq?,
@@ -355,7 +335,7 @@ pub fn verify_archive(text: &str) -> ArchiveCheck {
     let mut entries = 0i64;
     for (n, line) in lines.enumerate() {
         let at_line = n + 2;
-        let l: ArchiveLine = match serde_json::from_str(line) {
+        let l: AuditRow = match serde_json::from_str(line) {
             Ok(l) => l,
             Err(_) => return fail(entries, expected - 1, &prev, format!("第 {at_line} 行不是一条操作记录")),
         };
@@ -379,7 +359,10 @@ pub fn verify_archive(text: &str) -> ArchiveCheck {
     ArchiveCheck { entries, through_seq: expected - 1, through_hash: prev, problem: None }
 }
 
-#[derive(Debug, Clone, FromRow)]
+/// An entry as stored; also one line of an archive file after its header (an entry with
+/// its id, and its chain position and hash unless it was written before the chain began).
+#[derive(Debug, Clone, FromRow, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AuditRow {
     pub id: i64,
     pub at: i64,
@@ -393,6 +376,8 @@ pub struct AuditRow {
     pub to_state: Option<String>,
     pub comment: String,
     pub detail: String,
+    pub seq: Option<i64>,
+    pub hash: Option<String>,
 }
 
 /// An entry as people and clients read it.

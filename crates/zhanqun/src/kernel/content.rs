@@ -29,6 +29,25 @@ impl BodyFormat {
     }
 }
 
+/// Text for XML or HTML, in content or in a quoted attribute (characters XML does not
+/// allow at all are dropped).
+pub fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // Characters XML 1.0 does not allow at all.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Renders a body to HTML that is safe to put on a public page: no script, no event
 /// handler, no `javascript:` URL, links to other sites marked `noopener noreferrer`.
 pub fn render_body(format: BodyFormat, source: &str) -> String {
@@ -202,6 +221,11 @@ fn clean_file_name(raw: &str) -> Result<String, AppError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escapes_for_markup() {
+        assert_eq!(xml_escape("A&B <c> \"d\" 'e'\u{1}"), "A&amp;B &lt;c&gt; &quot;d&quot; &apos;e&apos;");
+    }
 
     #[test]
     fn script_handlers_and_javascript_urls_do_not_survive() {

@@ -12,7 +12,7 @@ pub mod users;
 
 use sqlx::FromRow;
 
-pub use users::{NewUser, RoleGrant, UserView};
+pub use users::{NewUser, RoleGrant, SitePowers, UserView};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct UserRow {

@@ -25,7 +25,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::UserRow;
-use super::auth::{random_token, token_hash};
+use super::auth::token_hash;
 use crate::app::App;
 use crate::kernel::audit;
 use crate::kernel::config::OidcConfig;
@@ -137,30 +137,14 @@ impl Oidc {
     async fn fetch(&self, cfg: &OidcConfig) -> AppResult<Arc<Provider>> {
         let http = self.http()?;
         let url = format!("{}/.well-known/openid-configuration", cfg.issuer.trim_end_matches('/'));
-        let meta: Metadata = http
-            .get(&url)
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .map_err(provider_error)?
-            .json()
-            .await
-            .map_err(provider_error)?;
+        let meta: Metadata = get_json(http, &url).await?;
         if meta.issuer != cfg.issuer {
             return Err(provider_error(format!(
                 "discovery at {url} names issuer {} instead of the configured {}",
                 meta.issuer, cfg.issuer
             )));
         }
-        let jwks: JwkSet = http
-            .get(&meta.jwks_uri)
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .map_err(provider_error)?
-            .json()
-            .await
-            .map_err(provider_error)?;
+        let jwks: JwkSet = get_json(http, &meta.jwks_uri).await?;
         let p = Arc::new(Provider { meta, keys: jwks.keys, fetched_at: now_ms() });
         self.provider.store(Some(p.clone()));
         Ok(p)
@@ -250,6 +234,18 @@ fn check_claims(claims: &serde_json::Value, cfg: &OidcConfig, nonce: &str, now_s
         return Err(failed("身份令牌与本次登录不符（nonce），请重新登录"));
     }
     Ok(())
+}
+
+/// A JSON document from the provider; any failure is the provider's.
+async fn get_json<T: serde::de::DeserializeOwned>(http: &reqwest::Client, url: &str) -> AppResult<T> {
+    http.get(url)
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .map_err(provider_error)?
+        .json()
+        .await
+        .map_err(provider_error)
 }
 
 impl App {
@@ -351,22 +347,8 @@ impl App {
                 )));
             }
         };
-        let token = random_token();
-        let now = now_ms();
-        let mut w = self.db.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, csrf, created_at, last_seen_at, expires_at, via) VALUES ($1, $2, $3, $4, $4, $5, 'oidc')",
-        )
-        .bind(token_hash(&token))
-        .bind(user.id)
-        .bind(random_token())
-        .bind(now)
-        .bind(now + self.config.session_max_hours * 3_600_000)
-        .execute(w.conn())
-        .await?;
-        super::auth::record_login(w.conn(), &user, "oidc", client).await?;
-        w.commit().await?;
-        Ok(SignedIn { session: token, next })
+        let session = self.open_session(&user, "oidc", client).await?;
+        Ok(SignedIn { session, next })
     }
 
     /// A refused sign-in through the provider, in the trail.

@@ -3,6 +3,7 @@
 //! tokens that make a double-submitted form act once. (Infrastructure writes, not commands:
 //! nothing here is audited or emits events.)
 
+use super::UserRow;
 use super::auth::{random_token, token_hash};
 use crate::app::App;
 use crate::kernel::time::now_ms;
@@ -41,21 +42,29 @@ impl App {
     ) -> AppResult<String> {
         let user = self.verify_credentials(username, password, client).await?;
         self.second_factor(&user, otp, client).await?;
+        self.open_session(&user, "password", client).await
+    }
+
+    /// Opens an admin session for `user`, signed in by `via` (`password` or `oidc`), and
+    /// records the login; sessions past their end go at the same time. Returns the token.
+    pub(crate) async fn open_session(&self, user: &UserRow, via: &str, client: std::net::IpAddr) -> AppResult<String> {
         let token = random_token();
         let now = now_ms();
         let mut w = self.db.begin_write().await?;
         sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, csrf, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $4, $5)",
+            "INSERT INTO sessions (token_hash, user_id, csrf, created_at, last_seen_at, expires_at, via) VALUES ($1, $2, $3, $4, $4, $5, $6)",
         )
         .bind(token_hash(&token))
         .bind(user.id)
         .bind(random_token())
         .bind(now)
         .bind(now + self.config.session_max_hours * 3_600_000)
+        .bind(via)
         .execute(w.conn())
         .await?;
         sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(now).execute(w.conn()).await?;
-        super::auth::record_login(w.conn(), &user, "admin", client).await?;
+        let kind = if via == "password" { "admin" } else { via };
+        super::auth::record_login(w.conn(), user, kind, client).await?;
         w.commit().await?;
         Ok(token)
     }

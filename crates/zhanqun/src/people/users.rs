@@ -95,6 +95,19 @@ fn check_username(name: &str) -> AppResult<()> {
     }
 }
 
+/// What a person may do to a site from outside its content ([`App::site_powers`]).
+#[derive(Debug, Clone, Copy)]
+pub struct SitePowers {
+    /// Grants review roles and keeps the "reviewer is not the author" setting: a system
+    /// administrator, the security administrator, or the admin of a site above.
+    pub oversees: bool,
+    /// Moves the site through its lifecycle: a system administrator or the admin of a site above.
+    pub moves: bool,
+    /// Grants and revokes roles on it: the security administrator, the site's own admin and
+    /// the admins of the sites above — never the system administrator as such (三员分立).
+    pub grants: bool,
+}
+
 impl App {
     /// Creates a person. Only the security administrator may (the CLI acts as one).
     pub async fn create_user(&self, actor: &Actor, input: NewUser) -> AppResult<UserView> {
@@ -202,18 +215,26 @@ impl App {
         Ok(UserView::from(&row))
     }
 
-    /// Gives a person a role on a site. System administrators and site admins of the
-    /// site (or a site above it) may.
     /// Whether `actor` oversees `site_id` from outside it (a system administrator, or site
     /// admin of a site above): who may grant its review roles and set reviewer independence.
     pub async fn oversees(&self, actor: &Actor, site_id: i64) -> AppResult<bool> {
-        if actor.is_admin || actor.manages_people() {
-            return Ok(true);
-        }
-        let mut c = self.db.pool.acquire().await?;
-        crate::kernel::actor::admin_above(&mut c, actor, site_id).await
+        Ok(self.site_powers(actor, site_id).await?.oversees)
     }
 
+    /// What `actor` may do to a site from outside its content, in one look at the tree.
+    pub async fn site_powers(&self, actor: &Actor, site_id: i64) -> AppResult<SitePowers> {
+        let mut c = self.db.pool.acquire().await?;
+        let above = crate::kernel::actor::admin_above(&mut c, actor, site_id).await?;
+        Ok(SitePowers {
+            oversees: actor.is_admin || actor.manages_people() || above,
+            moves: actor.is_admin || above,
+            grants: actor.manages_people() || actor.holds(site_id, Role::SiteAdmin) || above,
+        })
+    }
+
+    /// Gives a person a role on a site: the security administrator, or the site admin of
+    /// the site (or a site above it); review roles only from outside the site; never to
+    /// oneself, never to one of the three administrators.
     pub async fn grant_role(&self, actor: &Actor, site_id: i64, user_id: i64, role: &str) -> AppResult<RoleGrant> {
         let role = Role::parse(role).ok_or_else(|| {
             AppError::field(

@@ -12,6 +12,7 @@ use sqlx::AnyConnection;
 use crate::app::App;
 use crate::kernel::AppResult;
 use crate::kernel::cache::Page;
+use crate::kernel::content::xml_escape;
 use crate::kernel::time::fmt_time;
 
 /// Items a feed carries.
@@ -67,23 +68,6 @@ const COLUMN_ITEMS: &str = "SELECT d.id, d.site_id, e.title, e.summary, e.source
     WHERE r.column_id = $1 AND r.removed_at IS NULL AND r.accepted_at IS NOT NULL AND e.state = 'published' \
     ORDER BY 6 DESC, 1 DESC LIMIT $2";
 
-pub fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // Characters XML 1.0 does not allow at all.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// RFC 822 date-time for RSS 2.0 (`Wed, 02 Dec 2026 09:30:00 +0800`).
 fn rfc822(ms: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
@@ -104,13 +88,6 @@ pub struct FeedOf<'a> {
 }
 
 impl App {
-    /// The base every absolute address of a site's feeds and sitemap starts with: its own
-    /// domain (or, on a demo server, its local address); the host the request named when
-    /// the site has neither.
-    pub fn absolute_base(&self, site_id: i64, request_host: &str) -> String {
-        self.site_base(site_id).unwrap_or_else(|| format!("http://{request_host}"))
-    }
-
     /// A site's or a column's feed.
     pub async fn feed(&self, of: FeedOf<'_>, format: Format, base: &str) -> AppResult<Arc<Page>> {
         let mut c = self.db.pool.acquire().await?;
@@ -284,9 +261,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dates_and_escapes() {
+    fn rss_dates() {
         // 2026-12-02 09:30:00 +08:00
         assert_eq!(rfc822(1_796_175_000_000), "Wed, 02 Dec 2026 09:30:00 +0800");
-        assert_eq!(xml_escape("A&B <c> \"d\" 'e'\u{1}"), "A&amp;B &lt;c&gt; &quot;d&quot; &apos;e&apos;");
     }
 }

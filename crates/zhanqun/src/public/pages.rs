@@ -312,11 +312,10 @@ impl App {
             return Ok(Answer::Page(p, frame.to_vec()));
         }
         if path == "/search" {
-            return Ok(Answer::Uncached(self.search_page(site, query.unwrap_or(""), page).await?));
+            return Ok(Answer::Uncached(self.search_page(site, query.unwrap_or("")).await?));
         }
         if path == "/opensearch.xml" {
-            let base = self.site_base(site.id).unwrap_or_else(|| format!("http://{}", site.local_host));
-            return Ok(Answer::Page(self.opensearch(site, &base), vec![Tag::Site(site.id)]));
+            return Ok(Answer::Page(self.opensearch(site, &self.public_base_of(site)), vec![Tag::Site(site.id)]));
         }
         if let Some(slug) = path.strip_prefix("/columns/").and_then(|r| r.strip_suffix('/'))
             && !slug.is_empty()
@@ -341,10 +340,16 @@ impl App {
         self.not_found(site.id).await
     }
 
+    /// Where absolute addresses of a site start (feeds, sitemaps, OpenSearch): its own
+    /// domain, its local address on a demo server, its `NAME.localhost` otherwise.
+    fn public_base_of(&self, site: &SiteInfo) -> String {
+        self.site_base(site.id).unwrap_or_else(|| format!("http://{}", site.local_host))
+    }
+
     /// Feeds, sitemaps and `robots.txt` (see [`super::feeds`]), when `path` names one.
     async fn machine_readable(&self, site: &SiteInfo, path: &str) -> AppResult<Option<Answer>> {
         use super::feeds::{FeedOf, Format};
-        let base = self.site_base(site.id).unwrap_or_else(|| format!("http://{}", site.local_host));
+        let base = self.public_base_of(site);
         let site_tags = vec![Tag::Site(site.id), Tag::Home(site.id)];
         let format = |f: &str| match f {
             "rss.xml" => Some(Format::Rss),

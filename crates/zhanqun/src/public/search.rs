@@ -207,7 +207,7 @@ impl App {
 
     /// `/search?q=…&site=…&year=…&page=N` on `site`: its own documents, or the whole
     /// city's on the city portal (where a site may be chosen).
-    pub async fn search_page(&self, site: &SiteInfo, raw_query: &str, _page: i64) -> AppResult<Arc<Page>> {
+    pub async fn search_page(&self, site: &SiteInfo, raw_query: &str) -> AppResult<Arc<Page>> {
         let mut q = SearchQuery::default();
         for (k, v) in url::form_urlencoded::parse(raw_query.as_bytes()) {
             match k.as_ref() {
@@ -376,7 +376,7 @@ impl App {
 
     /// The site's OpenSearch description: browsers offer to add its search.
     pub fn opensearch(&self, site: &SiteInfo, base: &str) -> Arc<Page> {
-        use super::feeds::xml_escape;
+        use crate::kernel::content::xml_escape;
         let short: String = site.name.chars().take(16).collect();
         let xml = format!(
             "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<OpenSearchDescription xmlns=\"http://a9.com/-/spec/opensearch/1.1/\">\n\

@@ -80,17 +80,9 @@ pub async fn site_screen(app: &App, a: &Admin, id: i64, shown: Shown) -> Respons
         let roles = app.site_roles(a.actor(), id).await?;
         let users = app.users_to_grant(a.actor()).await?;
         let local = a.site_url(app, id).map(|b| format!("{b}/"));
-        let oversees = app.oversees(a.actor(), id).await?;
+
+        let crate::people::SitePowers { oversees, moves, grants } = app.site_powers(a.actor(), id).await?;
         // Only the steps the site's state allows, and only to those who may take them.
-        let above = {
-            let mut c = app.db.pool.acquire().await?;
-            crate::kernel::actor::admin_above(&mut c, a.actor(), id).await?
-        };
-        let moves = a.actor().is_admin || above;
-        // Who grants roles here: the security administrator, the site's own admin and the
-        // admins of the sites above (never the system administrator as such).
-        let grants =
-            a.actor().manages_people() || a.actor().holds(id, zhanqun_domain::workflow::Role::SiteAdmin) || above;
         let lifecycle: Vec<(&str, &str)> = if moves {
             zhanqun_domain::site::SiteAction::ALL
                 .iter()

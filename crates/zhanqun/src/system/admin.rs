@@ -18,6 +18,7 @@ pub fn router() -> Router<App> {
     Router::new()
         .route("/admin/system", get(system))
         .route("/admin/jobs/{id}/retry", post(retry))
+        .route("/admin/system/search-synonyms", post(search_synonyms))
         .route("/admin/audit", get(audit))
         .route("/admin/audit.csv", get(audit_csv))
 }
@@ -70,9 +71,11 @@ async fn system_screen(app: &App, a: &Admin, state: Option<&str>, shown: Shown) 
     let read = async {
         let status = app.status(a.actor()).await?;
         let jobs = app.list_jobs(a.actor(), state, 200).await?;
-        Ok::<_, AppError>(
-            context! { title => "系统运行", status, jobs, states => JobState::ALL.map(|s| (s.as_str(), s.label())), state },
-        )
+        let synonyms: Vec<String> = app.synonym_groups().await?.iter().map(|g| g.join(" ")).collect();
+        Ok::<_, AppError>(context! {
+            title => "系统运行", status, jobs, states => JobState::ALL.map(|s| (s.as_str(), s.label())), state,
+            synonyms => synonyms.join("\n"),
+        })
     };
     match read.await {
         Ok(ctx) => a.render_shown("system", "system.html", ctx, shown),
@@ -83,6 +86,21 @@ async fn system_screen(app: &App, a: &Admin, state: Option<&str>, shown: Shown) 
 async fn system(State(app): State<App>, a: Signed, Query(q): Query<HashMap<String, String>>) -> Response {
     let state = q.get("state").map(String::as_str).filter(|s| !s.is_empty());
     system_screen(&app, &a, state, Shown::none()).await
+}
+
+/// The synonym groups of site search, one group a line, its terms separated by spaces.
+async fn search_synonyms(State(app): State<App>, p: Posted) -> Response {
+    let groups: Vec<Vec<String>> = p
+        .form
+        .get("synonyms")
+        .lines()
+        .map(|l| l.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .filter(|g| !g.is_empty())
+        .collect();
+    match app.set_synonyms(p.actor(), &groups).await {
+        Ok(kept) => p.done("/admin/system", &format!("已保存 {} 组搜索同义词", kept.len())),
+        Err(e) => system_screen(&app, &p, None, p.shown(&e).as_form("sv")).await,
+    }
 }
 
 async fn retry(State(app): State<App>, Path(id): Path<i64>, p: Posted) -> Response {

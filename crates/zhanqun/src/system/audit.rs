@@ -260,14 +260,12 @@ impl App {
         let (mut entries, mut last_id) = (0i64, anchor.through_id);
         let (mut through_seq, mut through_hash) = (anchor.through_seq, anchor.through_hash.clone());
         loop {
-            let page: Vec<audit::ArchiveLine> = sqlx::query_as(
-                "SELECT id, seq, at, actor_id, actor_name, site_id, entity, entity_id, action, from_state, to_state, comment, detail, hash \
-                 FROM audit_log WHERE id > $1 AND id <= $2 ORDER BY id LIMIT 2000",
-            )
-            .bind(last_id)
-            .bind(through_id)
-            .fetch_all(&mut *c)
-            .await?;
+            let page: Vec<AuditRow> =
+                sqlx::query_as("SELECT * FROM audit_log WHERE id > $1 AND id <= $2 ORDER BY id LIMIT 2000")
+                    .bind(last_id)
+                    .bind(through_id)
+                    .fetch_all(&mut *c)
+                    .await?;
             let Some(last) = page.last() else { break };
             last_id = last.id;
             for l in &page {

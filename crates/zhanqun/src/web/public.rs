@@ -16,6 +16,7 @@ use minijinja::context;
 use crate::app::App;
 use crate::kernel::AppError;
 use crate::kernel::cache::Page;
+use crate::kernel::content::xml_escape;
 use crate::public::Answer;
 use crate::public::hosts::{SiteInfo, parse_host};
 
@@ -159,10 +160,6 @@ fn is_local_host(host: &str) -> bool {
     }
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
 /// A host no site answers to. On this machine or its network (the address the server
 /// prints, a LAN address) that is someone setting up or trying the platform: a small page
 /// with the sites of the cluster, the admin and the API reference. Elsewhere: not found.
@@ -182,10 +179,10 @@ fn unknown_host(app: &App, host: &str, raw: Option<&HeaderValue>, path: &str) ->
         let state = if s.state == zhanqun_domain::site::SiteState::Online { "" } else { "（未开通）" };
         sites.push_str(&format!(
             "<li><a href=\"http://{local}{port}/\">{name}</a>　{kind}{state}<br><small>http://{local}{port}/{domain}</small></li>",
-            local = escape(&s.local_host),
-            name = escape(&s.name),
+            local = xml_escape(&s.local_host),
+            name = xml_escape(&s.name),
             kind = s.kind.label(),
-            domain = s.primary_domain.as_deref().map(|d| format!("　正式域名 {}", escape(d))).unwrap_or_default(),
+            domain = s.primary_domain.as_deref().map(|d| format!("　正式域名 {}", xml_escape(d))).unwrap_or_default(),
         ));
     }
     if sites.is_empty() {
@@ -195,7 +192,7 @@ fn unknown_host(app: &App, host: &str, raw: Option<&HeaderValue>, path: &str) ->
     let (status, lead) = if path == "/" {
         (StatusCode::OK, String::new())
     } else {
-        (StatusCode::NOT_FOUND, format!("<p>这个地址不属于任何网站：{}。本平台上的网站如下。</p>", escape(path)))
+        (StatusCode::NOT_FOUND, format!("<p>这个地址不属于任何网站：{}。本平台上的网站如下。</p>", xml_escape(path)))
     };
     let html = format!(
         "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -206,7 +203,7 @@ fn unknown_host(app: &App, host: &str, raw: Option<&HeaderValue>, path: &str) ->
          <li><a href=\"http://{admin_host}{port}/admin/\">管理后台</a>（登录 Cookie 仅在 HTTPS 或 localhost 上有效）</li>\
          <li><a href=\"http://{admin_host}{port}/api/v1/docs/\">API 说明</a>（<a href=\"/api/v1/openapi.json\">OpenAPI 文档</a>）</li></ul>\
          </main></body></html>",
-        admin_host = escape(admin_host),
+        admin_host = xml_escape(admin_host),
     );
     (status, [(header::CONTENT_TYPE, HTML), (header::CACHE_CONTROL, HeaderValue::from_static("no-store"))], html)
         .into_response()

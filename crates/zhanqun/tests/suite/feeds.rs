@@ -41,7 +41,9 @@ async fn feeds_and_sitemaps_follow_what_is_published(b: Backend) {
         )
     );
     assert!(home.contains("type=\"application/atom+xml\"") && home.contains("href=\"/atom.xml\""));
+    assert!(home.contains("<a href=\"/rss.xml\">RSS 订阅</a>"), "a link a reader can see and copy");
     let (_, _, col) = s.page("jyj.qingdao.gov.cn", "/columns/notices/").await;
+    assert!(col.contains("<a href=\"/columns/notices/rss.xml\">订阅本栏目（RSS）</a>"), "{col}");
     assert!(
         col.contains("href=\"/columns/notices/rss.xml\"") && col.contains("href=\"/columns/notices/atom.xml\""),
         "{col}"
@@ -269,6 +271,20 @@ async fn search_finds_published_documents_and_survives_any_query(b: Backend) {
     assert!(page.contains("找到 1 条"), "the new group works: {page:.2000}");
     let (_, _, page) = search("jyj.qingdao.gov.cn", "医保").await;
     assert!(!page.contains("找到 "), "the old list is gone: {page:.2000}");
+    // The web office keeps them on the admin's 系统运行 screen too.
+    let admin = crate::admin::Browser::login(&s, "admin", crate::common::ADMIN_PW).await;
+    let (_, system) = admin.get("/admin/system").await;
+    assert!(system.contains("站内搜索同义词") && system.contains("投保 参保"), "{system:.3000}");
+    let answer = admin
+        .submit("/admin/system", "/admin/system/search-synonyms", &[("synonyms", "投保 参保\n公积金 住房公积金")])
+        .await;
+    assert!(admin.outcome(answer).await.contains("已保存 2 组搜索同义词"));
+    let answer = admin.submit("/admin/system", "/admin/system/search-synonyms", &[("synonyms", "孤词")]).await;
+    let refused = admin.outcome(answer).await;
+    assert!(
+        refused.contains("每组同义词应有 2 到 10 个词") && refused.contains(">孤词</textarea>"),
+        "kept: {refused:.3000}"
+    );
     let (_, trail) = s.get("/api/v1/audit?entity=search_synonyms", &s.auditor).await;
     assert_eq!(trail[0]["action_label"], "整体替换", "{trail}");
 
