@@ -70,6 +70,8 @@ pub struct Services {
     pub personal: crate::kernel::personal::PersonalData,
     /// Staff sign-in: this node's view of the identity provider (fetched at first use).
     pub oidc: crate::people::oidc::Oidc,
+    /// Site search: this node's full-text index and the searches counted in memory.
+    pub search: Arc<crate::search::Engine>,
 }
 
 impl App {
@@ -82,6 +84,7 @@ impl App {
         let app = App(Arc::new(Services {
             db,
             themes: Arc::new(Themes::new(data_dir.join("themes"))),
+            search: Arc::new(crate::search::Engine::new(&data_dir)),
             blobs: Blobs::new(&data_dir),
             data_dir,
             events: Arc::new(Events::default()),

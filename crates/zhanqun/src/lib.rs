@@ -23,6 +23,7 @@ pub mod participation;
 pub mod people;
 pub mod public;
 pub mod reposts;
+pub mod search;
 pub mod server;
 pub mod sites;
 pub mod system;

@@ -76,6 +76,11 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Site search: this node's full-text index.
+    Search {
+        #[command(subcommand)]
+        command: SearchCommand,
+    },
     /// Write a consistent copy of the SQLite database, safe while the server runs.
     Backup {
         /// File to write (must not exist).
@@ -107,6 +112,22 @@ enum AuditCommand {
     /// Check an archive file on its own: every entry's hash follows from the one before.
     /// Exits 1 when it does not.
     CheckArchive { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum SearchCommand {
+    /// Rebuild this node's full-text index from the database, with a progress bar. The index
+    /// in use keeps answering meanwhile and is swapped for the new one at the end (a server
+    /// running on this data directory takes it within a second). Each node keeps its own
+    /// index: on several nodes, run it on each.
+    Reindex {
+        /// Only this site's documents (and those reposted to it), in the index in use.
+        #[arg(long)]
+        site: Option<i64>,
+    },
+    /// How this node's index stands: its directory, documents, the outbox event it has
+    /// applied and how many events came after.
+    Status,
 }
 
 #[derive(Subcommand)]
@@ -316,6 +337,61 @@ async fn run() -> anyhow::Result<()> {
             shutdown_signal().await;
             tracing::info!("shutting down");
             running.stop().await;
+        }
+        Command::Search { command } => {
+            let app = settings.open_app().await?;
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} 篇 {per_sec} 剩余 {eta}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let progress = |done: u64, total: u64| {
+                bar.set_length(total);
+                bar.set_position(done);
+            };
+            match command {
+                SearchCommand::Reindex { site: None } => {
+                    let started = std::time::Instant::now();
+                    let name = zhanqun::search::indexer::rebuild(&app, 2, &progress)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("重建索引失败（正在使用的索引未受影响）：{e}"))?;
+                    bar.finish_and_clear();
+                    let (live, _) = zhanqun::search::Live::open(&app.search.root, &name)
+                        .map_err(|e| anyhow::anyhow!("新索引无法打开：{e}"))?;
+                    println!(
+                        "全文索引已重建：{} 篇文档，用时 {:.1} 秒（{}）；在此数据目录运行的服务一秒内换用新索引",
+                        live.num_docs(),
+                        started.elapsed().as_secs_f32(),
+                        app.search.root.join(&name).display()
+                    );
+                }
+                SearchCommand::Reindex { site: Some(site) } => {
+                    let n = zhanqun::search::indexer::reindex_site(&app, site, &progress)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    bar.finish_and_clear();
+                    println!("站点 #{site} 的 {n} 篇文档已重新索引");
+                }
+                SearchCommand::Status => match zhanqun::search::Live::open_current(&app.search.root) {
+                    Ok((live, at)) => {
+                        let behind = zhanqun::kernel::events::read_after(&app, at, 100_000)
+                            .await
+                            .map(|(e, _)| e.len())
+                            .unwrap_or(0);
+                        println!(
+                            "全文索引 {}：{} 篇文档，已处理到事件 {}，其后还有 {} 个事件",
+                            app.search.root.join(&live.name).display(),
+                            live.num_docs(),
+                            at.event_id,
+                            behind
+                        );
+                    }
+                    Err(e) => {
+                        println!("本机没有可用的全文索引（{e}）：服务启动时会自动重建，或运行 zhanqun search reindex");
+                        std::process::exit(1);
+                    }
+                },
+            }
         }
         Command::Audit { command } => {
             let app = settings.open_app().await?;

@@ -265,6 +265,25 @@ impl Events {
         self.subscribers.load().iter().find(|s| s.name() == name).cloned()
     }
 
+    /// A receiver that changes whenever new events may be in the outbox.
+    pub fn wake_receiver(&self) -> watch::Receiver<u64> {
+        self.wake.subscribe()
+    }
+
+    /// Reports how far a reader of this node other than a cluster subscriber (this node's
+    /// search index) has got, so that a command that commits waits for it too; None while it
+    /// cannot keep up (the index is being rebuilt), so that nothing waits for it.
+    pub(crate) fn set_progress(&self, name: &'static str, at: Option<Position>) {
+        self.progress.send_modify(|p| match at {
+            Some(at) => {
+                p.insert(name, at);
+            }
+            None => {
+                p.remove(name);
+            }
+        });
+    }
+
     /// Tells every reader of this node that new events may be there.
     pub fn wake(&self) {
         self.wake.send_modify(|n| *n = n.wrapping_add(1));
@@ -799,14 +818,28 @@ impl super::jobs::JobKind for PruneOutbox {
             let cutoff = now_ms() - 7 * 86_400_000;
             let mut w = ctx.app.db.begin_write().await?;
             // Only what every cluster subscriber has read.
-            let n = sqlx::query(
-                "DELETE FROM outbox WHERE at < $1 AND NOT EXISTS (SELECT 1 FROM outbox_cursors c \
-                 WHERE c.tx_id < outbox.tx_id OR (c.tx_id = outbox.tx_id AND c.event_id < outbox.id))",
-            )
+            const PRUNABLE: &str = "FROM outbox WHERE at < $1 AND NOT EXISTS (SELECT 1 FROM outbox_cursors c \
+                 WHERE c.tx_id < outbox.tx_id OR (c.tx_id = outbox.tx_id AND c.event_id < outbox.id))";
+            // Where the pruning reaches is kept: a node's search index that stops before it
+            // has missed events and is rebuilt.
+            let last: Option<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT tx_id, id {PRUNABLE} ORDER BY tx_id DESC, id DESC LIMIT 1"
+            )))
             .bind(cutoff)
-            .execute(w.conn())
-            .await?
-            .rows_affected();
+            .fetch_optional(w.conn())
+            .await?;
+            if let Some((tx_id, id)) = last {
+                sqlx::query("UPDATE outbox_horizon SET tx_id = $1, event_id = $2 WHERE id = 1")
+                    .bind(tx_id)
+                    .bind(id)
+                    .execute(w.conn())
+                    .await?;
+            }
+            let n = sqlx::query(sqlx::AssertSqlSafe(format!("DELETE {PRUNABLE}")))
+                .bind(cutoff)
+                .execute(w.conn())
+                .await?
+                .rows_affected();
             w.commit().await?;
             ctx.progress(&format!("删除 {n} 条一周前已投递的事件")).await
         })

@@ -141,6 +141,7 @@ pub const ADMIN_TEMPLATES: &[(&str, &str)] = &[
     ("site_disclosure.html", include_str!("../../themes/admin/site_disclosure.html")),
     ("subjects.html", include_str!("../../themes/admin/subjects.html")),
     ("system.html", include_str!("../../themes/admin/system.html")),
+    ("search_report.html", include_str!("../../themes/admin/search_report.html")),
 ];
 
 /// The admin UI's template environment.

@@ -19,6 +19,7 @@ pub fn router() -> Router<App> {
         .route("/admin/system", get(system))
         .route("/admin/jobs/{id}/retry", post(retry))
         .route("/admin/system/search-synonyms", post(search_synonyms))
+        .route("/admin/system/hot-searches", post(hot_searches))
         .route("/admin/audit", get(audit))
         .route("/admin/audit.csv", get(audit_csv))
 }
@@ -72,9 +73,11 @@ async fn system_screen(app: &App, a: &Admin, state: Option<&str>, shown: Shown) 
         let status = app.status(a.actor()).await?;
         let jobs = app.list_jobs(a.actor(), state, 200).await?;
         let synonyms: Vec<String> = app.synonym_groups().await?.iter().map(|g| g.join(" ")).collect();
+        let hot = app.curated_hot_searches().await?;
+        let index = app.search_index_status();
         Ok::<_, AppError>(context! {
             title => "系统运行", status, jobs, states => JobState::ALL.map(|s| (s.as_str(), s.label())), state,
-            synonyms => synonyms.join("\n"),
+            synonyms => synonyms.join("\n"), hot => hot.join("\n"), index,
         })
     };
     match read.await {
@@ -100,6 +103,15 @@ async fn search_synonyms(State(app): State<App>, p: Posted) -> Response {
     match app.set_synonyms(p.actor(), &groups).await {
         Ok(kept) => p.done("/admin/system", &format!("已保存 {} 组搜索同义词", kept.len())),
         Err(e) => system_screen(&app, &p, None, p.shown(&e).as_form("sv")).await,
+    }
+}
+
+/// The web office's hot searches, one a line, in the order shown.
+async fn hot_searches(State(app): State<App>, p: Posted) -> Response {
+    let terms: Vec<String> = p.form.get("hot").lines().map(str::to_string).collect();
+    match app.set_hot_searches(p.actor(), &terms).await {
+        Ok(kept) => p.done("/admin/system", &format!("已保存 {} 个热门搜索", kept.len())),
+        Err(e) => system_screen(&app, &p, None, p.shown(&e).as_form("hv")).await,
     }
 }
 

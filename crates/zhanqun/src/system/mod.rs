@@ -24,6 +24,8 @@ pub struct Status {
     pub jobs: JobCounts,
     pub subscribers: Vec<SubscriberStatus>,
     pub page_cache: CacheStats,
+    /// This node's full-text index.
+    pub search_index: crate::search::IndexStatus,
 }
 
 impl App {
@@ -35,6 +37,7 @@ impl App {
             jobs: self.job_counts(actor).await?,
             subscribers: self.subscriber_status().await?,
             page_cache: self.pages.stats(),
+            search_index: self.search_index_status(),
         })
     }
 }

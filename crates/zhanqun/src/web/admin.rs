@@ -57,6 +57,7 @@ pub fn router() -> Router<App> {
         .merge(crate::inventory::admin::router())
         .merge(crate::topics::admin::router())
         .merge(crate::system::admin::router())
+        .merge(crate::search::admin::router())
 }
 
 // ---------- cookies and pages ----------

@@ -274,6 +274,79 @@ mod chromium {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "browser test: needs chromium + chromium-driver (.ci/run runs it)"]
+    async fn a_citizen_searches_a_department_site_and_the_portal_with_a_filter() {
+        let s = TestServer::start(Backend::Sqlite).await;
+        let nr = Newsroom::new(&s).await;
+        let (_, portal) = s
+            .post(
+                "/api/v1/sites",
+                &s.admin,
+                json!({"kind": "city_portal", "name": "青岛政务网", "sponsor": "青岛市人民政府办公厅", "primary_domain": "www.qingdao.gov.cn"}),
+            )
+            .await;
+        let portal = portal["id"].as_i64().unwrap();
+        s.bring_online(portal, "3702000001").await;
+        let body = crate::disclosure::coded_body(&s, "青岛市教育局").await;
+        for (title, policy) in [("关于义务教育入学工作的通知", true), ("义务教育阶段招生问答", false)]
+        {
+            let id = nr.draft(&s, title).await["id"].as_i64().unwrap();
+            if policy {
+                let (st, e) = s
+                    .call(
+                        reqwest::Method::PUT,
+                        &format!("/api/v1/documents/{id}/disclosure"),
+                        Some(&nr.editor.1),
+                        Some(crate::disclosure::meta(body, Some("青教发〔2026〕1号"), "2026-03-01")),
+                    )
+                    .await;
+                assert!(st.is_success(), "{e}");
+            }
+            nr.publish(&s, id).await;
+        }
+        let (_d, c) = start_driver().await;
+        let count = |c: Client| async move { c.find_all(Locator::Css("ul.results > li")).await.unwrap().len() };
+
+        // A department site: the box in the header, then the 文件类型 facet, then the chip
+        // that removes it.
+        c.goto(&format!("http://jyj.localhost:{}/", port(&s))).await.unwrap();
+        c.find(Locator::Id("q")).await.unwrap().send_keys("义务教育").await.unwrap();
+        press_exact(&c, "搜索").await;
+        c.wait().for_element(Locator::XPath("//h1[contains(., '站内搜索')]")).await.unwrap();
+        assert_eq!(count(c.clone()).await, 2);
+        c.find(Locator::XPath("//aside//a[normalize-space()='政策文件']")).await.unwrap().click().await.unwrap();
+        c.wait().for_element(Locator::XPath("//ul[@class='chips']//a[contains(., '政策文件')]")).await.unwrap();
+        assert_eq!(count(c.clone()).await, 1);
+        assert!(text(&c).await.contains("关于义务教育入学工作的通知"));
+        c.find(Locator::XPath("//ul[@class='chips']//a[contains(., '政策文件')]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        c.wait().for_element(Locator::XPath("//p[contains(., '找到 2 条')]")).await.unwrap();
+
+        // The portal searches the whole city; the site chosen in its form narrows it.
+        let local = s.app().hosts.load().sites[&portal].local_host.clone();
+        c.goto(&format!("http://{local}:{}/", port(&s))).await.unwrap();
+        c.find(Locator::Id("q")).await.unwrap().send_keys("招生").await.unwrap();
+        press_exact(&c, "搜索").await;
+        c.wait().for_element(Locator::XPath("//h1[contains(., '全市政府网站搜索')]")).await.unwrap();
+        assert_eq!(count(c.clone()).await, 1);
+        c.find(Locator::Css(&format!("#s-site option[value='{}']", nr.site))).await.unwrap().click().await.unwrap();
+        press_exact(&c, "搜索").await;
+        c.wait().for_element(Locator::XPath("//ul[@class='chips']//a[contains(., 'jyj网站')]")).await.unwrap();
+        assert_eq!(count(c.clone()).await, 1);
+        assert!(c.current_url().await.unwrap().as_str().contains(&format!("site={}", nr.site)));
+        c.find(Locator::Css(&format!("#s-site option[value='{portal}']"))).await.unwrap().click().await.unwrap();
+        press_exact(&c, "搜索").await;
+        c.wait().for_element(Locator::XPath("//p[contains(., '没有找到')]")).await.unwrap();
+        assert!(text(&c).await.contains("去掉已选的条件"));
+        c.close().await.unwrap();
+        s.finish().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     #[ignore = "browser test: needs chromium + chromium-driver and axe-core (.ci/run runs it)"]
     async fn axe_finds_no_serious_violations_on_the_public_pages_and_forms() {
         let axe_path = std::env::var("ZHANQUN_AXE").unwrap_or_else(|_| {

@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-fn zhanqun(data: &std::path::Path) -> Command {
+pub(crate) fn zhanqun(data: &std::path::Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_zhanqun"));
     c.arg("--data-dir").arg(data).env_remove("ZHANQUN_DATABASE_URL").env("RUST_LOG", "warn");
     c
@@ -105,7 +105,7 @@ fn sigterm(pid: u32) {
 
 /// A server process, killed when the test ends however it ends (a failed assertion must
 /// not leave it running).
-struct Reaped(std::process::Child);
+pub(crate) struct Reaped(pub(crate) std::process::Child);
 
 impl Drop for Reaped {
     fn drop(&mut self) {

@@ -26,4 +26,5 @@ mod oidc;
 mod participation;
 mod public;
 mod retention;
+mod search;
 mod security;

@@ -164,4 +164,62 @@ mod postgres {
             s.finish().await;
         }
     }
+
+    /// Several nodes on one PostgreSQL: each keeps its own index; a new node builds its own and
+    /// catches up by itself; a node that was stopped resumes from the position its index
+    /// recorded (no rebuild) and finds what was published meanwhile.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "PostgreSQL suite: set ZHANQUN_TEST_POSTGRES and run with --ignored (.ci/run does)"]
+    async fn each_node_keeps_its_own_search_index() {
+        let s = TestServer::start(Backend::Postgres).await;
+        let nr = Newsroom::new(&s).await;
+        let early = crate::search::publish(&s, &nr, "节点甲先发布的招生简章", "内容。", nr.column, None).await;
+        let other = s.other_node_dir();
+        let settings = zhanqun::server::Settings {
+            data_dir: other.path().to_path_buf(),
+            database_url: s.settings.database_url.clone(),
+            config_file: None,
+        };
+        let node_b = zhanqun::server::start(settings.open_app().await.unwrap(), "127.0.0.1:0").await.unwrap();
+        let on_b = |q: &str| {
+            let url = format!("{}/api/v1/search?q={}", node_b.base_url(), crate::search::enc(q));
+            let c = s.client.clone();
+            async move { c.get(url).send().await.unwrap().json::<serde_json::Value>().await.unwrap() }
+        };
+        let r = on_b("招生简章").await;
+        assert_eq!(
+            (r["engine"].as_str(), crate::search::ids(&r)),
+            (Some("fulltext"), vec![early]),
+            "node B built its own: {r}"
+        );
+        let later = crate::search::publish(&s, &nr, "节点甲后发布的招生简章", "内容。", nr.column, None).await;
+        let t0 = Instant::now();
+        while !crate::search::ids(&on_b("招生简章").await).contains(&later) {
+            assert!(t0.elapsed() < Duration::from_secs(5), "node B's index did not follow the outbox");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let b_index = std::fs::read_to_string(other.path().join("search/CURRENT")).unwrap();
+        node_b.stop().await;
+        let meanwhile =
+            crate::search::publish(&s, &nr, "节点乙停机期间发布的招生简章", "内容。", nr.column, None).await;
+        let node_b = zhanqun::server::start(settings.open_app().await.unwrap(), "127.0.0.1:0").await.unwrap();
+        let url = format!("{}/api/v1/search?q={}", node_b.base_url(), crate::search::enc("招生简章"));
+        let t0 = Instant::now();
+        loop {
+            let r: serde_json::Value = s.client.get(&url).send().await.unwrap().json().await.unwrap();
+            if crate::search::ids(&r).contains(&meanwhile) {
+                assert_eq!(r["engine"], "fulltext");
+                break;
+            }
+            assert!(t0.elapsed() < Duration::from_secs(5), "node B did not catch up: {r}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(
+            std::fs::read_to_string(other.path().join("search/CURRENT")).unwrap(),
+            b_index,
+            "resumed, not rebuilt"
+        );
+        node_b.stop().await;
+        s.finish().await;
+    }
 }
