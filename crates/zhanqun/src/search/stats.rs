@@ -185,7 +185,7 @@ impl App {
         let days = days.clamp(1, 366);
         let since = day_of(crate::kernel::time::now_ms() - (days - 1) * 86_400_000);
         let (searches, empty): (Option<i64>, Option<i64>) =
-            sqlx::query_as("SELECT SUM(searches), SUM(empty) FROM search_queries WHERE site_id = $1 AND day >= $2")
+            sqlx::query_as("SELECT CAST(SUM(searches) AS BIGINT), CAST(SUM(empty) AS BIGINT) FROM search_queries WHERE site_id = $1 AND day >= $2")
                 .bind(site_id)
                 .bind(&since)
                 .fetch_one(&self.db.pool)
@@ -194,10 +194,10 @@ impl App {
             let since = since.clone();
             async move {
                 let sql = if only_empty {
-                    "SELECT query, SUM(searches), SUM(empty) FROM search_queries WHERE site_id = $1 AND day >= $2 \
+                    "SELECT query, CAST(SUM(searches) AS BIGINT), CAST(SUM(empty) AS BIGINT) FROM search_queries WHERE site_id = $1 AND day >= $2 \
                      GROUP BY query HAVING SUM(empty) >= $3 ORDER BY SUM(empty) DESC, query LIMIT 50"
                 } else {
-                    "SELECT query, SUM(searches), SUM(empty) FROM search_queries WHERE site_id = $1 AND day >= $2 \
+                    "SELECT query, CAST(SUM(searches) AS BIGINT), CAST(SUM(empty) AS BIGINT) FROM search_queries WHERE site_id = $1 AND day >= $2 \
                      GROUP BY query HAVING SUM(searches) >= $3 ORDER BY SUM(searches) DESC, query LIMIT 50"
                 };
                 let rows: Vec<(String, i64, i64)> =
