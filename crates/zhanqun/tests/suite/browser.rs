@@ -333,13 +333,22 @@ mod chromium {
         press_exact(&c, "搜索").await;
         c.wait().for_element(Locator::XPath("//h1[contains(., '全市政府网站搜索')]")).await.unwrap();
         assert_eq!(count(c.clone()).await, 1);
+        // The form on the results page, not the one in the header.
+        let search_again = |c: Client| async move {
+            c.find(Locator::XPath("//select[@id='s-site']/ancestor::form//button"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+        };
         c.find(Locator::Css(&format!("#s-site option[value='{}']", nr.site))).await.unwrap().click().await.unwrap();
-        press_exact(&c, "搜索").await;
+        search_again(c.clone()).await;
         c.wait().for_element(Locator::XPath("//ul[@class='chips']//a[contains(., 'jyj网站')]")).await.unwrap();
         assert_eq!(count(c.clone()).await, 1);
         assert!(c.current_url().await.unwrap().as_str().contains(&format!("site={}", nr.site)));
         c.find(Locator::Css(&format!("#s-site option[value='{portal}']"))).await.unwrap().click().await.unwrap();
-        press_exact(&c, "搜索").await;
+        search_again(c.clone()).await;
         c.wait().for_element(Locator::XPath("//p[contains(., '没有找到')]")).await.unwrap();
         assert!(text(&c).await.contains("去掉已选的条件"));
         c.close().await.unwrap();
