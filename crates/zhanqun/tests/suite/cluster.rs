@@ -12,7 +12,7 @@ behaviour!(
 );
 
 /// A column named `name` on `site`.
-async fn named_column(s: &TestServer, site: i64, name: &str, slug: &str) -> i64 {
+pub(crate) async fn named_column(s: &TestServer, site: i64, name: &str, slug: &str) -> i64 {
     let (st, c) = s
         .post(
             &format!("/api/v1/sites/{site}/columns"),

@@ -435,14 +435,7 @@ async fn the_index_follows_every_change(b: Backend) {
     // A repost: found on the receiving site once accepted, gone when removed.
     let other = s.department("wsjkw").await;
     s.bring_online(other, "3702000013").await;
-    let (st, c) = s
-        .post(
-            &format!("/api/v1/sites/{other}/columns"),
-            &s.admin,
-            json!({"name": "上级文件", "slug": "shangji", "kind": "policy", "source": "上级机关", "owner": "办公室", "duty": "instant"}),
-        )
-        .await;
-    assert_eq!(st, StatusCode::CREATED, "{c}");
+    crate::cluster::named_column(&s, other, "上级文件", "shangji").await;
     let (st, out) = s
         .post(
             &format!("/api/v1/documents/{id}/reposts"),
