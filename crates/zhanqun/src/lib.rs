@@ -19,6 +19,7 @@ pub mod documents;
 pub mod inventory;
 pub mod kernel;
 pub mod mailbox;
+pub mod monitor;
 pub mod participation;
 pub mod people;
 pub mod public;

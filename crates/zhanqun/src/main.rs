@@ -81,6 +81,11 @@ enum Command {
         #[command(subcommand)]
         command: SearchCommand,
     },
+    /// The monitor: check government sites against the national inspection indicators.
+    Monitor {
+        #[command(subcommand)]
+        command: MonitorCommand,
+    },
     /// Write a consistent copy of the SQLite database, safe while the server runs.
     Backup {
         /// File to write (must not exist).
@@ -128,6 +133,50 @@ enum SearchCommand {
     /// How this node's index stands: its directory, documents, the outbox event it has
     /// applied and how many events came after.
     Status,
+}
+
+#[derive(Subcommand)]
+enum MonitorCommand {
+    /// Check sites by their address, inside the cluster or not, as the national checker
+    /// does from their pages: the single-veto indicators, the 100-point score and every
+    /// finding with its evidence. Budgets and weights come from `[monitor]` in the
+    /// configuration; the flags override them for this run.
+    Check(CheckArgs),
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// Home page addresses (http://… or https://…; a bare host is taken as http).
+    #[arg(required = true)]
+    urls: Vec<String>,
+    /// Print the reports as JSON (an array, one report per address) instead of text.
+    #[arg(long)]
+    json: bool,
+    /// HOST:PORT:ADDRESS — connect to ADDRESS for HOST:PORT, as curl's --resolve (to check
+    /// a site before its DNS points at it). May be repeated.
+    #[arg(long, value_parser = zhanqun::monitor::fetch::parse_resolve)]
+    resolve: Vec<(String, u16, std::net::IpAddr)>,
+    /// Pages read per site.
+    #[arg(long)]
+    max_pages: Option<usize>,
+    /// Links away from the home page followed.
+    #[arg(long)]
+    depth: Option<u32>,
+    /// Probes of the home page.
+    #[arg(long)]
+    probes: Option<u32>,
+    /// Seconds a page may take (a probe slower than this fails).
+    #[arg(long)]
+    timeout: Option<u64>,
+    /// Requests a second to one host (0: no limit).
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Connections at a time to one host.
+    #[arg(long)]
+    per_host: Option<usize>,
+    /// Do not try links to other sites.
+    #[arg(long)]
+    no_external: bool,
 }
 
 #[derive(Subcommand)]
@@ -274,6 +323,11 @@ async fn run() -> anyhow::Result<()> {
             }
         }
         return Ok(());
+    }
+    if let Command::Monitor { command: MonitorCommand::Check(args) } = &cli.command {
+        // Sites are read over HTTP: no database needed, only the configuration.
+        let config = zhanqun::kernel::config::Config::load(settings.config_file.as_deref(), &settings.data_dir)?;
+        return monitor_check(config.monitor.options(), args).await;
     }
     match cli.command {
         Command::Serve { listen, demo } => {
@@ -562,6 +616,7 @@ async fn run() -> anyhow::Result<()> {
                 println!("{}\t{}\t{}\t{}", d.day, if d.kind == "holiday" { "放假" } else { "上班" }, d.name, d.source);
             }
         }
+        Command::Monitor { .. } => unreachable!("answered above"),
         Command::Backup { out } => {
             if settings.database_url.as_deref().is_some_and(|u| !u.starts_with("sqlite:")) {
                 bail!("backup 复制内置的 SQLite 数据库；PostgreSQL 请用 pg_dump 备份");
@@ -570,6 +625,58 @@ async fn run() -> anyhow::Result<()> {
             db.backup_to(&out).await?;
             println!("已备份到 {}", out.display());
         }
+    }
+    Ok(())
+}
+
+async fn monitor_check(mut o: zhanqun::monitor::Options, args: &CheckArgs) -> anyhow::Result<()> {
+    o.limits.resolve = args.resolve.clone();
+    if let Some(n) = args.max_pages {
+        o.max_pages = n.max(1);
+    }
+    if let Some(n) = args.depth {
+        o.max_depth = n;
+    }
+    if let Some(n) = args.probes {
+        o.probes = n.max(1);
+    }
+    if let Some(n) = args.timeout {
+        o.limits.timeout = std::time::Duration::from_secs(n.max(1));
+    }
+    if let Some(n) = args.rate {
+        o.limits.rate_per_second = n.max(0.0);
+    }
+    if let Some(n) = args.per_host {
+        o.limits.per_host = n.max(1);
+    }
+    if args.no_external {
+        o.external_links = false;
+    }
+    // Every address is checked before any is fetched: a typo fails at once.
+    for u in &args.urls {
+        zhanqun::monitor::check::parse_site_url(u).map_err(anyhow::Error::msg)?;
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} 个地址 {per_sec}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let mut reports = Vec::new();
+    for u in &args.urls {
+        bar.set_message(u.clone());
+        let progress = |done: usize, known: usize| {
+            bar.set_length(known as u64);
+            bar.set_position(done as u64);
+        };
+        let r = zhanqun::monitor::check(u, o.clone(), &progress).await.map_err(anyhow::Error::msg)?;
+        if !args.json {
+            bar.suspend(|| print!("{}", zhanqun::monitor::render_text(&r)));
+        }
+        reports.push(r);
+    }
+    bar.finish_and_clear();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
     }
     Ok(())
 }

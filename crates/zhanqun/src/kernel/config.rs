@@ -76,6 +76,95 @@ pub struct Config {
     pub lease_seconds: u64,
     /// Domain rules; when empty, the national default for `city_domain`.
     pub domain_rules: Vec<DomainRule>,
+    /// `[monitor]`: how the monitor checks sites and scores them.
+    pub monitor: MonitorConfig,
+}
+
+/// `[monitor]`: the crawl's budget and politeness, the single-veto thresholds
+/// (`[monitor.thresholds]`) and the points of the 100-point rules (`[monitor.weights]`,
+/// e.g. `broken_link = { points = 0.2, cap = 5 }`); every key defaults to the national
+/// indicators as `docs/monitor.md` lists them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MonitorConfig {
+    /// Pages read per site and check.
+    pub max_pages: usize,
+    /// Links away from the home page followed.
+    pub max_depth: u32,
+    /// Addresses only tried (files, other sites, pages past the budget).
+    pub max_link_checks: usize,
+    /// Connections at a time to one host, and requests a second.
+    pub per_host: usize,
+    pub rate_per_second: f64,
+    /// Bytes read of one page.
+    pub max_page_kib: usize,
+    /// Try links to sites outside the one checked.
+    pub external_links: bool,
+    pub thresholds: zhanqun_domain::inspection::Thresholds,
+    /// Weights that differ from the national defaults, by rule.
+    pub weights: std::collections::BTreeMap<String, zhanqun_domain::inspection::Weight>,
+    /// Wrong expressions, each `[wrong, right]`, in addition to the seeded ones.
+    pub wrong_expressions: Vec<[String; 2]>,
+}
+
+impl MonitorConfig {
+    fn check(&self) -> anyhow::Result<()> {
+        let known = zhanqun_domain::inspection::default_weights();
+        for (rule, w) in &self.weights {
+            if !known.contains_key(rule) {
+                let names: Vec<&str> = known.keys().map(String::as_str).collect();
+                anyhow::bail!("monitor.weights.{rule}: no such rule (the rules are {})", names.join(", "));
+            }
+            if !(w.points >= 0.0 && w.cap >= 0.0 && w.cap <= 100.0) {
+                anyhow::bail!("monitor.weights.{rule}: points and cap must be between 0 and 100");
+            }
+        }
+        if self.max_pages == 0 || self.per_host == 0 || self.max_page_kib == 0 {
+            anyhow::bail!("monitor.max_pages, monitor.per_host and monitor.max_page_kib must be at least 1");
+        }
+        if !(self.rate_per_second >= 0.0) {
+            anyhow::bail!("monitor.rate_per_second must be 0 (no limit) or more");
+        }
+        if self.thresholds.probe_timeout_seconds == 0 {
+            anyhow::bail!("monitor.thresholds.probe_timeout_seconds must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// The options of one check as configured.
+    pub fn options(&self) -> crate::monitor::Options {
+        let mut o = crate::monitor::Options::default();
+        o.limits.per_host = self.per_host;
+        o.limits.rate_per_second = self.rate_per_second;
+        o.limits.max_bytes = self.max_page_kib * 1024;
+        o.limits.timeout = std::time::Duration::from_secs(self.thresholds.probe_timeout_seconds);
+        o.max_pages = self.max_pages;
+        o.max_depth = self.max_depth;
+        o.max_link_checks = self.max_link_checks;
+        o.external_links = self.external_links;
+        o.probes = self.thresholds.oneoff_probes;
+        o.thresholds = self.thresholds.clone();
+        o.weights.extend(self.weights.iter().map(|(k, v)| (k.clone(), *v)));
+        o.wrong_expressions.extend(self.wrong_expressions.iter().map(|[w, r]| (w.clone(), r.clone())));
+        o
+    }
+}
+
+impl Default for MonitorConfig {
+    fn default() -> Self {
+        MonitorConfig {
+            max_pages: 500,
+            max_depth: 4,
+            max_link_checks: 2000,
+            per_host: 4,
+            rate_per_second: 20.0,
+            max_page_kib: 5 * 1024,
+            external_links: true,
+            thresholds: Default::default(),
+            weights: Default::default(),
+            wrong_expressions: Vec::new(),
+        }
+    }
 }
 
 /// `[oidc]`: the identity provider staff may sign in through (code flow with PKCE).
@@ -168,6 +257,7 @@ impl Default for Config {
             page_cache_mib: 256,
             lease_seconds: 15,
             domain_rules: Vec::new(),
+            monitor: MonitorConfig::default(),
         }
     }
 }
@@ -223,6 +313,7 @@ impl Config {
         if let Some(o) = &self.oidc {
             o.check()?;
         }
+        self.monitor.check()?;
         Ok(())
     }
 

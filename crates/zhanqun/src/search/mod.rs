@@ -226,8 +226,10 @@ impl Live {
             return Err(Unusable::Missing);
         }
         let corrupt = |e: tantivy::TantivyError| Unusable::Corrupt(e.to_string());
-        let index = Index::open_in_dir(&dir).map_err(corrupt)?;
+        let mut index = Index::open_in_dir(&dir).map_err(corrupt)?;
         register_tokenizers(&index);
+        // Segments are searched on every core: one query answers sooner.
+        index.set_default_multithread_executor().map_err(corrupt)?;
         let payload: Payload = index
             .load_metas()
             .map_err(corrupt)?
@@ -253,8 +255,9 @@ impl Live {
         let dir = root.join(name);
         std::fs::create_dir_all(&dir)?;
         let (schema, f) = schema();
-        let index = Index::create_in_dir(&dir, schema)?;
+        let mut index = Index::create_in_dir(&dir, schema)?;
         register_tokenizers(&index);
+        index.set_default_multithread_executor()?;
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         Ok(Live { name: name.to_string(), index, reader, f })
     }
@@ -408,9 +411,48 @@ impl Facets {
 /// Counts the facets of every document a query matches.
 struct FacetCounts;
 
+/// Counts per value of one facet in one segment: a plain array for the small ids facets
+/// hold (sites, columns, bodies, years), a map beyond. A common word matches half the
+/// corpus; this is the loop it runs for every match.
+#[derive(Default)]
+struct Tally {
+    dense: Vec<u32>,
+    sparse: HashMap<u64, u64>,
+}
+
+const DENSE_IDS: u64 = 1 << 20;
+
+impl Tally {
+    #[inline]
+    fn add(&mut self, v: u64) {
+        if v < DENSE_IDS {
+            let i = v as usize;
+            if i >= self.dense.len() {
+                self.dense.resize(i + 1, 0);
+            }
+            self.dense[i] += 1;
+        } else {
+            *self.sparse.entry(v).or_default() += 1;
+        }
+    }
+
+    fn into_map(self) -> HashMap<u64, u64> {
+        let mut m = self.sparse;
+        for (v, n) in self.dense.into_iter().enumerate() {
+            if n > 0 {
+                *m.entry(v as u64).or_default() += u64::from(n);
+            }
+        }
+        m
+    }
+}
+
 struct FacetSegment {
-    cols: [tantivy::columnar::Column<u64>; 5],
-    counts: Facets,
+    /// Sites and columns: a document may have several.
+    many: [tantivy::columnar::Column<u64>; 2],
+    /// Type, body and year: at most one.
+    one: [tantivy::columnar::Column<u64>; 3],
+    tallies: [Tally; 5],
 }
 
 impl Collector for FacetCounts {
@@ -420,8 +462,9 @@ impl Collector for FacetCounts {
     fn for_segment(&self, _: tantivy::SegmentOrdinal, r: &SegmentReader) -> tantivy::Result<FacetSegment> {
         let ff = r.fast_fields();
         Ok(FacetSegment {
-            cols: [ff.u64("sites")?, ff.u64("columns")?, ff.u64("dtype")?, ff.u64("body")?, ff.u64("year")?],
-            counts: Facets::default(),
+            many: [ff.u64("sites")?, ff.u64("columns")?],
+            one: [ff.u64("dtype")?, ff.u64("body")?, ff.u64("year")?],
+            tallies: Default::default(),
         })
     }
 
@@ -442,17 +485,28 @@ impl SegmentCollector for FacetSegment {
     type Fruit = Facets;
 
     fn collect(&mut self, doc: DocId, _: Score) {
-        let c = &mut self.counts;
-        let maps = [&mut c.sites, &mut c.columns, &mut c.dtypes, &mut c.bodies, &mut c.years];
-        for (col, map) in self.cols.iter().zip(maps) {
+        let [sites, columns, dtypes, bodies, years] = &mut self.tallies;
+        for (col, t) in self.many.iter().zip([sites, columns]) {
             for v in col.values_for_doc(doc) {
-                *map.entry(v).or_default() += 1;
+                t.add(v);
+            }
+        }
+        for (col, t) in self.one.iter().zip([dtypes, bodies, years]) {
+            if let Some(v) = col.first(doc) {
+                t.add(v);
             }
         }
     }
 
     fn harvest(self) -> Facets {
-        self.counts
+        let [sites, columns, dtypes, bodies, years] = self.tallies;
+        Facets {
+            sites: sites.into_map(),
+            columns: columns.into_map(),
+            dtypes: dtypes.into_map(),
+            bodies: bodies.into_map(),
+            years: years.into_map(),
+        }
     }
 }
 

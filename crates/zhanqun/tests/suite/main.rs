@@ -21,6 +21,7 @@ mod fuzz;
 mod import;
 mod mailbox;
 mod mailbox_pages;
+mod monitor;
 mod nodes;
 mod oidc;
 mod participation;

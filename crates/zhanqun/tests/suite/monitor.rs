@@ -1,0 +1,502 @@
+//! The monitor against real small sites on 127.0.0.1 with planted defects, and against
+//! sites that misbehave: each gets its finding or a clear status, within its time budget.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use serde_json::Value;
+use zhanqun::monitor::{Options, Report, Status, check};
+
+async fn serve(app: Router) -> SocketAddr {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(l, app).await;
+    });
+    addr
+}
+
+fn html(body: String) -> Response {
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
+}
+
+fn day(ago: i64) -> String {
+    let d = zhanqun::kernel::time::today() - time::Duration::days(ago);
+    format!("{:04}-{:02}-{:02}", d.year(), d.month() as u8, d.day())
+}
+
+const METAS: &str = r#"<meta name="SiteName" content="青岛市示范局"><meta name="SiteDomain" content="sfj.qingdao.gov.cn"><meta name="SiteIDCode" content="3702000001">"#;
+const FOOTER: &str = "<div class=footer>主办：青岛市示范局 网站标识码：3702000001 鲁ICP备05001234号 鲁公网安备37020202000123号 <a href=/jiucuo/>我为政府网站找错</a></div>";
+
+fn page(title: &str, head_extra: &str, body: &str) -> String {
+    format!(
+        r#"<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">{METAS}{head_extra}<title>{title}</title></head><body>{body}{FOOTER}</body></html>"#
+    )
+}
+
+fn list(items: &[(String, String, String)]) -> String {
+    let mut s = String::from("<ul class=list>");
+    for (href, title, date) in items {
+        s.push_str(&format!("<li><a href=\"{href}\">{title}</a><span>{date}</span></li>"));
+    }
+    s.push_str("</ul>");
+    s
+}
+
+fn article(title: &str, pubdate: &str, text: &str) -> String {
+    page(
+        title,
+        &format!(
+            r#"<meta name="ArticleTitle" content="{title}"><meta name="PubDate" content="{pubdate}"><meta name="ContentSource" content="示范局">"#
+        ),
+        &format!("<h1>{title}</h1><p>{text}</p>"),
+    )
+}
+
+/// A department site with one of each defect planted, and the rest right.
+fn planted_site() -> Router {
+    Router::new()
+        .route(
+            "/",
+            get(|headers: HeaderMap| async move {
+                let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("").to_string();
+                let nav = format!(
+                    "<nav><a href=\"news/\">工作动态</a> <a href=\"/notice/\">通知公告</a> <a href=\"//{host}/policy/\">政策文件</a> \
+                     <a href=\"/zhuanti/\">专题专栏</a> <a href=\"/mailbox/\">领导信箱</a> <a href=\"/service/\">办事服务</a> \
+                     <a href=\"javascript:void(0)\">打印</a> <a href=\"mailto:ban@example.cn\">联系我们</a> <a href=\"#top\">顶部</a></nav>"
+                );
+                let mut items = vec![
+                    ("news/1.html".to_string(), "示范局召开年度工作会议".to_string(), day(1)),
+                    ("news/2.html".to_string(), "示范局开展安全检查".to_string(), day(3)),
+                    ("news/3.html".to_string(), "示范局学习会".to_string(), day(4)),
+                ];
+                items.push(("/missing.html".into(), "已删除的信息".into(), day(5)));
+                let mut body = nav + &list(&items);
+                body.push_str("<ul><li><a href=\"news/4.html\">一条不标日期的信息</a></li></ul>");
+                body.push_str("<ul><li><a href=\"news/5.html\">示范局调研</a> 2026-01-01</li><li><a href=\"news/6.html\">示范局座谈</a> 2026-01-01</li><li><a href=\"news/7.html\">示范局部署</a> 2026-01-01</li><li><a href=\"news/4.html\">又一条不标日期的信息</a></li></ul>");
+                body.push_str("<img src=\"/logo.png\"><img src=\"/banner.png\" alt=\"横幅\">");
+                html(page("青岛市示范局", "", &body).replace("鲁ICP备05001234号", ""))
+            }),
+        )
+        .route(
+            "/news/",
+            get(|| async {
+                html(page(
+                    "工作动态",
+                    "",
+                    &list(&[
+                        ("1.html".into(), "示范局召开年度工作会议".into(), day(1)),
+                        ("2.html".into(), "示范局开展安全检查".into(), day(3)),
+                        ("3.html".into(), "示范局学习会".into(), day(4)),
+                    ]),
+                ))
+            }),
+        )
+        .route("/news/1.html", get(|| async { html(article("示范局召开年度工作会议", &day(1).replace('-', "/"), "会议总结了全年工作。")) }))
+        .route("/news/2.html", get(|| async { html(article("示范局开展安全检查", &format!("{} 09:00", day(13)), "检查了重点单位。")) }))
+        .route("/news/3.html", get(|| async { html(article("示范局学习会", &format!("{} 09:00", day(4)), "会议学习了一带一路战略的有关内容。")) }))
+        .route("/news/{n}", get(|| async { html(article("示范局信息", "2026-01-01 09:00", "正文。")) }))
+        .route(
+            "/notice/",
+            get(|| async {
+                html(page("通知公告", "", &list(&[("/notice/1.html".into(), "关于年度报表的通知".into(), day(300)), ("/notice/2.html".into(), "关于放假的通知".into(), day(320))])))
+            }),
+        )
+        .route("/notice/{n}", get(|| async { html(article("通知", &format!("{} 10:00", day(300)), "通知正文。")) }))
+        .route(
+            "/policy/",
+            get(|| async {
+                // This list page forgets one checker meta tag.
+                html(page("政策文件", "", &list(&[("../policy/1.html".into(), "示范局管理办法".into(), day(10))])).replace(r#"<meta name="SiteIDCode" content="3702000001">"#, ""))
+            }),
+        )
+        .route("/policy/1.html", get(|| async { html(article("示范局管理办法", &format!("{} 10:00", day(10)), "办法全文。")) }))
+        .route("/zhuanti/", get(|| async { html(page("专题专栏", "", "<p>暂无信息</p>")) }))
+        .route("/mailbox/", get(|| async { html(page("领导信箱", "", "<form><textarea></textarea></form>")) }))
+        .route("/jiucuo/", get(|| async { html(page("我为政府网站找错", "", "<p>找错</p>")) }))
+        .route(
+            "/service/",
+            get(|| async { html(page("办事服务", "", "<ul><li><a href=\"/service/guide.html\">户外广告设置许可办事指南</a></li></ul>")) }),
+        )
+        .route(
+            "/service/guide.html",
+            get(|| async {
+                html(page("户外广告设置许可办事指南", "", "<h1>办事指南</h1><p>事项名称：户外广告设置许可</p><p>申请条件：……</p><p>办理材料：申请表</p><p>办理地点：市民中心</p>"))
+            }),
+        )
+        .route("/logo.png", get(|| async { ([(header::CONTENT_TYPE, "image/png")], vec![0u8; 16]) }))
+        .route("/banner.png", get(|| async { ([(header::CONTENT_TYPE, "image/png")], vec![0u8; 16]) }))
+}
+
+fn quick() -> Options {
+    let mut o = Options::default();
+    o.probes = 2;
+    o.probe_interval = Duration::from_millis(50);
+    o.limits.timeout = Duration::from_secs(2);
+    o.limits.rate_per_second = 0.0;
+    o.external_links = false;
+    o
+}
+
+async fn run(url: &str, o: Options) -> Report {
+    check(url, o, &|_, _| {}).await.unwrap()
+}
+
+fn findings<'a>(r: &'a Report, rule: &str) -> Vec<&'a zhanqun::monitor::check::Finding> {
+    r.findings.iter().filter(|f| f.rule == rule).collect()
+}
+
+fn veto<'a>(r: &'a Report, indicator: &str) -> Option<&'a zhanqun::monitor::check::Veto> {
+    r.vetoes.iter().find(|v| v.indicator == indicator)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_monitor_finds_every_planted_defect_with_its_page_and_evidence() {
+    let addr = serve(planted_site()).await;
+    let base = format!("http://{addr}");
+    let r = run(&format!("{base}/"), quick()).await;
+    assert_eq!(r.status, Status::Checked);
+    assert_eq!(r.probes.total, 2);
+    assert_eq!(r.probes.failed, 0);
+    // Every page of the site was read, the protocol-relative and the relative links included.
+    let pages = r.pages_checked;
+    assert!(pages >= 14, "{pages} pages: {:#?}", r.findings);
+
+    let broken = findings(&r, "broken_link");
+    assert_eq!(broken.len(), 1, "{broken:#?}");
+    assert_eq!(broken[0].page, format!("{base}/"));
+    assert_eq!(broken[0].target.as_deref(), Some(format!("{base}/missing.html").as_str()));
+    assert_eq!(broken[0].evidence, "HTTP 404");
+    // javascript:, mailto: and anchors are not links to try.
+    assert!(r.findings.iter().all(|f| f.target.as_deref().is_none_or(|t| t.starts_with("http"))));
+
+    let footer = findings(&r, "footer_missing");
+    assert_eq!(footer.len(), 1);
+    assert_eq!(footer[0].element.as_deref(), Some("ICP备案编号"));
+    let alt = findings(&r, "img_no_alt");
+    assert_eq!(alt.len(), 1);
+    assert_eq!(alt[0].element.as_deref(), Some("img src=/logo.png"));
+    let pubdate = findings(&r, "pubdate_format");
+    assert_eq!(pubdate.len(), 1, "{pubdate:#?}");
+    assert_eq!(pubdate[0].page, format!("{base}/news/1.html"));
+    let meta = findings(&r, "meta_missing");
+    assert_eq!(meta.len(), 1, "{meta:#?}");
+    assert_eq!(meta[0].page, format!("{base}/policy/"));
+    assert_eq!(meta[0].element.as_deref(), Some("SiteIDCode"));
+    let undated = findings(&r, "undated_items");
+    assert_eq!(undated.len(), 1, "only lists that date other entries: {undated:#?}");
+    assert_eq!(undated[0].element.as_deref(), Some("又一条不标日期的信息"));
+    assert!(findings(&r, "no_viewport").is_empty() && findings(&r, "no_lang").is_empty());
+    assert_eq!(findings(&r, "no_https").len(), 1);
+
+    // Single vetoes: the wrong expression, the back-dated article, the incomplete guide.
+    let serious = veto(&r, "serious_error").expect("serious errors");
+    assert!(
+        serious
+            .evidence
+            .iter()
+            .any(|e| e.page.as_deref() == Some(&format!("{base}/news/3.html")) && e.detail.contains("一带一路战略"))
+    );
+    assert!(
+        serious
+            .evidence
+            .iter()
+            .any(|e| e.page.as_deref() == Some(&format!("{base}/news/2.html")) && e.detail.contains("不一致"))
+    );
+    let services = veto(&r, "services").expect("incomplete guide");
+    assert_eq!(services.evidence.len(), 1);
+    assert!(services.evidence[0].detail.contains("设定依据"), "{services:?}");
+    assert!(!services.evidence[0].detail.contains("办理材料"));
+    // Updated home page, channels working, one stale and one blank column: below the lines.
+    assert!(veto(&r, "home_not_updated").is_none(), "{:#?}", r.vetoes);
+    assert!(veto(&r, "interaction").is_none());
+    assert!(veto(&r, "columns_not_updated").is_none());
+    assert!(veto(&r, "unreachable").is_none());
+
+    let score = r.score.as_ref().unwrap();
+    let points = |rule: &str| score.deductions.iter().find(|d| d.rule == rule).map(|d| d.points);
+    assert_eq!(points("broken_link_home"), Some(1.0));
+    assert_eq!(points("footer_missing"), Some(1.0));
+    assert_eq!(points("img_no_alt"), Some(0.1));
+    let total: f64 = score.deductions.iter().map(|d| d.points).sum();
+    assert!((score.value - (100.0 - total)).abs() < 0.01);
+}
+
+/// A neglected site: old news on the home page, stale and empty columns, no way to write
+/// in and no services.
+fn neglected_site() -> Router {
+    let mut r = Router::new().route(
+        "/",
+        get(|| async {
+            let mut nav = String::new();
+            for i in 0..5 {
+                nav.push_str(&format!("<a href=\"/dongtai{i}/\">工作动态{i}</a> "));
+                nav.push_str(&format!("<a href=\"/empty{i}/\">专栏{i}</a> "));
+            }
+            html(page("老旧网站", "", &(nav + &list(&[("/a.html".into(), "旧闻".into(), day(30))]))))
+        }),
+    );
+    for i in 0..5 {
+        r = r
+            .route(
+                &format!("/dongtai{i}/"),
+                get(|| async { html(page("动态", "", &list(&[("/a.html".into(), "旧闻".into(), day(40))]))) }),
+            )
+            .route(&format!("/empty{i}/"), get(|| async { html(page("专栏", "", "<p>暂无内容</p>")) }));
+    }
+    r.route("/a.html", get(|| async { html(article("旧闻", &format!("{} 08:00", day(40)), "旧闻。")) }))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_neglected_site_fails_the_single_vetoes_with_evidence() {
+    let addr = serve(neglected_site()).await;
+    let r = run(&format!("http://{addr}/"), quick()).await;
+    let home = veto(&r, "home_not_updated").expect("home page stale");
+    assert_eq!(home.evidence[0].date.as_deref(), Some(day(30).as_str()));
+    let cols: Vec<_> = r.vetoes.iter().filter(|v| v.indicator == "columns_not_updated").collect();
+    let kinds: Vec<_> = cols.iter().map(|v| v.kind.unwrap()).collect();
+    assert_eq!(kinds, vec!["stale", "blank"], "{cols:#?}");
+    assert_eq!(cols[0].evidence.len(), 5);
+    assert!(cols[0].evidence[0].detail.contains("工作动态"));
+    assert_eq!(cols[1].evidence.len(), 5);
+    assert!(veto(&r, "interaction").is_some());
+    assert!(veto(&r, "services").is_some());
+    assert!(r.vetoed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_site_that_never_answers_or_answers_slowly_is_judged_on_its_probes_in_time() {
+    // Accepts connections and never says a word.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_addr = silent.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = silent.accept().await {
+            held.push(s);
+        }
+    });
+    let mut o = quick();
+    o.limits.timeout = Duration::from_secs(1);
+    let t = Instant::now();
+    let r = run(&format!("http://{silent_addr}/"), o.clone()).await;
+    assert!(t.elapsed() < Duration::from_secs(6), "took {:?}", t.elapsed());
+    assert_eq!(r.status, Status::Unreachable);
+    let v = veto(&r, "unreachable").unwrap();
+    assert!(v.evidence[0].detail.contains("超时"), "{v:?}");
+    assert!(r.score.is_none());
+
+    // Slower than the timeout: a failed probe; slower than `slow_home` only: a finding.
+    let slow = serve(Router::new().route(
+        "/",
+        get(|| async {
+            tokio::time::sleep(Duration::from_millis(1300)).await;
+            html(page("慢", "", "<a href=/mailbox/>信箱</a>"))
+        }),
+    ))
+    .await;
+    let r = run(&format!("http://{slow}/"), o.clone()).await;
+    assert_eq!(r.status, Status::Unreachable);
+    let mut patient = o;
+    patient.limits.timeout = Duration::from_secs(5);
+    patient.slow_home = Duration::from_secs(1);
+    let r = run(&format!("http://{slow}/"), patient).await;
+    assert_eq!(r.status, Status::Checked);
+    assert_eq!(findings(&r, "slow_home").len(), 1);
+
+    // Nobody listens at all.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let r = run(&format!("http://{closed}/"), quick()).await;
+    assert_eq!(r.status, Status::Unreachable);
+    assert!(veto(&r, "unreachable").unwrap().evidence[0].detail.contains("无法连接"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirect_loops_huge_pages_broken_html_and_unlabelled_gbk_each_get_a_finding() {
+    let mut big = page("大页面", "", "<p>");
+    while big.len() < 10 * 1024 * 1024 {
+        big.push_str("示范局示范局示范局示范局示范局示范局示范局示范局示范局示范局。");
+    }
+    let gbk = encoding_rs::GBK
+        .encode(
+            &page("旧站", "", &list(&[("/a.html".into(), "信息".into(), day(1))]))
+                .replace(r#"<meta charset="utf-8">"#, ""),
+        )
+        .0
+        .into_owned();
+    let app = Router::new()
+        .route("/", get(|| async { html(page("首页", "", "<a href=/loop-a>循环</a> <a href=/big.html>大页面</a> <a href=/broken.html>残缺</a>")) }))
+        .route("/loop-a", get(|| async { Redirect::temporary("/loop-b") }))
+        .route("/loop-b", get(|| async { Redirect::temporary("/loop-a") }))
+        .route("/big.html", get(move || { let b = big.clone(); async move { html(b) } }))
+        .route(
+            "/broken.html",
+            get(|| async {
+                ([(header::CONTENT_TYPE, "text/html")], format!("<html><body><div><li><a href=/a.html>未闭合的条目 {}<li><a href='/b.html'>第二条</a> {}</div></div></span><img src=/x.png><p>没有结束的段落<table><td>", day(2), day(3)))
+            }),
+        )
+        .route("/gbk/", get(move || { let b = gbk.clone(); async move { ([(header::CONTENT_TYPE, "text/html")], b) } }))
+        .route("/a.html", get(|| async { html(article("信息", &format!("{} 08:00", day(1)), "正文")) }))
+        .route("/b.html", get(|| async { html(article("第二条", &format!("{} 08:00", day(3)), "正文")) }))
+        .route("/x.png", get(|| async { ([(header::CONTENT_TYPE, "image/png")], vec![0u8; 4]) }));
+    let addr = serve(app).await;
+    let base = format!("http://{addr}");
+    let mut o = quick();
+    o.limits.max_bytes = 2 * 1024 * 1024;
+    let r = run(&format!("{base}/"), o.clone()).await;
+    let looped = findings(&r, "broken_link");
+    assert!(
+        looped.iter().any(|f| f.target.as_deref() == Some(&format!("{base}/loop-a")) && f.evidence == "重定向循环"),
+        "{looped:#?}"
+    );
+    // The broken page was read as a browser reads it: both entries and their image.
+    assert!(findings(&r, "img_no_alt").iter().any(|f| f.page == format!("{base}/broken.html")));
+    // Home, the big page, the broken one and the two entries it links to.
+    assert!(r.pages_checked >= 5, "{}", r.pages_checked);
+
+    // The 10 MB page as a home page: read up to the budget, said so.
+    let r = run(&format!("{base}/big.html"), o.clone()).await;
+    assert_eq!(r.status, Status::Checked);
+    let w = findings(&r, "page_weight");
+    assert_eq!(w.len(), 1);
+    assert!(w[0].evidence.contains("超过读取上限"), "{w:?}");
+
+    // GBK with neither a header nor a meta charset: the labels are read as the site wrote them.
+    let r = run(&format!("{base}/gbk/"), o).await;
+    assert!(findings(&r, "footer_missing").is_empty(), "{:#?}", findings(&r, "footer_missing"));
+    assert!(veto(&r, "home_not_updated").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn robots_forbidding_everything_and_thousands_of_links_are_respected() {
+    let forbidden = serve(
+        Router::new()
+            .route("/robots.txt", get(|| async { "User-agent: *\nDisallow: /\n" }))
+            .route("/", get(|| async { html(page("首页", "", "")) })),
+    )
+    .await;
+    let r = run(&format!("http://{forbidden}/"), quick()).await;
+    assert_eq!(r.status, Status::RobotsForbidden);
+    assert_eq!(r.pages_checked, 0);
+    assert_eq!(r.probes.total, 0, "the home page was not fetched");
+    assert_eq!(findings(&r, "robots_forbidden").len(), 1);
+
+    let many = serve(
+        Router::new()
+            .route("/robots.txt", get(|| async { "User-agent: *\nDisallow: /private/\n" }))
+            .route(
+                "/",
+                get(|| async {
+                    let mut s = String::from("<a href=/private/x.html>内部</a>");
+                    for i in 0..5000 {
+                        s.push_str(&format!("<a href=/p/{i}.html>第{i}页</a>"));
+                    }
+                    html(page("首页", "", &s))
+                }),
+            )
+            .route("/p/{n}", get(|| async { html(page("页", "", "<a href=/>首页</a>")) }))
+            .route("/private/{n}", get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "must not be fetched") })),
+    )
+    .await;
+    let mut o = quick();
+    o.max_pages = 50;
+    o.max_link_checks = 100;
+    let t = Instant::now();
+    let r = run(&format!("http://{many}/"), o).await;
+    assert!(t.elapsed() < Duration::from_secs(20));
+    assert_eq!(r.pages_checked, 50, "the home page and 49 more");
+    assert_eq!(r.links_checked, 100);
+    // The 5,000 pages and the footer's 我为政府网站找错, less what was read or tried.
+    assert_eq!(r.not_checked, 5001 - 49 - 100);
+    assert_eq!(r.robots_skipped, 1);
+    assert!(findings(&r, "broken_link").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_error_is_a_clear_status() {
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.cert.der().clone()], key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((s, _)) = l.accept().await {
+            let a = acceptor.clone();
+            tokio::spawn(async move {
+                let _ = a.accept(s).await;
+            });
+        }
+    });
+    let r = run(&format!("https://localhost:{port}/"), quick()).await;
+    assert_eq!(r.status, Status::Unreachable);
+    let v = veto(&r, "unreachable").unwrap();
+    assert!(v.evidence[0].detail.contains("证书"), "{v:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_checks_a_site_before_its_dns_points_at_it() {
+    let addr = serve(planted_site()).await;
+    let port = addr.port();
+    let url = format!("http://sfj.qingdao.gov.cn:{port}/");
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_zhanqun"))
+            .args(["monitor", "check", &url, "--json", "--probes", "1", "--no-external", "--rate", "0"])
+            .arg("--resolve")
+            .arg(format!("sfj.qingdao.gov.cn:{port}:127.0.0.1"))
+            .env("ZHANQUN_DATA_DIR", "/nonexistent-zhanqun")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = &v[0];
+    assert_eq!(r["url"], format!("http://sfj.qingdao.gov.cn:{port}/"));
+    assert_eq!(r["status"], "checked");
+    assert!(r["score"]["value"].as_f64().unwrap() < 100.0);
+    let rules: Vec<&str> = r["findings"].as_array().unwrap().iter().map(|f| f["rule"].as_str().unwrap()).collect();
+    for rule in
+        ["broken_link", "footer_missing", "img_no_alt", "pubdate_format", "meta_missing", "undated_items", "no_ipv6"]
+    {
+        assert!(rules.contains(&rule), "{rule} missing from {rules:?}");
+    }
+    let vetoes: Vec<&str> = r["vetoes"].as_array().unwrap().iter().map(|v| v["indicator"].as_str().unwrap()).collect();
+    assert!(vetoes.contains(&"serious_error") && vetoes.contains(&"services"), "{vetoes:?}");
+
+    // Text for a person, and a clear error for a mistyped address.
+    let url = format!("http://sfj.qingdao.gov.cn:{port}/");
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_zhanqun"))
+            .args(["monitor", "check", &url, "--probes", "1", "--no-external", "--resolve"])
+            .arg(format!("sfj.qingdao.gov.cn:{port}:127.0.0.1"))
+            .env("ZHANQUN_DATA_DIR", "/nonexistent-zhanqun")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("单项否决") && text.contains("严重表述错误") && text.contains("得分："), "{text}");
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_zhanqun"))
+        .args(["monitor", "check", "ftp://x", "--resolve", "nonsense"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("--resolve 的格式"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+}
