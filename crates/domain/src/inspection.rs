@@ -126,6 +126,8 @@ pub fn is_pubdate_format(v: &str) -> bool {
     matches!(dates_in(v).first(), Some(ShownDate { minutes: Some(_), .. }))
 }
 
+type Group = (Vec<String>, Vec<(bool, String)>);
+
 /// robots.txt as the monitor obeys it: the group for its own user agent if there is one,
 /// else the `*` group; the longest matching rule wins, Allow on a tie (RFC 9309).
 #[derive(Debug, Clone, Default)]
@@ -136,7 +138,8 @@ pub struct Robots {
 impl Robots {
     pub fn parse(text: &str, agent: &str) -> Robots {
         let agent = agent.to_ascii_lowercase();
-        let mut groups: Vec<(Vec<String>, Vec<(bool, String)>)> = Vec::new();
+        // Each group: its user agents and its (allow, pattern) rules.
+        let mut groups: Vec<Group> = Vec::new();
         let mut in_agents = false;
         for line in text.lines() {
             let line = line.split('#').next().unwrap_or("").trim();
@@ -398,7 +401,7 @@ pub fn score(counts: &BTreeMap<String, usize>, weights: &BTreeMap<String, Weight
         total -= points;
         out.push(Deduction { rule: rule.clone(), count: *n, points });
     }
-    (((total as f64).max(0.0) * 100.0).round() / 100.0, out)
+    ((total.max(0.0) * 100.0).round() / 100.0, out)
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! the same site at 100 pages. Goal: ≥ 200 pages/s on a 2-core machine.
 //!
 //! `cargo bench -p zhanqun --bench monitor` (both sizes), or `-- 100` / `-- 10000`.
+#![allow(clippy::unwrap_used, clippy::field_reassign_with_default)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -79,12 +80,12 @@ async fn article(Path((c, i)): Path<(usize, String)>) -> impl IntoResponse {
     let mut p = String::new();
     for k in 0..12 {
         p.push_str("<p>为进一步做好政务公开工作，提升政府网站信息发布、解读回应和办事服务水平，现就有关事项通知如下。各单位要高度重视，认真落实。</p>");
-        if k == 5 && i % 50 == 0 {
+        if k == 5 && i.is_multiple_of(50) {
             p.push_str("<img src=/img/photo.jpg>");
         }
     }
     // A few dead links and files, as real sites have.
-    if i % 40 == 0 {
+    if i.is_multiple_of(40) {
         p.push_str(&format!("<a href=/files/{c}-{i}.pdf>附件</a> <a href=/gone/{c}-{i}.html>相关链接</a>"));
     }
     let head = format!(
@@ -143,7 +144,7 @@ async fn run(pages: usize) {
     let p = peak.clone();
     let t = Instant::now();
     let progress = move |done: usize, _: usize| {
-        if done % 100 == 0 {
+        if done.is_multiple_of(100) {
             let r = (rss_mib() * 1024.0) as u64;
             p.fetch_max(r, Ordering::Relaxed);
         }

@@ -122,7 +122,7 @@ impl MonitorConfig {
         if self.max_pages == 0 || self.per_host == 0 || self.max_page_kib == 0 {
             anyhow::bail!("monitor.max_pages, monitor.per_host and monitor.max_page_kib must be at least 1");
         }
-        if !(self.rate_per_second >= 0.0) {
+        if self.rate_per_second.is_nan() || self.rate_per_second < 0.0 {
             anyhow::bail!("monitor.rate_per_second must be 0 (no limit) or more");
         }
         if self.thresholds.probe_timeout_seconds == 0 {

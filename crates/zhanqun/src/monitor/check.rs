@@ -300,7 +300,7 @@ const PAGINATION: [&str; 8] = ["下一页", "上一页", "下页", "上页", "�
 
 fn is_pagination(text: &str) -> bool {
     let t = text.trim();
-    t.is_empty() || t.chars().all(|c| c.is_ascii_digit() || "[]<>»«…".contains(c)) || PAGINATION.iter().any(|p| t == *p)
+    t.is_empty() || t.chars().all(|c| c.is_ascii_digit() || "[]<>»«…".contains(c)) || PAGINATION.contains(&t)
 }
 
 /// Addresses that are files, tried but not read as pages.

@@ -338,8 +338,7 @@ fn short(s: &str) -> String {
 /// `<meta charset>` (or `http-equiv`), else UTF-8 when it is valid, else GB18030 (which
 /// reads GBK and GB2312), as pages of older Chinese sites are written without saying so.
 pub fn decode(bytes: &[u8], content_type: Option<&str>) -> String {
-    let from_header =
-        content_type.and_then(|c| charset_param(c)).and_then(|l| encoding_rs::Encoding::for_label(l.as_bytes()));
+    let from_header = content_type.and_then(charset_param).and_then(|l| encoding_rs::Encoding::for_label(l.as_bytes()));
     if let Some((enc, bom)) = encoding_rs::Encoding::for_bom(bytes) {
         return enc.decode_without_bom_handling(&bytes[bom..]).0.into_owned();
     }
@@ -372,7 +371,7 @@ fn meta_charset(head: &[u8]) -> Option<&'static encoding_rs::Encoding> {
         if let Some(v) = rest.strip_prefix('=') {
             let v = v.trim_start().trim_start_matches(['"', '\'']);
             let end = v.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_')).unwrap_or(v.len());
-            if let Some(enc) = encoding_rs::Encoding::for_label(v[..end].as_bytes()) {
+            if let Some(enc) = encoding_rs::Encoding::for_label(&v.as_bytes()[..end]) {
                 return Some(enc);
             }
         }

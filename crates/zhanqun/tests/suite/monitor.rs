@@ -1,5 +1,6 @@
 //! The monitor against real small sites on 127.0.0.1 with planted defects, and against
 //! sites that misbehave: each gets its finding or a clear status, within its time budget.
+#![allow(clippy::field_reassign_with_default)]
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
