@@ -83,7 +83,7 @@ pub struct Config {
 /// `[monitor]`: the crawl's budget and politeness, the single-veto thresholds
 /// (`[monitor.thresholds]`) and the points of the 100-point rules (`[monitor.weights]`,
 /// e.g. `broken_link = { points = 0.2, cap = 5 }`); every key defaults to the national
-/// indicators as `docs/monitor.md` lists them.
+/// indicators as `zhanqun_domain::inspection` sets them.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MonitorConfig {
