@@ -7,7 +7,6 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
 use tokio::sync::Semaphore;
 use url::Url;
 
@@ -15,8 +14,7 @@ use url::Url;
 pub const USER_AGENT: &str = concat!("zhanqun-monitor/", env!("CARGO_PKG_VERSION"), " (+政府网站监测)");
 
 /// Why a fetch did not give an answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FetchError {
     /// No answer within the timeout.
     Timeout,
@@ -57,7 +55,7 @@ pub struct Fetched {
     /// The HTTP status, or why there was none.
     pub status: Result<u16, FetchError>,
     pub content_type: Option<String>,
-    /// The decoded page, when it is HTML (or text) and the body was asked for.
+    /// The decoded page, when it is HTML or text and the body was asked for.
     pub text: Option<String>,
     /// Bytes of the body (what `Content-Length` said when it was not read to the end).
     pub bytes: u64,
@@ -69,10 +67,6 @@ pub struct Fetched {
 impl Fetched {
     pub fn ok(&self) -> bool {
         matches!(self.status, Ok(s) if s < 400)
-    }
-
-    pub fn is_html(&self) -> bool {
-        self.text.is_some() && self.content_type.as_deref().is_none_or(|c| c.contains("html") || c.contains("text"))
     }
 }
 
@@ -147,10 +141,6 @@ impl Fetcher {
         Ok(Fetcher { client, limits, gates: Mutex::new(HashMap::new()) })
     }
 
-    pub fn limits(&self) -> &FetchLimits {
-        &self.limits
-    }
-
     fn gate(&self, url: &Url) -> Arc<Gate> {
         let key = format!("{}:{}", url.host_str().unwrap_or(""), url.port_or_known_default().unwrap_or(0));
         let mut g = self.gates.lock().unwrap_or_else(|p| p.into_inner());
@@ -172,7 +162,7 @@ impl Fetcher {
         let mut seen = vec![at.clone()];
         let mut head = !body;
         loop {
-            let res = self.once(&at, head, body).await;
+            let res = self.once(&at, head).await;
             let res = match res {
                 Ok(r) => r,
                 Err(e) => return failed(at, e, started),
@@ -200,7 +190,7 @@ impl Fetcher {
         }
     }
 
-    async fn once(&self, url: &Url, head: bool, body: bool) -> Result<reqwest::Response, FetchError> {
+    async fn once(&self, url: &Url, head: bool) -> Result<reqwest::Response, FetchError> {
         let gate = self.gate(url);
         let _permit = gate.connections.clone().acquire_owned().await.map_err(|e| FetchError::Other(e.to_string()))?;
         if self.limits.rate_per_second > 0.0 {
@@ -217,7 +207,6 @@ impl Fetcher {
             }
         }
         let req = if head { self.client.head(url.clone()) } else { self.client.get(url.clone()) };
-        let _ = body;
         req.send().await.map_err(classify)
     }
 
@@ -316,21 +305,13 @@ fn classify(e: reqwest::Error) -> FetchError {
     }
     let lower = chain.to_ascii_lowercase();
     if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
-        FetchError::Tls(short(&chain))
+        FetchError::Tls(super::shorten(chain.trim(), 160))
     } else if lower.contains("dns") || lower.contains("failed to lookup") || lower.contains("name or service") {
-        FetchError::Dns(short(&chain))
+        FetchError::Dns(super::shorten(chain.trim(), 160))
     } else if e.is_connect() {
-        FetchError::Connect(short(&chain))
+        FetchError::Connect(super::shorten(chain.trim(), 160))
     } else {
-        FetchError::Other(short(&chain))
-    }
-}
-
-fn short(s: &str) -> String {
-    let s = s.trim();
-    match s.char_indices().nth(160) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_string(),
+        FetchError::Other(super::shorten(chain.trim(), 160))
     }
 }
 

@@ -78,13 +78,13 @@ pub fn render_text(r: &Report) -> String {
             let _ = writeln!(s, "  −{:.1}　{}（{} 处）", d.points, d.label, d.count);
         }
     }
-    let mut rules: Vec<&str> = r.findings.iter().map(|f| f.rule).collect();
-    rules.dedup();
-    let mut shown = std::collections::BTreeSet::new();
-    for rule in rules {
-        if !shown.insert(rule) {
-            continue;
+    let mut rules: Vec<&str> = Vec::new();
+    for f in &r.findings {
+        if !rules.contains(&f.rule) {
+            rules.push(f.rule);
         }
+    }
+    for rule in rules {
         let of: Vec<_> = r.findings.iter().filter(|f| f.rule == rule).collect();
         let _ = writeln!(s, "{}（{rule}，{} 处）：", check::rule_label(rule), of.len());
         for f in of.iter().take(5) {
@@ -96,6 +96,14 @@ pub fn render_text(r: &Report) -> String {
         }
     }
     s
+}
+
+/// `s` cut to `n` characters, with an ellipsis when cut.
+fn shorten(s: &str, n: usize) -> String {
+    match s.char_indices().nth(n) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
 }
 
 /// A single-veto indicator in Chinese.

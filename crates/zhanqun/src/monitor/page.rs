@@ -45,11 +45,6 @@ impl PageFacts {
     pub fn meta(&self, name: &str) -> Option<&str> {
         self.metas.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
-
-    /// The items that show a date.
-    pub fn dated(&self) -> impl Iterator<Item = (&Item, ShownDate)> {
-        self.items.iter().filter_map(|i| i.date.map(|d| (i, d)))
-    }
 }
 
 fn sel(s: &str) -> Selector {

@@ -445,22 +445,33 @@ async fn a_certificate_error_is_a_clear_status() {
     assert!(v.evidence[0].detail.contains("证书"), "{v:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_command_checks_a_site_before_its_dns_points_at_it() {
-    let addr = serve(planted_site()).await;
-    let port = addr.port();
-    let url = format!("http://sfj.qingdao.gov.cn:{port}/");
-    let out = tokio::task::spawn_blocking(move || {
+/// `zhanqun monitor check ARGS…`, with no data directory (a check needs none).
+async fn monitor_cli(args: Vec<String>) -> std::process::Output {
+    tokio::task::spawn_blocking(move || {
         std::process::Command::new(env!("CARGO_BIN_EXE_zhanqun"))
-            .args(["monitor", "check", &url, "--json", "--probes", "1", "--no-external", "--rate", "0"])
-            .arg("--resolve")
-            .arg(format!("sfj.qingdao.gov.cn:{port}:127.0.0.1"))
+            .args(["monitor", "check"])
+            .args(args)
             .env("ZHANQUN_DATA_DIR", "/nonexistent-zhanqun")
             .output()
             .unwrap()
     })
     .await
-    .unwrap();
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_checks_a_site_before_its_dns_points_at_it() {
+    let addr = serve(planted_site()).await;
+    let port = addr.port();
+    let url = format!("http://sfj.qingdao.gov.cn:{port}/");
+    let resolve = format!("sfj.qingdao.gov.cn:{port}:127.0.0.1");
+    let args = |more: &[&str]| -> Vec<String> {
+        let mut a: Vec<String> = vec![url.clone(), "--probes".into(), "1".into(), "--no-external".into()];
+        a.extend(more.iter().map(|s| s.to_string()));
+        a.extend(["--resolve".to_string(), resolve.clone()]);
+        a
+    };
+    let out = monitor_cli(args(&["--json", "--rate", "0"])).await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let r = &v[0];
@@ -476,28 +487,22 @@ async fn the_command_checks_a_site_before_its_dns_points_at_it() {
     let vetoes: Vec<&str> = r["vetoes"].as_array().unwrap().iter().map(|v| v["indicator"].as_str().unwrap()).collect();
     assert!(vetoes.contains(&"serious_error") && vetoes.contains(&"services"), "{vetoes:?}");
 
-    // Text for a person, and a clear error for a mistyped address.
-    let url = format!("http://sfj.qingdao.gov.cn:{port}/");
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_zhanqun"))
-            .args(["monitor", "check", &url, "--probes", "1", "--no-external", "--resolve"])
-            .arg(format!("sfj.qingdao.gov.cn:{port}:127.0.0.1"))
-            .env("ZHANQUN_DATA_DIR", "/nonexistent-zhanqun")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    // Text for a person, and a clear error for a mistyped --resolve or address.
+    let out = monitor_cli(args(&[])).await;
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("单项否决") && text.contains("严重表述错误") && text.contains("得分："), "{text}");
-    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_zhanqun"))
-        .args(["monitor", "check", "ftp://x", "--resolve", "nonsense"])
-        .output()
-        .unwrap();
+    let bad = monitor_cli(vec!["ftp://x".into(), "--resolve".into(), "nonsense".into()]).await;
     assert!(!bad.status.success());
     assert!(
         String::from_utf8_lossy(&bad.stderr).contains("--resolve 的格式"),
         "{}",
         String::from_utf8_lossy(&bad.stderr)
+    );
+    let ftp = monitor_cli(vec!["ftp://x.gov.cn/".into()]).await;
+    assert!(!ftp.status.success());
+    assert!(
+        String::from_utf8_lossy(&ftp.stderr).contains("只能检查 http 或 https 网址"),
+        "{}",
+        String::from_utf8_lossy(&ftp.stderr)
     );
 }
