@@ -125,6 +125,9 @@ impl App {
         let j = &self.jobs;
         j.register(Arc::new(crate::documents::ScheduledPublication));
         j.register(Arc::new(crate::mailbox::LetterReminders));
+        j.register(Arc::new(crate::monitor::daily::MonitorDaily));
+        j.register(Arc::new(crate::monitor::daily::MonitorCheck));
+        j.register(Arc::new(crate::monitor::daily::MonitorProbes));
         j.register(Arc::new(Redeliver));
         j.register(Arc::new(PruneOutbox));
     }

@@ -363,6 +363,11 @@ async fn run() -> anyhow::Result<()> {
                 // Links between the demo's sites open on this machine.
                 let _ = running.app.local_links.set(port);
                 running.app.pages.invalidate_all();
+                // The demo's sites checked at once, so 网站检查 has results to show.
+                let now = zhanqun::kernel::time::now_ms();
+                if let Err(e) = running.app.enqueue_job("monitor_daily", "{}", now).await {
+                    tracing::warn!("could not queue the demo's first checks: {e}");
+                }
             }
             match (running.admin_addr, running.app.config.admin_hosts.first()) {
                 (Some(a), Some(h)) => writeln!(out, "管理后台：http://{h}:{}/admin/（仅此地址）", a.port()),

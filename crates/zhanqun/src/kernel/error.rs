@@ -105,6 +105,14 @@ impl From<anyhow::Error> for AppError {
     }
 }
 
+/// JSON the platform wrote itself (a job's payload, a stored report) that does not read
+/// back: a fault of the platform, never of the person asking.
+impl From<serde_json::Error> for AppError {
+    fn from(e: serde_json::Error) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
 impl From<std::io::Error> for AppError {
     fn from(e: std::io::Error) -> Self {
         AppError::Internal(e.into())

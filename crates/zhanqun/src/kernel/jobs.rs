@@ -31,6 +31,8 @@ use crate::app::App;
 pub enum Recurring {
     /// Every day at this hour, China Standard Time.
     DailyAt(u8),
+    /// Again this long after each run.
+    Every(Duration),
 }
 
 /// A kind of job: its name in the `jobs` table and the code that runs it.
@@ -52,6 +54,11 @@ pub trait JobKind: Send + Sync {
     }
     fn recurring(&self) -> Option<Recurring> {
         None
+    }
+    /// A recurring kind's first run on a new installation: at once (true), or at its first
+    /// regular time (work that reaches out to other machines, like the monitor's checks).
+    fn runs_at_first_start(&self) -> bool {
+        true
     }
     /// Runs the job. Writes go in short transactions of their own (commands or
     /// [`App::begin`]); none may be held across the whole run.
@@ -247,9 +254,9 @@ impl App {
     }
 
     /// Queues the next run of a recurring kind unless one is queued or running: `now` on
-    /// first start, else at its next hour.
+    /// first start (when the kind wants that), else at its next time.
     async fn schedule_next(&self, k: &dyn JobKind, now: bool) -> AppResult<()> {
-        let Some(Recurring::DailyAt(hour)) = k.recurring() else { return Ok(()) };
+        let Some(r) = k.recurring() else { return Ok(()) };
         let mut w = self.db.begin_write().await?;
         if self.db.backend == Backend::Postgres {
             // Nodes starting together queue one run, not one each.
@@ -261,7 +268,18 @@ impl App {
                 .fetch_one(w.conn())
                 .await?;
         if pending == 0 {
-            let at = if now { now_ms() } else { local_ms(today() + time::Duration::days(1), hour) };
+            let at = match r {
+                _ if now && k.runs_at_first_start() => now_ms(),
+                Recurring::DailyAt(hour) => {
+                    let today_at = local_ms(today(), hour);
+                    if now && today_at > now_ms() {
+                        today_at
+                    } else {
+                        local_ms(today() + time::Duration::days(1), hour)
+                    }
+                }
+                Recurring::Every(d) => now_ms() + d.as_millis() as i64,
+            };
             insert(w.conn(), k.name(), "{}", at).await?;
         }
         w.commit().await?;

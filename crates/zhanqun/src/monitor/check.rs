@@ -552,7 +552,7 @@ fn handle(crawl: &mut Crawl, d: Done, queue: &mut VecDeque<Job>) {
     crawl.pages.push(record);
 }
 
-fn availability(report: &mut Report, t: &Thresholds) {
+pub(crate) fn availability(report: &mut Report, t: &Thresholds) {
     let p = &report.probes;
     if p.total == 0 || p.failed == 0 {
         return;

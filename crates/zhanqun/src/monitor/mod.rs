@@ -8,8 +8,14 @@
 //! - `check.rs` — one check of one site: probes, the crawl, the judging into vetoes, the
 //!   100-point score and findings with their evidence (the rules themselves are
 //!   `zhanqun_domain::inspection`).
+//! - `daily.rs` — every watched site checked daily by jobs, probed hourly, each run kept;
+//!   what the platform knows of its own sites; the watched sites ranked with their trends.
+//! - `admin.rs`, `api.rs` — the 网站检查 screens and `/api/v1/monitor/…`.
 
+pub mod admin;
+pub mod api;
 pub mod check;
+pub mod daily;
 pub mod fetch;
 pub mod page;
 
@@ -99,7 +105,7 @@ pub fn render_text(r: &Report) -> String {
 }
 
 /// `s` cut to `n` characters, with an ellipsis when cut.
-fn shorten(s: &str, n: usize) -> String {
+pub(crate) fn shorten(s: &str, n: usize) -> String {
     match s.char_indices().nth(n) {
         Some((i, _)) => format!("{}…", &s[..i]),
         None => s.to_string(),

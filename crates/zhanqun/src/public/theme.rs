@@ -119,6 +119,8 @@ fn signature(dir: &Path) -> Option<Signature> {
 pub const ADMIN_TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../../themes/admin/base.html")),
     ("macros.html", include_str!("../../themes/admin/macros.html")),
+    ("monitor.html", include_str!("../../themes/admin/monitor.html")),
+    ("monitor_run.html", include_str!("../../themes/admin/monitor_run.html")),
     ("login.html", include_str!("../../themes/admin/login.html")),
     ("resume.html", include_str!("../../themes/admin/resume.html")),
     ("dashboard.html", include_str!("../../themes/admin/dashboard.html")),

@@ -26,7 +26,7 @@ use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, Schema, T
 use tantivy::snippet::SnippetGenerator;
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{
-    DocAddress, DocId, Index, IndexReader, Order, ReloadPolicy, Score, SegmentReader, TantivyDocument, Term,
+    DocAddress, DocId, Index, IndexReader, Order, ReloadPolicy, Score, Searcher, SegmentReader, TantivyDocument, Term,
 };
 
 use crate::kernel::events::Position;
@@ -526,6 +526,10 @@ fn boosted(q: Box<dyn Query>, boost: f32) -> Box<dyn Query> {
     if (boost - 1.0).abs() < f32::EPSILON { q } else { Box::new(BoostQuery::new(q, boost)) }
 }
 
+/// A word segment found in more documents than this is too common for its positions in the
+/// text to be read on every query (the title's positions still are).
+const COMMON_WORD_DOCS: u64 = 10_000;
+
 /// The words `tokens` found one after the other in `field` (one word: found at all).
 fn sequence(field: Field, tokens: &[String]) -> Box<dyn Query> {
     if tokens.len() == 1 {
@@ -551,8 +555,10 @@ impl Live {
     }
 
     /// One typed word: each of its segments somewhere in the document (title weighted),
-    /// the whole word in the title ranked higher; a document number as a whole.
-    fn word_query(&self, word: &str) -> Option<Box<dyn Query>> {
+    /// the whole word in the title ranked higher (and in the text, unless its segments are
+    /// so common that reading their positions in every document would cost more than the
+    /// ranking gains); a document number as a whole.
+    fn word_query(&self, searcher: &Searcher, word: &str) -> Option<Box<dyn Query>> {
         let tokens = tokenizer::query_words(word);
         if tokens.is_empty() {
             return None;
@@ -590,7 +596,12 @@ impl Live {
             .collect();
         if tokens.len() > 1 {
             all.push((Occur::Should, boosted(sequence(self.f.title, &tokens), 3.0)));
-            all.push((Occur::Should, sequence(self.f.text, &tokens)));
+            let rare = tokens.iter().any(|t| {
+                searcher.doc_freq(&Term::from_field_text(self.f.text, t)).unwrap_or(u64::MAX) <= COMMON_WORD_DOCS
+            });
+            if rare {
+                all.push((Occur::Should, sequence(self.f.text, &tokens)));
+            }
         }
         Some(Box::new(BooleanQuery::new(all)))
     }
@@ -607,10 +618,11 @@ impl Live {
 
     /// The whole query: every word (or a synonym), every phrase, every filter.
     pub fn query(&self, p: &Plan) -> Option<Box<dyn Query>> {
+        let searcher = self.reader.searcher();
         let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for variants in &p.words {
             let any: Vec<(Occur, Box<dyn Query>)> =
-                variants.iter().filter_map(|v| self.word_query(v)).map(|q| (Occur::Should, q)).collect();
+                variants.iter().filter_map(|v| self.word_query(&searcher, v)).map(|q| (Occur::Should, q)).collect();
             if !any.is_empty() {
                 must.push((Occur::Must, Box::new(BooleanQuery::new(any))));
             }

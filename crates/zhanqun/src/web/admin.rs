@@ -58,6 +58,7 @@ pub fn router() -> Router<App> {
         .merge(crate::topics::admin::router())
         .merge(crate::system::admin::router())
         .merge(crate::search::admin::router())
+        .merge(crate::monitor::admin::router())
 }
 
 // ---------- cookies and pages ----------
@@ -716,6 +717,7 @@ pub async fn again(app: &App, a: &Admin, path: &str, shown: Shown) -> Response {
             Err(_) => a.fail(&AppError::NotFound("页面不存在".into()), "页面不存在", "/admin/"),
         },
         ["", "admin", "subjects"] => crate::disclosure::admin::subjects_screen(app, a, shown).await,
+        ["", "admin", "monitor"] => crate::monitor::admin::monitor_screen(app, a, shown).await,
         _ => {
             let e = AppError::Conflict(shown.errors.join("；"));
             a.fail(&e, "操作未完成", path)

@@ -132,6 +132,7 @@ fn operations() -> OpenApiRouter<App> {
         crate::inventory::api::router(),
         crate::topics::api::router(),
         crate::system::api::router(),
+        crate::monitor::api::router(),
         crate::public::search::api_router(),
     ]
     .into_iter()

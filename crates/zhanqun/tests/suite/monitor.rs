@@ -506,3 +506,210 @@ async fn the_command_checks_a_site_before_its_dns_points_at_it() {
         String::from_utf8_lossy(&ftp.stderr)
     );
 }
+
+// ---------- daily checks of every watched site, kept and shown (both databases) ----------
+
+behaviour!(
+    the_office_watches_every_site_and_sees_findings_trends_and_ranking,
+    a_check_killed_halfway_is_run_again_and_kept_once
+);
+
+use crate::common::{Backend, Newsroom, TestServer};
+use reqwest::Method;
+use serde_json::json;
+
+async fn until<T, F, Fut>(limit: Duration, what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let t0 = Instant::now();
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(t0.elapsed() < limit, "after {limit:?}: {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn watched<'a>(list: &'a Value, key: &str, id: i64) -> &'a Value {
+    list.as_array().unwrap().iter().find(|w| w[key] == id).unwrap_or_else(|| panic!("{key} {id} not watched: {list}"))
+}
+
+const QUICK: &str =
+    "[monitor]\nmax_pages = 40\nexternal_links = false\nrate_per_second = 0\n[monitor.thresholds]\noneoff_probes = 1\n";
+
+async fn the_office_watches_every_site_and_sees_findings_trends_and_ranking(bk: Backend) {
+    let s = TestServer::start_with_config(bk, Some(QUICK)).await;
+    let port: u16 = s.base.rsplit(':').next().unwrap().trim_end_matches('/').parse().unwrap();
+    // Cluster sites answer here on their NAME.localhost addresses, as in the demo.
+    let _ = s.app().local_links.set(port);
+    let nr = Newsroom::new(&s).await;
+    let external = serve(planted_site()).await;
+    let url = format!("http://{external}/");
+
+    // Bad input is refused field by field, in Chinese; nothing is added.
+    for (body, field) in [
+        (json!({"name": "", "url": url}), "name"),
+        (json!({"name": "示范局", "url": "ftp://example.cn/"}), "url"),
+        (json!({"name": "示范局", "url": "http://"}), "url"),
+    ] {
+        let (st, p) = s.post("/api/v1/monitor/sites", &s.admin, body).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+        assert_eq!(p["errors"][0]["field"], field, "{p}");
+    }
+    let (st, p) = s.post("/api/v1/monitor/sites", &s.admin, json!({"name": "示范局", "url": url, "owner": "x"})).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "unknown fields are refused: {p}");
+    // An editor may not add sites to the list.
+    let (st, _) = s.post("/api/v1/monitor/sites", &nr.editor.1, json!({"name": "示范局", "url": url})).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+
+    let (st, t) =
+        s.post("/api/v1/monitor/sites", &s.admin, json!({"name": "青岛市示范局（未迁入）", "url": url})).await;
+    assert_eq!(st, StatusCode::CREATED, "{t}");
+    let target = t["target_id"].as_i64().unwrap();
+    let (st, p) = s.post("/api/v1/monitor/sites", &s.admin, json!({"name": "重复", "url": url})).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "the same address twice: {p}");
+
+    // The daily job checks every watched site: the external one and the cluster's.
+    let now = zhanqun::kernel::time::now_ms();
+    s.app().enqueue_job("monitor_daily", "{}", now).await.unwrap();
+    let list = until(Duration::from_secs(60), "both sites checked", || async {
+        let (_, l) = s.get("/api/v1/monitor/sites", &s.admin).await;
+        let both =
+            !watched(&l, "target_id", target)["last"].is_null() && !watched(&l, "site_id", nr.site)["last"].is_null();
+        both.then_some(l)
+    })
+    .await;
+    let ext = watched(&list, "target_id", target);
+    assert_eq!(ext["in_cluster"], false);
+    assert_eq!(ext["last"]["status"], "checked", "{ext}");
+    let ours = watched(&list, "site_id", nr.site);
+    assert_eq!(ours["in_cluster"], true);
+    assert_eq!(ours["last"]["status"], "checked", "the cluster site is read over HTTP like any other: {ours}");
+    assert!(ours["rank"].as_i64().is_some() && ext["rank"].as_i64().is_some());
+
+    // The run keeps the whole report: the planted broken link with the page it is on.
+    let run_id = ext["last"]["id"].as_i64().unwrap();
+    let (st, r) = s.get(&format!("/api/v1/monitor/runs/{run_id}"), &s.admin).await;
+    assert_eq!(st, StatusCode::OK);
+    let broken: Vec<&Value> =
+        r["report"]["findings"].as_array().unwrap().iter().filter(|f| f["rule"] == "broken_link").collect();
+    assert!(
+        broken.iter().any(|f| f["target"].as_str().is_some_and(|t| t.ends_with("/missing.html")) && f["page"] == url),
+        "{broken:?}"
+    );
+    assert_eq!(r["run"]["findings"].as_u64().unwrap() as usize, r["report"]["findings"].as_array().unwrap().len());
+
+    // A second check on request: two runs, a trend of two points.
+    let (st, q) = s.post("/api/v1/monitor/checks", &s.admin, json!({"target_id": target})).await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{q}");
+    let runs = until(Duration::from_secs(60), "a second run", || async {
+        let (_, r) = s.get(&format!("/api/v1/monitor/runs?target_id={target}"), &s.admin).await;
+        (r.as_array().unwrap().len() == 2).then_some(r)
+    })
+    .await;
+    assert!(runs[0]["id"].as_i64() > runs[1]["id"].as_i64(), "newest first");
+    let (_, list) = s.get("/api/v1/monitor/sites", &s.admin).await;
+    assert_eq!(watched(&list, "target_id", target)["trend"].as_array().unwrap().len(), 2);
+    let (st, p) = s.post("/api/v1/monitor/checks", &s.admin, json!({})).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+    let (st, _) = s.post("/api/v1/monitor/checks", &s.admin, json!({"target_id": 99999})).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+
+    // An editor sees their own site only, and not the external site's runs.
+    let (_, mine) = s.get("/api/v1/monitor/sites", &nr.editor.1).await;
+    let mine = mine.as_array().unwrap();
+    assert!(mine.iter().all(|w| w["site_id"] == nr.site), "{mine:?}");
+    let (st, _) = s.get(&format!("/api/v1/monitor/runs/{run_id}"), &nr.editor.1).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, _) = s.post("/api/v1/monitor/checks", &nr.editor.1, json!({"site_id": nr.site})).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "checks on request are for the site's admins");
+
+    // The admin screens: the ranking with its trend chart, the report with the evidence.
+    let admin = crate::admin::Browser::login(&s, "admin", crate::common::ADMIN_PW).await;
+    let (st, html) = admin.get("/admin/monitor").await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(html.contains("青岛市示范局（未迁入）") && html.contains("<svg") && html.contains("<polyline"), "{html}");
+    assert!(!html.contains("<script"), "charts are drawn without scripts");
+    let (st, html) = admin.get(&format!("/admin/monitor/runs/{run_id}")).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(html.contains("链接不可用") || html.contains("missing.html"), "{html}");
+    assert!(html.contains("/missing.html"));
+    let (st, html) = admin.get("/admin/monitor/runs/99999").await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "{html}");
+    // Adding a site from the admin: a refused form keeps what was typed.
+    let out = admin
+        .outcome(
+            admin
+                .submit("/admin/monitor", "/admin/monitor/targets", &[("name", "某某局"), ("url", "gopher://x")])
+                .await,
+        )
+        .await;
+    assert!(out.contains("只能检查 http 或 https 网址") && out.contains("某某局"), "{out}");
+    let r = s.client.get(format!("{}/api/v1/monitor/sites.csv", s.base)).bearer_auth(&s.admin).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let csv = r.text().await.unwrap();
+    assert!(csv.starts_with("\u{feff}排名,网站,网址"), "{csv}");
+    assert!(csv.contains("青岛市示范局（未迁入）"));
+
+    // Off the list: the runs stay on record.
+    let (st, _) = s.call(Method::DELETE, &format!("/api/v1/monitor/targets/{target}"), Some(&s.admin), None).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (st, _) = s.call(Method::DELETE, &format!("/api/v1/monitor/targets/{target}"), Some(&s.admin), None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (_, list) = s.get("/api/v1/monitor/sites", &s.admin).await;
+    assert!(list.as_array().unwrap().iter().all(|w| w["target_id"] != target));
+    let (st, _) = s.get(&format!("/api/v1/monitor/runs/{run_id}"), &s.admin).await;
+    assert_eq!(st, StatusCode::OK);
+    s.finish().await;
+}
+
+/// A site whose pages each take a while, so a check is still going when the server stops.
+fn slow_site() -> Router {
+    Router::new()
+        .route(
+            "/",
+            get(|| async {
+                let links: String = (0..12).map(|i| format!("<a href=\"/p/{i}.html\">第{i}页</a> ")).collect();
+                html(page("慢网站", "", &links))
+            }),
+        )
+        .route(
+            "/p/{n}",
+            get(|| async {
+                tokio::time::sleep(Duration::from_millis(1000)).await;
+                html(article("慢页面", "2026-11-30 09:00", "正文。"))
+            }),
+        )
+}
+
+async fn a_check_killed_halfway_is_run_again_and_kept_once(bk: Backend) {
+    let cfg = "lease_seconds = 2\n[monitor]\nper_host = 1\nexternal_links = false\nrate_per_second = 0\n[monitor.thresholds]\noneoff_probes = 1\n";
+    let mut s = TestServer::start_with_config(bk, Some(cfg)).await;
+    let addr = serve(slow_site()).await;
+    let (st, t) =
+        s.post("/api/v1/monitor/sites", &s.admin, json!({"name": "慢网站", "url": format!("http://{addr}/")})).await;
+    assert_eq!(st, StatusCode::CREATED, "{t}");
+    let target = t["target_id"].as_i64().unwrap();
+    // Adding it queued its first check; stop the server while that check is running.
+    until(Duration::from_secs(20), "the check runs", || async {
+        let (_, jobs) = s.get("/api/v1/jobs?state=running", &s.admin).await;
+        jobs.as_array().unwrap().iter().any(|j| j["kind"] == "monitor_check").then_some(())
+    })
+    .await;
+    s.restart().await;
+    let runs = until(Duration::from_secs(60), "the check is taken over and finished", || async {
+        let (_, r) = s.get(&format!("/api/v1/monitor/runs?target_id={target}"), &s.admin).await;
+        (!r.as_array().unwrap().is_empty()).then_some(r)
+    })
+    .await;
+    assert_eq!(runs.as_array().unwrap().len(), 1, "one run kept, not a half one and a whole one: {runs}");
+    assert_eq!(runs[0]["pages"], 13, "the whole site was read: {runs}");
+    let (_, jobs) = s.get("/api/v1/jobs?limit=1000", &s.admin).await;
+    let checks: Vec<&Value> = jobs.as_array().unwrap().iter().filter(|j| j["kind"] == "monitor_check").collect();
+    assert_eq!(checks.len(), 1, "{checks:?}");
+    assert_eq!(checks[0]["state"], "done", "{checks:?}");
+    s.finish().await;
+}

@@ -1,0 +1,51 @@
+-- The monitor's daily checks (issue #13). Sites of the cluster are checked by their own
+-- rows in `sites`; sites outside it (not yet migrated, or run by others) are added here.
+CREATE TABLE monitor_targets (
+    id ID_PK,
+    name TEXT NOT NULL,
+    url TEXT NOT NULL,
+    active BIGINT NOT NULL DEFAULT 1,
+    created_by TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX monitor_targets_url ON monitor_targets(url);
+
+-- One finished check of one site: who (a cluster site or an external target), what it
+-- found in figures, and the whole report as JSON (vetoes, deductions, findings with
+-- their evidence). A check killed halfway leaves no row; its job runs it again.
+-- `score_tenths`: the 100-point score ×10 (NULL when a veto or no reading decided);
+-- `indicators`: the vetoed indicators, comma-separated.
+CREATE TABLE monitor_runs (
+    id ID_PK,
+    site_id BIGINT REFERENCES sites(id),
+    target_id BIGINT REFERENCES monitor_targets(id),
+    url TEXT NOT NULL,
+    day TEXT NOT NULL,
+    started_at BIGINT NOT NULL,
+    finished_at BIGINT NOT NULL,
+    status TEXT NOT NULL,
+    score_tenths BIGINT,
+    vetoes BIGINT NOT NULL,
+    warnings BIGINT NOT NULL,
+    findings BIGINT NOT NULL,
+    pages BIGINT NOT NULL,
+    indicators TEXT NOT NULL,
+    report TEXT NOT NULL
+);
+CREATE INDEX monitor_runs_site ON monitor_runs(site_id, finished_at);
+CREATE INDEX monitor_runs_target ON monitor_runs(target_id, finished_at);
+CREATE INDEX monitor_runs_day ON monitor_runs(day);
+
+-- Probes of home pages through the day (≥ 20 a day), on which availability over the past
+-- week is judged.
+CREATE TABLE monitor_probes (
+    id ID_PK,
+    site_id BIGINT REFERENCES sites(id),
+    target_id BIGINT REFERENCES monitor_targets(id),
+    at BIGINT NOT NULL,
+    ok BIGINT NOT NULL,
+    ms BIGINT NOT NULL,
+    error TEXT
+);
+CREATE INDEX monitor_probes_site ON monitor_probes(site_id, at);
+CREATE INDEX monitor_probes_target ON monitor_probes(target_id, at);
