@@ -49,3 +49,31 @@ CREATE TABLE monitor_probes (
 );
 CREATE INDEX monitor_probes_site ON monitor_probes(site_id, at);
 CREATE INDEX monitor_probes_target ON monitor_probes(target_id, at);
+
+-- Rectification notices (R11.1): a problem a run found on a site of the cluster, sent to
+-- the site's admins with a deadline in working days. `state`: `open` (sent), `answered`
+-- (the site says it is fixed; the next run decides), `closed` (a later run no longer finds
+-- it: `checked_run_id`), `escalated` (past its deadline and still found, or unanswered:
+-- on the city's overview). Every step is in the audit trail too.
+CREATE TABLE monitor_notices (
+    id ID_PK,
+    site_id BIGINT NOT NULL REFERENCES sites(id),
+    run_id BIGINT NOT NULL REFERENCES monitor_runs(id),
+    problem TEXT NOT NULL,
+    found TEXT NOT NULL,
+    request TEXT NOT NULL,
+    working_days BIGINT NOT NULL,
+    due_on TEXT NOT NULL,
+    state TEXT NOT NULL,
+    answer TEXT,
+    answered_by TEXT,
+    answered_at BIGINT,
+    checked_run_id BIGINT REFERENCES monitor_runs(id),
+    checked_note TEXT,
+    closed_at BIGINT,
+    escalated_at BIGINT,
+    created_by TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX monitor_notices_site ON monitor_notices(site_id, state);
+CREATE INDEX monitor_notices_state ON monitor_notices(state, due_on);

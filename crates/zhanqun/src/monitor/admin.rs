@@ -12,6 +12,7 @@ use minijinja::context;
 use serde::Serialize;
 
 use super::daily::{Subject, TargetInput, TrendPoint, Watched, status_label};
+use super::notices::{AnswerInput, NoticeInput};
 use crate::app::App;
 use crate::kernel::AppResult;
 use crate::kernel::export::Csv;
@@ -25,6 +26,8 @@ pub fn router() -> Router<App> {
         .route("/admin/monitor/targets", post(add_target))
         .route("/admin/monitor/targets/{id}/remove", post(remove_target))
         .route("/admin/monitor/check", post(request_check))
+        .route("/admin/monitor/notices", post(send_notice))
+        .route("/admin/monitor/notices/{id}/answer", post(answer_notice))
 }
 
 /// A trend drawn in a `w`×`h` box: the score line's points, and the runs with a veto.
@@ -96,9 +99,18 @@ pub async fn monitor_screen(app: &App, a: &Admin, shown: Shown) -> Response {
         let vetoed = checked.iter().filter(|w| w.last.as_ref().is_some_and(|l| l.vetoes > 0)).count();
         let scores: Vec<f64> = checked.iter().filter_map(|w| w.last.as_ref().and_then(|l| l.score)).collect();
         let average = (!scores.is_empty()).then(|| format!("{:.1}", scores.iter().sum::<f64>() / scores.len() as f64));
+        let mut notices = app.notices(a.actor(), None, None).await?;
+        // Pending first (overdue at the top), the settled after.
+        notices.sort_by_key(|n| (n.state == "closed", !n.overdue && n.state != "escalated", std::cmp::Reverse(n.id)));
+        let overdue = notices.iter().filter(|n| n.overdue || n.state == "escalated").count();
+        let answerable: Vec<i64> = notices
+            .iter()
+            .filter(|n| a.actor().holds(n.site_id, zhanqun_domain::workflow::Role::SiteAdmin) || a.actor().is_admin)
+            .map(|n| n.id)
+            .collect();
         Ok::<_, crate::kernel::AppError>(context! {
             title => "网站检查", rows, total => list.len(), checked => checked.len(), vetoed, average,
-            is_admin => a.actor().is_admin,
+            is_admin => a.actor().is_admin, notices, overdue, answerable,
         })
     };
     match read.await {
@@ -167,6 +179,11 @@ async fn run(
     Path(id): Path<i64>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
+    run_screen(&app, &a, id, q.contains_key("all"), Shown::none()).await
+}
+
+/// One run's report; `all`: every finding of each rule, not the first 20.
+pub async fn run_screen(app: &App, a: &Admin, id: i64, all: bool, shown: Shown) -> Response {
     let read = async {
         let (run, report) = app.monitor_run(a.actor(), id).await?;
         let history = app.monitor_runs(a.actor(), run.subject, 60).await?;
@@ -180,7 +197,6 @@ async fn run(
             .map(|w| w.name)
             .unwrap_or_else(|| run.url.clone());
         // Findings grouped by rule, each group's first entries shown (all with ?all=1).
-        let all = q.get("all").is_some();
         let mut groups: Vec<(String, &'static str, Vec<serde_json::Value>, usize)> = Vec::new();
         if let Some(list) = report.get("findings").and_then(|f| f.as_array()) {
             for f in list {
@@ -213,14 +229,23 @@ async fn run(
                     .unwrap_or_default()
             })
             .collect();
+        let problems = if run.subject.site_id.is_some() && a.actor().is_admin {
+            super::notices::problems(&report)
+        } else {
+            Vec::new()
+        };
+        let notices: Vec<_> = match run.subject.site_id {
+            Some(site) => app.notices(a.actor(), Some(site), None).await?,
+            None => Vec::new(),
+        };
         Ok::<_, crate::kernel::AppError>(context! {
-            title => format!("检查报告：{name}"), name, run, report, groups, all,
+            title => format!("检查报告：{name}"), name, run, report, groups, all, problems, notices,
             status => status_label(&run.status), vetoes => vetoes[0].clone(), warnings => vetoes[1].clone(),
             chart => chart(&trend, 600, 120), history, key => key(run.subject),
         })
     };
     match read.await {
-        Ok(ctx) => a.render("monitor", "monitor_run.html", ctx),
+        Ok(ctx) => a.render_shown("monitor", "monitor_run.html", ctx, shown),
         Err(e) => a.fail(&e, "无法查看检查报告", "/admin/monitor"),
     }
 }
@@ -248,5 +273,27 @@ async fn request_check(State(app): State<App>, p: Posted) -> Response {
     match app.request_monitor_check(p.actor(), s).await {
         Ok(_) => p.done(&to, "已排入检查，几分钟后刷新本页查看结果"),
         Err(e) => again(&app, &p, &to, p.shown(&e).as_form("check")).await,
+    }
+}
+
+async fn send_notice(State(app): State<App>, p: Posted) -> Response {
+    let to = back(&p.form, "/admin/monitor");
+    let input = NoticeInput {
+        run_id: p.form.id("run_id"),
+        problem: p.form.get("problem").into(),
+        request: p.form.get("request").into(),
+        working_days: p.form.int("working_days").unwrap_or(0),
+    };
+    match app.send_notice(p.actor(), input).await {
+        Ok(n) => p.done(&to, &format!("已向{}发出整改通知，期限 {}", n.site_name, n.due_on)),
+        Err(e) => again(&app, &p, &to, p.shown(&e).as_form("notice")).await,
+    }
+}
+
+async fn answer_notice(State(app): State<App>, Path(id): Path<i64>, p: Posted) -> Response {
+    let to = back(&p.form, "/admin/monitor");
+    match app.answer_notice(p.actor(), id, AnswerInput { answer: p.form.get("answer").into() }).await {
+        Ok(_) => p.done(&to, "已答复，正在复查该网站"),
+        Err(e) => again(&app, &p, &to, p.shown(&e).as_form("answer")).await,
     }
 }

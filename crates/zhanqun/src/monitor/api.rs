@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::routes;
 
 use super::daily::{RunSummary, Subject, TargetInput, Watched};
+use super::notices::{AnswerInput, Notice, NoticeInput};
 use crate::app::App;
 use crate::kernel::AppResult;
 use crate::web::api::{ApiRouter, Auth, Created, Json, download};
@@ -21,6 +22,9 @@ pub fn router() -> ApiRouter {
         .routes(routes!(runs))
         .routes(routes!(run))
         .routes(routes!(request_check))
+        .routes(routes!(list_notices, send_notice))
+        .routes(routes!(notice))
+        .routes(routes!(answer_notice))
 }
 
 /// Every watched site the caller may see (the web office: all, inside the cluster or not),
@@ -125,4 +129,56 @@ fn subject(site_id: Option<i64>, target_id: Option<i64>) -> AppResult<Subject> {
             "请指定 site_id（集群内站点）或 target_id（外部网站）之一",
         )),
     }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct NoticeQuery {
+    site_id: Option<i64>,
+    /// `open`, `answered`, `closed` or `escalated`.
+    state: Option<String>,
+}
+
+/// Rectification notices the caller may see (the web office: all; others: their sites'),
+/// newest first.
+#[utoipa::path(get, path = "/monitor/notices", tag = "monitor", params(NoticeQuery),
+    responses((status = 200, body = Vec<Notice>)))]
+async fn list_notices(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiQuery(q): ApiQuery<NoticeQuery>,
+) -> AppResult<Json<Vec<Notice>>> {
+    Ok(Json(app.notices(&actor, q.site_id, q.state.as_deref()).await?))
+}
+
+/// Sends a problem a run found to the site's admins with a deadline in working days (the
+/// web office; sites of the cluster).
+#[utoipa::path(post, path = "/monitor/notices", tag = "monitor", request_body = NoticeInput,
+    responses((status = 201, body = Notice)))]
+async fn send_notice(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiJson(i): ApiJson<NoticeInput>,
+) -> AppResult<Created<Notice>> {
+    let n = app.send_notice(&actor, i).await?;
+    Ok(Created(format!("/api/v1/monitor/notices/{}", n.id), n))
+}
+
+#[utoipa::path(get, path = "/monitor/notices/{id}", tag = "monitor", params(("id" = i64, Path)),
+    responses((status = 200, body = Notice)))]
+async fn notice(State(app): State<App>, Auth(actor): Auth, ApiPath(id): ApiPath<i64>) -> AppResult<Json<Notice>> {
+    Ok(Json(app.notice(&actor, id).await?))
+}
+
+/// The site's admins say what they did; the site is checked again at once and the run
+/// closes the notice or sends it back.
+#[utoipa::path(post, path = "/monitor/notices/{id}/answer", tag = "monitor", params(("id" = i64, Path)),
+    request_body = AnswerInput, responses((status = 200, body = Notice)))]
+async fn answer_notice(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(a): ApiJson<AnswerInput>,
+) -> AppResult<Json<Notice>> {
+    Ok(Json(app.answer_notice(&actor, id, a).await?))
 }

@@ -441,6 +441,9 @@ impl App {
         .fetch_one(w.conn())
         .await?;
         w.commit().await?;
+        if let Some(site) = s.site_id {
+            self.judge_notices(site, id, &serde_json::to_value(&report)?).await?;
+        }
         Ok(Some(id))
     }
 
@@ -697,6 +700,7 @@ impl JobKind for MonitorDaily {
 
     fn run<'a>(&'a self, ctx: &'a JobCtx, _: &'a str) -> BoxFuture<'a, AppResult<()>> {
         Box::pin(async move {
+            let escalated = ctx.app.escalate_overdue_notices().await?;
             let subjects = ctx.app.monitor_subjects().await?;
             let mut queued = 0;
             for s in &subjects {
@@ -716,7 +720,8 @@ impl JobKind for MonitorDaily {
                 w.commit().await?;
             }
             ctx.app.jobs.wake();
-            ctx.progress(&format!("排入 {queued} 个网站的检查（共 {} 个）", subjects.len())).await
+            ctx.progress(&format!("排入 {queued} 个网站的检查（共 {} 个）；{escalated} 份整改通知逾期", subjects.len()))
+                .await
         })
     }
 }

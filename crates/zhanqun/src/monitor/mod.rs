@@ -10,6 +10,8 @@
 //!   `zhanqun_domain::inspection`).
 //! - `daily.rs` — every watched site checked daily by jobs, probed hourly, each run kept;
 //!   what the platform knows of its own sites; the watched sites ranked with their trends.
+//! - `notices.rs` — rectification notices: sent with a deadline in working days,
+//!   answered, judged by the next run, closed or escalated.
 //! - `admin.rs`, `api.rs` — the 网站检查 screens and `/api/v1/monitor/…`.
 
 pub mod admin;
@@ -17,6 +19,7 @@ pub mod api;
 pub mod check;
 pub mod daily;
 pub mod fetch;
+pub mod notices;
 pub mod page;
 
 pub use check::{Options, Report, Status, check};

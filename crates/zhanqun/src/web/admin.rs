@@ -718,6 +718,10 @@ pub async fn again(app: &App, a: &Admin, path: &str, shown: Shown) -> Response {
         },
         ["", "admin", "subjects"] => crate::disclosure::admin::subjects_screen(app, a, shown).await,
         ["", "admin", "monitor"] => crate::monitor::admin::monitor_screen(app, a, shown).await,
+        ["", "admin", "monitor", "runs", id] => match id.parse() {
+            Ok(id) => crate::monitor::admin::run_screen(app, a, id, false, shown).await,
+            Err(_) => a.fail(&AppError::NotFound("页面不存在".into()), "页面不存在", "/admin/"),
+        },
         _ => {
             let e = AppError::Conflict(shown.errors.join("；"));
             a.fail(&e, "操作未完成", path)

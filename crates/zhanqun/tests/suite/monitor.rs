@@ -511,7 +511,8 @@ async fn the_command_checks_a_site_before_its_dns_points_at_it() {
 
 behaviour!(
     the_office_watches_every_site_and_sees_findings_trends_and_ranking,
-    a_check_killed_halfway_is_run_again_and_kept_once
+    a_check_killed_halfway_is_run_again_and_kept_once,
+    a_rectification_notice_is_answered_rechecked_and_closed_or_escalated
 );
 
 use crate::common::{Backend, Newsroom, TestServer};
@@ -711,5 +712,127 @@ async fn a_check_killed_halfway_is_run_again_and_kept_once(bk: Backend) {
     let checks: Vec<&Value> = jobs.as_array().unwrap().iter().filter(|j| j["kind"] == "monitor_check").collect();
     assert_eq!(checks.len(), 1, "{checks:?}");
     assert_eq!(checks[0]["state"], "done", "{checks:?}");
+    s.finish().await;
+}
+
+async fn notice_state(s: &TestServer, id: i64, want: &str) -> Value {
+    until(Duration::from_secs(60), &format!("notice {id} becomes {want}"), || async {
+        let (_, n) = s.get(&format!("/api/v1/monitor/notices/{id}"), &s.admin).await;
+        (n["state"] == want).then_some(n)
+    })
+    .await
+}
+
+async fn a_rectification_notice_is_answered_rechecked_and_closed_or_escalated(bk: Backend) {
+    let s = TestServer::start_with_config(bk, Some(QUICK)).await;
+    let port: u16 = s.base.rsplit(':').next().unwrap().trim_end_matches('/').parse().unwrap();
+    let _ = s.app().local_links.set(port);
+    let nr = Newsroom::new(&s).await;
+    let (boss, boss_token) = s.person("jyj_admin").await;
+    s.grant(nr.site, boss, "site_admin").await;
+
+    // A site with nothing published: its home page fails the 14-day rule.
+    let first_run = |n: usize| {
+        let s = &s;
+        let site = nr.site;
+        async move {
+            until(Duration::from_secs(60), "a run of the site", || async {
+                let (_, r) = s.get(&format!("/api/v1/monitor/runs?site_id={site}"), &s.admin).await;
+                (r.as_array().unwrap().len() >= n).then(|| r[0]["id"].as_i64().unwrap())
+            })
+            .await
+        }
+    };
+    let (st, _) = s.post("/api/v1/monitor/checks", &s.admin, json!({"site_id": nr.site})).await;
+    assert_eq!(st, StatusCode::ACCEPTED);
+    let run = first_run(1).await;
+    let (_, r) = s.get(&format!("/api/v1/monitor/runs/{run}"), &s.admin).await;
+    assert!(
+        r["report"]["vetoes"].as_array().unwrap().iter().any(|v| v["indicator"] == "home_not_updated"),
+        "{}",
+        r["report"]
+    );
+
+    // Refused: a problem this run did not find, a deadline out of range, not the office.
+    for (body, field) in [
+        (json!({"run_id": run, "problem": "serious_error", "request": "改", "working_days": 3}), "problem"),
+        (json!({"run_id": run, "problem": "home_not_updated", "request": "改", "working_days": 0}), "working_days"),
+        (json!({"run_id": run, "problem": "home_not_updated", "request": " ", "working_days": 3}), "request"),
+    ] {
+        let (st, p) = s.post("/api/v1/monitor/notices", &s.admin, body).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+        assert_eq!(p["errors"][0]["field"], field, "{p}");
+    }
+    let body =
+        json!({"run_id": run, "problem": "home_not_updated", "request": "请在期限内更新首页信息", "working_days": 3});
+    let (st, _) = s.post("/api/v1/monitor/notices", &boss_token, body.clone()).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, n) = s.post("/api/v1/monitor/notices", &s.admin, body).await;
+    assert_eq!(st, StatusCode::CREATED, "{n}");
+    let id = n["id"].as_i64().unwrap();
+    assert_eq!(n["state"], "open");
+    let cal = s.app().calendar.load();
+    let due = cal.add_working_days(zhanqun::kernel::time::today(), 3).unwrap().due;
+    assert_eq!(n["due_on"], zhanqun_domain::calendar::fmt_date(due), "three working days on the holiday calendar");
+
+    // Only the site's admins answer; an empty answer is refused.
+    let (st, _) =
+        s.post(&format!("/api/v1/monitor/notices/{id}/answer"), &nr.editor.1, json!({"answer": "改了"})).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, p) = s.post(&format!("/api/v1/monitor/notices/{id}/answer"), &boss_token, json!({"answer": ""})).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+    // Answered without fixing: the recheck finds it still and sends the notice back.
+    let (st, a) =
+        s.post(&format!("/api/v1/monitor/notices/{id}/answer"), &boss_token, json!({"answer": "已整改"})).await;
+    assert_eq!(st, StatusCode::OK, "{a}");
+    assert_eq!(a["state"], "answered");
+    let back = notice_state(&s, id, "open").await;
+    assert!(back["checked_note"].as_str().unwrap().contains("仍发现"), "{back}");
+    // Fixed for real: something published; the recheck closes it.
+    let doc = nr.draft(&s, "教育局召开年度工作会议").await["id"].as_i64().unwrap();
+    nr.publish(&s, doc).await;
+    let (st, _) =
+        s.post(&format!("/api/v1/monitor/notices/{id}/answer"), &boss_token, json!({"answer": "已发布工作动态"})).await;
+    assert_eq!(st, StatusCode::OK);
+    let closed = notice_state(&s, id, "closed").await;
+    assert!(closed["checked_run_id"].as_i64().unwrap() > run, "{closed}");
+    let (st, _) = s.post(&format!("/api/v1/monitor/notices/{id}/answer"), &boss_token, json!({"answer": "再答"})).await;
+    assert_eq!(st, StatusCode::CONFLICT, "a closed notice takes no answer");
+
+    // A notice left past its deadline escalates on the next morning's round.
+    let latest = first_run(3).await;
+    let (_, r) = s.get(&format!("/api/v1/monitor/runs/{latest}"), &s.admin).await;
+    let rule = r["report"]["findings"][0]["rule"].as_str().expect("the site has some finding").to_string();
+    let (st, late) = s
+        .post(
+            "/api/v1/monitor/notices",
+            &s.admin,
+            json!({"run_id": latest, "problem": rule, "request": "限期整改", "working_days": 1}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{late}");
+    let late = late["id"].as_i64().unwrap();
+    sqlx::query("UPDATE monitor_notices SET due_on = '2026-01-05' WHERE id = $1")
+        .bind(late)
+        .execute(&s.app().db.pool)
+        .await
+        .unwrap();
+    s.app().enqueue_job("monitor_daily", "{}", zhanqun::kernel::time::now_ms()).await.unwrap();
+    let e = notice_state(&s, late, "escalated").await;
+    assert!(e["escalated_at"].is_string());
+    // The office's overview lists it as overdue; the site's admin sees their notices.
+    let admin = crate::admin::Browser::login(&s, "admin", crate::common::ADMIN_PW).await;
+    let (_, html) = admin.get("/admin/monitor").await;
+    assert!(html.contains("份逾期") && html.contains("逾期未整改"), "{html}");
+    let (_, mine) = s.get("/api/v1/monitor/notices", &boss_token).await;
+    assert_eq!(mine.as_array().unwrap().len(), 2);
+    let (_, none) = s.get("/api/v1/monitor/notices?state=open", &s.admin).await;
+    assert!(none.as_array().unwrap().is_empty(), "{none}");
+    // Every step is in the audit trail.
+    let (_, trail) = s.get("/api/v1/audit?entity=monitor_notice&limit=100", &s.auditor).await;
+    let actions: Vec<&str> = trail.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    for a in ["send", "answer", "recheck", "escalate"] {
+        assert!(actions.contains(&a), "{a} missing from {actions:?}");
+    }
     s.finish().await;
 }
