@@ -13,7 +13,7 @@ CREATE UNIQUE INDEX monitor_targets_url ON monitor_targets(url);
 -- One finished check of one site: who (a cluster site or an external target), what it
 -- found in figures, and the whole report as JSON (vetoes, deductions, findings with
 -- their evidence). A check killed halfway leaves no row; its job runs it again.
--- `score_tenths`: the 100-point score ×10 (NULL when a veto or no reading decided);
+-- `score_tenths`: the 100-point score ×10 (NULL when the site could not be read);
 -- `indicators`: the vetoed indicators, comma-separated.
 CREATE TABLE monitor_runs (
     id ID_PK,

@@ -3,7 +3,7 @@
 //! One folder per capability — [`sites`], [`columns`], [`documents`] (and the review
 //! workflow), [`people`], [`bodies`], [`calendar`], [`disclosure`], [`reposts`],
 //! [`inventory`], [`topics`], [`mailbox`], [`participation`], [`public`] (the public sites),
-//! [`system`] — each with its commands, its queries and SQL, and its routes (`api`, `admin`,
+//! [`search`], [`monitor`] (supervision), [`corrections`] (找错 and duty reading), [`system`] — each with its commands, its queries and SQL, and its routes (`api`, `admin`,
 //! `public`). They stand on the [`kernel`]: the actor and permissions, the command runner,
 //! typed events through the outbox, jobs, the database, file storage, the page cache. The
 //! [`web`] shell assembles the routers; [`app`] assembles the state and the wiring. Pure
@@ -13,6 +13,7 @@ pub mod app;
 pub mod bodies;
 pub mod calendar;
 pub mod columns;
+pub mod corrections;
 pub mod demo;
 pub mod disclosure;
 pub mod documents;

@@ -119,10 +119,9 @@ impl App {
     /// the cluster sites they hold a role on. Ranked: no veto first, then by score.
     pub async fn watched_sites(&self, actor: &Actor) -> AppResult<Vec<Watched>> {
         let mut out: Vec<Watched> = Vec::new();
-        let sites: Vec<(i64, String)> =
-            sqlx::query_as("SELECT id, name FROM sites WHERE state <> 'closed' ORDER BY id")
-                .fetch_all(&self.db.pool)
-                .await?;
+        let sites: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM sites WHERE state = 'online' ORDER BY id")
+            .fetch_all(&self.db.pool)
+            .await?;
         for (id, name) in sites {
             if actor.is_admin || actor.on_site(id) {
                 out.push(Watched {
@@ -579,15 +578,12 @@ impl App {
                     .collect(),
             });
         }
-        if !report.vetoes.is_empty() {
-            report.score = None;
-        }
         Ok(())
     }
 
     /// Every watched site with an address, for the daily jobs.
     async fn monitor_subjects(&self) -> AppResult<Vec<Subject>> {
-        let sites: Vec<i64> = sqlx::query_scalar("SELECT id FROM sites WHERE state <> 'closed' ORDER BY id")
+        let sites: Vec<i64> = sqlx::query_scalar("SELECT id FROM sites WHERE state = 'online' ORDER BY id")
             .fetch_all(&self.db.pool)
             .await?;
         let targets: Vec<i64> = sqlx::query_scalar("SELECT id FROM monitor_targets WHERE active = 1 ORDER BY id")

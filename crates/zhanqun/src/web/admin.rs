@@ -59,6 +59,7 @@ pub fn router() -> Router<App> {
         .merge(crate::system::admin::router())
         .merge(crate::search::admin::router())
         .merge(crate::monitor::admin::router())
+        .merge(crate::corrections::admin::router())
 }
 
 // ---------- cookies and pages ----------
@@ -718,6 +719,14 @@ pub async fn again(app: &App, a: &Admin, path: &str, shown: Shown) -> Response {
         },
         ["", "admin", "subjects"] => crate::disclosure::admin::subjects_screen(app, a, shown).await,
         ["", "admin", "monitor"] => crate::monitor::admin::monitor_screen(app, a, shown).await,
+        ["", "admin", "corrections"] => {
+            let q: std::collections::HashMap<String, String> =
+                url::form_urlencoded::parse(path.split_once('?').map(|(_, q)| q).unwrap_or("").as_bytes())
+                    .into_owned()
+                    .collect();
+            let site = q.get("site").and_then(|s| s.parse().ok());
+            crate::corrections::admin::corrections_screen(app, a, site, q.get("month").cloned(), shown).await
+        }
         ["", "admin", "monitor", "runs", id] => match id.parse() {
             Ok(id) => crate::monitor::admin::run_screen(app, a, id, false, shown).await,
             Err(_) => a.fail(&AppError::NotFound("页面不存在".into()), "页面不存在", "/admin/"),

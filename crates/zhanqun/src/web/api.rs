@@ -133,6 +133,7 @@ fn operations() -> OpenApiRouter<App> {
         crate::topics::api::router(),
         crate::system::api::router(),
         crate::monitor::api::router(),
+        crate::corrections::api::router(),
         crate::public::search::api_router(),
     ]
     .into_iter()
@@ -211,6 +212,8 @@ fn base_document() -> OpenApi {
                 ("inventory", "信息内容清单"),
                 ("topics", "专题"),
                 ("public", "公众检索"),
+                ("monitor", "网站检查：单项否决、百分制得分、趋势、排名与整改通知"),
+                ("error-reports", "我为政府网站找错与值班读网"),
                 ("system", "系统运行：后台任务、事件投递与健康检查"),
             ]
             .map(|(name, description)| {

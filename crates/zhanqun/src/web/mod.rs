@@ -32,6 +32,7 @@ fn router(app: App) -> Router {
         .merge(admin::router())
         .merge(crate::mailbox::public::router())
         .merge(crate::participation::public::router())
+        .merge(crate::corrections::public::router())
         .merge(crate::disclosure::public::router())
         .merge(crate::topics::public::router())
         .route("/assets/{file}", axum::routing::get(public::asset))

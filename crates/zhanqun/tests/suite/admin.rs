@@ -445,6 +445,7 @@ async fn every_admin_screen_opens(bk: Backend) {
         ("/admin/subjects".into(), "添加分类"),
         ("/admin/password".into(), "再次输入新密码"),
         ("/admin/two-factor".into(), "开始设置"),
+        ("/admin/monitor".into(), "加入集群外网站"),
     ] {
         let (st, html) = admin.get(&path).await;
         assert_eq!(st, StatusCode::OK, "{path}: {html}");

@@ -14,6 +14,7 @@ mod calendar;
 mod cli;
 mod cluster;
 mod contract;
+mod corrections;
 mod disclosure;
 mod feeds;
 mod first_hour;
