@@ -105,6 +105,11 @@ pub struct MonitorConfig {
     pub weights: std::collections::BTreeMap<String, zhanqun_domain::inspection::Weight>,
     /// Wrong expressions, each `[wrong, right]`, in addition to the seeded ones.
     pub wrong_expressions: Vec<[String; 2]>,
+    /// The public evaluation page (`/evaluation/` on the city portal) shows runs this many
+    /// days old and older, so that sites can fix before results go public (0: at once).
+    pub publish_delay_days: u32,
+    /// The public page shows the evidence too (pages, links); off: counts only.
+    pub publish_evidence: bool,
 }
 
 impl MonitorConfig {
@@ -163,6 +168,8 @@ impl Default for MonitorConfig {
             thresholds: Default::default(),
             weights: Default::default(),
             wrong_expressions: Vec::new(),
+            publish_delay_days: 0,
+            publish_evidence: false,
         }
     }
 }

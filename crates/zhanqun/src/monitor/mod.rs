@@ -12,6 +12,7 @@
 //!   what the platform knows of its own sites; the watched sites ranked with their trends.
 //! - `notices.rs` — rectification notices: sent with a deadline in working days,
 //!   answered, judged by the next run, closed or escalated.
+//! - `public.rs` — the public evaluation page on the city portal (`/evaluation/`).
 //! - `admin.rs`, `api.rs` — the 网站检查 screens and `/api/v1/monitor/…`.
 
 pub mod admin;
@@ -21,6 +22,7 @@ pub mod daily;
 pub mod fetch;
 pub mod notices;
 pub mod page;
+pub mod public;
 
 pub use check::{Options, Report, Status, check};
 

@@ -21,6 +21,8 @@ pub const DEFAULT_TEMPLATES: &[(&str, &str)] = &[
     ("message.html", include_str!("../../themes/default/message.html")),
     ("mailbox.html", include_str!("../../themes/default/mailbox.html")),
     ("jiucuo.html", include_str!("../../themes/default/jiucuo.html")),
+    ("evaluation.html", include_str!("../../themes/default/evaluation.html")),
+    ("evaluation_run.html", include_str!("../../themes/default/evaluation_run.html")),
     ("jiucuo_receipt.html", include_str!("../../themes/default/jiucuo_receipt.html")),
     ("receipt.html", include_str!("../../themes/default/receipt.html")),
     ("track.html", include_str!("../../themes/default/track.html")),

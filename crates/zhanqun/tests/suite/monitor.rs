@@ -512,7 +512,8 @@ async fn the_command_checks_a_site_before_its_dns_points_at_it() {
 behaviour!(
     the_office_watches_every_site_and_sees_findings_trends_and_ranking,
     a_check_killed_halfway_is_run_again_and_kept_once,
-    a_rectification_notice_is_answered_rechecked_and_closed_or_escalated
+    a_rectification_notice_is_answered_rechecked_and_closed_or_escalated,
+    the_portal_publishes_the_results_and_the_method
 );
 
 use crate::common::{Backend, Newsroom, TestServer};
@@ -834,5 +835,57 @@ async fn a_rectification_notice_is_answered_rechecked_and_closed_or_escalated(bk
     for a in ["send", "answer", "recheck", "escalate"] {
         assert!(actions.contains(&a), "{a} missing from {actions:?}");
     }
+    s.finish().await;
+}
+
+async fn the_portal_publishes_the_results_and_the_method(bk: Backend) {
+    let mut s = TestServer::start_with_config(bk, Some(QUICK)).await;
+    let (st, portal) = s
+        .post(
+            "/api/v1/sites",
+            &s.admin,
+            json!({"kind": "city_portal", "name": "青岛市人民政府", "sponsor": "青岛市人民政府办公厅", "primary_domain": "www.qingdao.gov.cn"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{portal}");
+    s.bring_online(portal["id"].as_i64().unwrap(), "3702000001").await;
+    let dept = s.department("jyj").await;
+    s.bring_online(dept, "3702000012").await;
+    let external = serve(planted_site()).await;
+    let (st, t) = s
+        .post("/api/v1/monitor/sites", &s.admin, json!({"name": "青岛市示范局", "url": format!("http://{external}/")}))
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let target = t["target_id"].as_i64().unwrap();
+    let run = until(Duration::from_secs(60), "the first check", || async {
+        let (_, r) = s.get(&format!("/api/v1/monitor/runs?target_id={target}"), &s.admin).await;
+        r[0]["id"].as_i64()
+    })
+    .await;
+
+    let (st, _, page) = s.page("www.qingdao.gov.cn", "/evaluation/").await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(page.contains("青岛市示范局") && page.contains("检查方法") && page.contains("每处扣分"), "{page}");
+    assert!(page.contains(&format!("/evaluation/runs/{run}")));
+    let (st, _, detail) = s.page("www.qingdao.gov.cn", &format!("/evaluation/runs/{run}")).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(
+        detail.contains("扣分") && !detail.contains("/missing.html"),
+        "no evidence unless the office says so: {detail}"
+    );
+    let (st, _, _) = s.page("jyj.qingdao.gov.cn", "/evaluation/").await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "the evaluation is the portal's");
+    let (st, _, _) = s.page("www.qingdao.gov.cn", "/evaluation/runs/99999").await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+
+    // With evidence switched on the pages and links show; with a delay, today's run waits.
+    s.restart_with_config(&QUICK.replace("[monitor]\n", "[monitor]\npublish_evidence = true\n")).await;
+    let (_, _, detail) = s.page("www.qingdao.gov.cn", &format!("/evaluation/runs/{run}")).await;
+    assert!(detail.contains("/missing.html"), "{detail}");
+    s.restart_with_config(&QUICK.replace("[monitor]\n", "[monitor]\npublish_delay_days = 3\n")).await;
+    let (_, _, page) = s.page("www.qingdao.gov.cn", "/evaluation/").await;
+    assert!(page.contains("暂无公开的检查结果") && !page.contains("青岛市示范局"), "{page}");
+    let (st, _, _) = s.page("www.qingdao.gov.cn", &format!("/evaluation/runs/{run}")).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
     s.finish().await;
 }
