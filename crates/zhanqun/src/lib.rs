@@ -3,7 +3,8 @@
 //! One folder per capability — [`sites`], [`columns`], [`documents`] (and the review
 //! workflow), [`people`], [`bodies`], [`calendar`], [`disclosure`], [`reposts`],
 //! [`inventory`], [`topics`], [`mailbox`], [`participation`], [`public`] (the public sites),
-//! [`search`], [`monitor`] (supervision), [`corrections`] (找错 and duty reading), [`system`] — each with its commands, its queries and SQL, and its routes (`api`, `admin`,
+//! [`search`], [`monitor`] (supervision), [`corrections`] (找错 and duty reading),
+//! [`staffing`] (the people responsible, training, outsourcing), [`system`] — each with its commands, its queries and SQL, and its routes (`api`, `admin`,
 //! `public`). They stand on the [`kernel`]: the actor and permissions, the command runner,
 //! typed events through the outbox, jobs, the database, file storage, the page cache. The
 //! [`web`] shell assembles the routers; [`app`] assembles the state and the wiring. Pure
@@ -28,6 +29,7 @@ pub mod reposts;
 pub mod search;
 pub mod server;
 pub mod sites;
+pub mod staffing;
 pub mod system;
 pub mod topics;
 pub mod web;

@@ -125,6 +125,7 @@ pub const ADMIN_TEMPLATES: &[(&str, &str)] = &[
     ("macros.html", include_str!("../../themes/admin/macros.html")),
     ("monitor.html", include_str!("../../themes/admin/monitor.html")),
     ("corrections.html", include_str!("../../themes/admin/corrections.html")),
+    ("staffing.html", include_str!("../../themes/admin/staffing.html")),
     ("monitor_run.html", include_str!("../../themes/admin/monitor_run.html")),
     ("login.html", include_str!("../../themes/admin/login.html")),
     ("resume.html", include_str!("../../themes/admin/resume.html")),

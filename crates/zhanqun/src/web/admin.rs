@@ -60,6 +60,7 @@ pub fn router() -> Router<App> {
         .merge(crate::search::admin::router())
         .merge(crate::monitor::admin::router())
         .merge(crate::corrections::admin::router())
+        .merge(crate::staffing::admin::router())
 }
 
 // ---------- cookies and pages ----------
@@ -719,6 +720,7 @@ pub async fn again(app: &App, a: &Admin, path: &str, shown: Shown) -> Response {
         },
         ["", "admin", "subjects"] => crate::disclosure::admin::subjects_screen(app, a, shown).await,
         ["", "admin", "monitor"] => crate::monitor::admin::monitor_screen(app, a, shown).await,
+        ["", "admin", "staffing"] => crate::staffing::admin::staffing_screen(app, a, shown).await,
         ["", "admin", "corrections"] => {
             let q: std::collections::HashMap<String, String> =
                 url::form_urlencoded::parse(path.split_once('?').map(|(_, q)| q).unwrap_or("").as_bytes())

@@ -30,3 +30,4 @@ mod public;
 mod retention;
 mod search;
 mod security;
+mod staffing;
