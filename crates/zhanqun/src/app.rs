@@ -72,6 +72,8 @@ pub struct Services {
     pub oidc: crate::people::oidc::Oidc,
     /// Site search: this node's full-text index and the searches counted in memory.
     pub search: Arc<crate::search::Engine>,
+    /// Page views counted since they were last written (统计分析).
+    pub visits: Arc<crate::visits::Visits>,
 }
 
 impl App {
@@ -85,6 +87,7 @@ impl App {
             db,
             themes: Arc::new(Themes::new(data_dir.join("themes"))),
             search: Arc::new(crate::search::Engine::new(&data_dir)),
+            visits: Arc::default(),
             blobs: Blobs::new(&data_dir),
             data_dir,
             events: Arc::new(Events::default()),

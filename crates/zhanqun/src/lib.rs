@@ -4,12 +4,14 @@
 //! workflow), [`people`], [`bodies`], [`calendar`], [`disclosure`], [`reposts`],
 //! [`inventory`], [`topics`], [`mailbox`], [`participation`], [`public`] (the public sites),
 //! [`search`], [`monitor`] (supervision), [`corrections`] (找错 and duty reading),
-//! [`staffing`] (the people responsible, training, outsourcing), [`system`] — each with its commands, its queries and SQL, and its routes (`api`, `admin`,
+//! [`staffing`] (the people responsible, training, outsourcing), [`visits`], [`annual`] (the sites' annual reports),
+//! [`system`] — each with its commands, its queries and SQL, and its routes (`api`, `admin`,
 //! `public`). They stand on the [`kernel`]: the actor and permissions, the command runner,
 //! typed events through the outbox, jobs, the database, file storage, the page cache. The
 //! [`web`] shell assembles the routers; [`app`] assembles the state and the wiring. Pure
 //! rules live in the `zhanqun-domain` crate. `docs/architecture.md` draws the map.
 
+pub mod annual;
 pub mod app;
 pub mod bodies;
 pub mod calendar;
@@ -32,4 +34,5 @@ pub mod sites;
 pub mod staffing;
 pub mod system;
 pub mod topics;
+pub mod visits;
 pub mod web;

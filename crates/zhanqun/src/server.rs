@@ -98,6 +98,22 @@ async fn flush_search_counts(app: App, mut shutdown: tokio::sync::watch::Receive
     }
 }
 
+/// Writes the page views counted every few seconds, and once more when the server stops.
+async fn flush_visits(app: App, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        let stop = tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(5)) => false,
+            _ = shutdown.changed() => true,
+        };
+        if let Err(e) = app.flush_visits().await {
+            tracing::warn!(error = %e, "writing page views");
+        }
+        if stop {
+            return;
+        }
+    }
+}
+
 /// How long requests in flight may take to finish when the server stops.
 const DRAIN: Duration = Duration::from_secs(20);
 
@@ -181,6 +197,7 @@ pub async fn start(app: App, listen: &str) -> anyhow::Result<Running> {
     // rebuild goes on while the database answers searches.
     background.push(crate::search::indexer::start(&app, rx.clone(), Duration::from_secs(10)).await);
     background.push(tokio::spawn(flush_search_counts(app.clone(), rx.clone())));
+    background.push(tokio::spawn(flush_visits(app.clone(), rx.clone())));
     let service = crate::web::service(app.clone());
     let (admin_addr, admin_http) = match app.config.admin_listen.as_deref() {
         Some(admin_listen) => {

@@ -237,10 +237,9 @@ impl App {
         site: i64,
         source: &str,
         external_id: Option<&str>,
-        kind: &str,
-        page_url: &str,
-        description: &str,
+        r: &NewReport,
     ) -> AppResult<(i64, String, String)> {
+        let (kind, page_url, description) = (r.kind.as_str(), r.page_url.as_str(), r.description.as_str());
         let received = today();
         let due = self
             .calendar
@@ -286,8 +285,7 @@ impl App {
         e.into_result()?;
         let citizen = Actor::public("找错网民");
         let mut cmd = self.begin(&citizen).await?;
-        let (_, code, due_on) =
-            self.insert_report(&mut cmd, site, "site", None, &r.kind, &r.page_url, &r.description).await?;
+        let (_, code, due_on) = self.insert_report(&mut cmd, site, "site", None, &r).await?;
         cmd.commit().await?;
         Ok(Receipt { code, due_on })
     }
@@ -329,8 +327,8 @@ impl App {
             drop(cmd);
             return Ok((self.error_report_by_id(id).await?, false));
         }
-        let (id, _, _) =
-            self.insert_report(&mut cmd, site, "national", Some(ext), &r.kind, &r.page_url, &r.description).await?;
+        let report = NewReport { kind: r.kind, page_url: r.page_url, description: r.description };
+        let (id, _, _) = self.insert_report(&mut cmd, site, "national", Some(ext), &report).await?;
         cmd.commit().await?;
         Ok((self.error_report_by_id(id).await?, true))
     }

@@ -535,6 +535,20 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: "",
         postgres: "",
     },
+    Migration {
+        version: 27,
+        name: "visits",
+        common: include_str!("../../migrations/0027_visits.sql"),
+        sqlite: "",
+        postgres: "",
+    },
+    Migration {
+        version: 28,
+        name: "annual reports",
+        common: include_str!("../../migrations/0028_annual_reports.sql"),
+        sqlite: "",
+        postgres: "",
+    },
 ];
 
 /// Data a migration brings with it: the shipped holiday calendar, once.

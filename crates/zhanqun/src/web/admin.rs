@@ -61,6 +61,8 @@ pub fn router() -> Router<App> {
         .merge(crate::monitor::admin::router())
         .merge(crate::corrections::admin::router())
         .merge(crate::staffing::admin::router())
+        .merge(crate::visits::admin::router())
+        .merge(crate::annual::admin::router())
 }
 
 // ---------- cookies and pages ----------
@@ -720,6 +722,16 @@ pub async fn again(app: &App, a: &Admin, path: &str, shown: Shown) -> Response {
         },
         ["", "admin", "subjects"] => crate::disclosure::admin::subjects_screen(app, a, shown).await,
         ["", "admin", "monitor"] => crate::monitor::admin::monitor_screen(app, a, shown).await,
+        ["", "admin", "annual"] => {
+            let q: std::collections::HashMap<String, String> =
+                url::form_urlencoded::parse(path.split_once('?').map(|(_, q)| q).unwrap_or("").as_bytes())
+                    .into_owned()
+                    .collect();
+            let site = q.get("site").and_then(|s| s.parse().ok());
+            let year =
+                q.get("year").and_then(|y| y.parse().ok()).unwrap_or_else(|| crate::kernel::time::today().year() - 1);
+            crate::annual::admin::annual_screen(app, a, site, year, shown).await
+        }
         ["", "admin", "staffing"] => crate::staffing::admin::staffing_screen(app, a, shown).await,
         ["", "admin", "corrections"] => {
             let q: std::collections::HashMap<String, String> =

@@ -135,6 +135,8 @@ fn operations() -> OpenApiRouter<App> {
         crate::monitor::api::router(),
         crate::corrections::api::router(),
         crate::staffing::api::router(),
+        crate::visits::api::router(),
+        crate::annual::api::router(),
         crate::public::search::api_router(),
     ]
     .into_iter()
@@ -216,6 +218,8 @@ fn base_document() -> OpenApi {
                 ("monitor", "网站检查：单项否决、百分制得分、趋势、排名与整改通知"),
                 ("error-reports", "我为政府网站找错与值班读网"),
                 ("staff", "网站信息员、审核把关人员与培训，外包合同"),
+                ("visits", "访问统计"),
+                ("annual-reports", "网站年度报表"),
                 ("system", "系统运行：后台任务、事件投递与健康检查"),
             ]
             .map(|(name, description)| {

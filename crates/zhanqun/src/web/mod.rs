@@ -34,6 +34,7 @@ fn router(app: App) -> Router {
         .merge(crate::participation::public::router())
         .merge(crate::corrections::public::router())
         .merge(crate::monitor::public::router())
+        .merge(crate::annual::public::router())
         .merge(crate::disclosure::public::router())
         .merge(crate::topics::public::router())
         .route("/assets/{file}", axum::routing::get(public::asset))

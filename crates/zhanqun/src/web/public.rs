@@ -293,9 +293,17 @@ pub fn cached<B>(app: &App, req: &axum::http::Request<B>) -> Option<axum::http::
         return None;
     }
     let page = app.pages.get(site.id, &cache_key(path, page_param(req.uri().query())))?;
+    if !head && page.status == StatusCode::OK && is_html(&page) {
+        app.visits.count(site.id, path, req.headers());
+    }
     let mut r = page_response(&page, req.headers(), head);
     super::headers::secure(r.headers_mut(), super::headers::Area::Public, super::headers::over_https(req.headers()));
     Some(r)
+}
+
+/// A page people read (not a feed, sitemap or robots.txt): what visits count.
+fn is_html(p: &Page) -> bool {
+    p.content_type.as_bytes().starts_with(b"text/html")
 }
 
 /// One connection's service: cached public pages first ([`cached`]), everything else
@@ -458,9 +466,17 @@ pub async fn fallback(
     match app.public_answer(site, path, page, query).await {
         Ok(Answer::Page(p, tags)) => {
             app.pages.put(site.id, &key, p.clone(), stamp, &tags);
+            if !head && p.status == StatusCode::OK && is_html(&p) {
+                app.visits.count(site.id, path, req.headers());
+            }
             serve_page(&p, req.headers(), head)
         }
-        Ok(Answer::Uncached(p)) => serve_page(&p, req.headers(), head),
+        Ok(Answer::Uncached(p)) => {
+            if !head && p.status == StatusCode::OK && is_html(&p) {
+                app.visits.count(site.id, path, req.headers());
+            }
+            serve_page(&p, req.headers(), head)
+        }
         Ok(Answer::Moved(to)) => {
             let mut r = Response::new(Body::empty());
             *r.status_mut() = StatusCode::MOVED_PERMANENTLY;

@@ -7,6 +7,7 @@
 mod common;
 
 mod admin;
+mod annual;
 mod backbone;
 mod behaviour;
 mod browser;
@@ -31,3 +32,4 @@ mod retention;
 mod search;
 mod security;
 mod staffing;
+mod visits;
