@@ -163,6 +163,8 @@ fn check_report(e: &mut FieldErrors, kind: &str, page_url: &str, description: &s
     }
 }
 
+/// Kind, received, due, state, reply, replied on.
+type TrackRow = (String, String, String, String, Option<String>, Option<String>);
 type ReportRow = (
     i64,
     i64,
@@ -449,7 +451,7 @@ impl App {
     /// What the public sees of a report by its code (the description is not shown again).
     pub async fn track_error_report(&self, site: i64, code: &str) -> AppResult<Tracked> {
         let code = code.trim().to_uppercase();
-        let row: Option<(String, String, String, String, Option<String>, Option<String>)> = sqlx::query_as(
+        let row: Option<TrackRow> = sqlx::query_as(
             "SELECT kind, received_on, due_on, state, reply, replied_on FROM error_reports WHERE code_hash = $1 AND site_id = $2",
         )
         .bind(code_hash(&code))

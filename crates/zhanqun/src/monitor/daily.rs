@@ -92,6 +92,8 @@ pub struct TargetInput {
     pub url: String,
 }
 
+/// A column with an update duty: id, name, duty, its days, last publication, opened.
+type DutyRow = (i64, String, String, Option<i64>, Option<i64>, i64);
 type RunRow = (i64, Option<i64>, Option<i64>, String, String, i64, String, Option<i64>, i64, i64, i64, i64, String);
 const RUN_COLUMNS: &str = "id, site_id, target_id, url, day, finished_at, status, score_tenths, vetoes, warnings, findings, pages, indicators";
 
@@ -203,32 +205,17 @@ impl App {
 
     /// One run: its figures and its whole report (vetoes, deductions, findings, evidence).
     pub async fn monitor_run(&self, actor: &Actor, id: i64) -> AppResult<(RunSummary, serde_json::Value)> {
-        let row: Option<(
-            i64,
-            Option<i64>,
-            Option<i64>,
-            String,
-            String,
-            i64,
-            String,
-            Option<i64>,
-            i64,
-            i64,
-            i64,
-            i64,
-            String,
-            String,
-        )> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {RUN_COLUMNS}, report FROM monitor_runs WHERE id = $1"
-        )))
-        .bind(id)
-        .fetch_optional(&self.db.pool)
-        .await?;
-        let Some((id, site_id, target_id, url, day, fin, status, score, v, w, f, p, ind, report)) = row else {
-            return Err(AppError::not_found("检查记录", id));
-        };
-        let s = summary((id, site_id, target_id, url, day, fin, status, score, v, w, f, p, ind));
+        let row: Option<RunRow> =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {RUN_COLUMNS} FROM monitor_runs WHERE id = $1")))
+                .bind(id)
+                .fetch_optional(&self.db.pool)
+                .await?;
+        let s = summary(row.ok_or_else(|| AppError::not_found("检查记录", id))?);
         self.may_see(actor, s.subject)?;
+        let report: String = sqlx::query_scalar("SELECT report FROM monitor_runs WHERE id = $1")
+            .bind(id)
+            .fetch_one(&self.db.pool)
+            .await?;
         let report = serde_json::from_str(&report).unwrap_or(serde_json::Value::Null);
         Ok((s, report))
     }
@@ -507,7 +494,7 @@ impl App {
             return Ok(());
         }
         let now = now_ms();
-        let cols: Vec<(i64, String, String, Option<i64>, Option<i64>, i64)> = sqlx::query_as(
+        let cols: Vec<DutyRow> = sqlx::query_as(
             "SELECT c.id, c.name, c.duty, c.duty_days, \
              (SELECT MAX(d.first_published_at) FROM document_columns dc JOIN documents d ON d.id = dc.document_id \
                JOIN editions e ON e.id = d.live_edition_id WHERE dc.column_id = c.id AND e.state = 'published'), c.created_at \

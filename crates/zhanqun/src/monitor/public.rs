@@ -36,11 +36,14 @@ pub struct PublicResult {
     pub rank: usize,
 }
 
+/// Run, site name, target name, url, day, score ×10, vetoes, findings, indicators.
+type ResultRow = (i64, Option<String>, Option<String>, String, String, Option<i64>, i64, i64, String);
+
 impl App {
     /// The latest run of each watched site finished before the publishing delay, ranked.
     pub async fn public_results(&self) -> AppResult<Vec<PublicResult>> {
         let cutoff = now_ms() - i64::from(self.config.monitor.publish_delay_days) * 86_400_000;
-        let rows: Vec<(i64, Option<String>, Option<String>, String, String, Option<i64>, i64, i64, String)> = sqlx::query_as(
+        let rows: Vec<ResultRow> = sqlx::query_as(
             "SELECT r.id, s.name, t.name, r.url, r.day, r.score_tenths, r.vetoes, r.findings, r.indicators \
              FROM monitor_runs r LEFT JOIN sites s ON s.id = r.site_id LEFT JOIN monitor_targets t ON t.id = r.target_id \
              WHERE r.id IN (SELECT MAX(id) FROM monitor_runs WHERE finished_at <= $1 GROUP BY site_id, target_id) \

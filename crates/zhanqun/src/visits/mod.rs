@@ -88,6 +88,7 @@ fn referrer(headers: &HeaderMap) -> Option<String> {
 }
 
 type ViewKey = (i64, Shown, &'static str);
+type Counted = (Vec<(ViewKey, u64)>, Vec<((i64, String), u64)>);
 const SHARDS: usize = 8;
 
 /// Views counted since the last write, in shards so that requests on different cores
@@ -114,7 +115,7 @@ impl Visits {
         }
     }
 
-    fn take(&self) -> (Vec<(ViewKey, u64)>, Vec<((i64, String), u64)>) {
+    fn take(&self) -> Counted {
         let mut views = Vec::new();
         for s in &self.views {
             if let Ok(mut m) = s.lock() {

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 behaviour!(officers_training_and_contracts_are_kept_and_gaps_flagged);
 
-fn body<'a>(list: &'a Value, id: i64) -> &'a Value {
+fn body(list: &Value, id: i64) -> &Value {
     list.as_array().unwrap().iter().find(|b| b["body_id"] == id).unwrap()
 }
 
