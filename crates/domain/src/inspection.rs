@@ -358,7 +358,7 @@ pub struct Weight {
 }
 
 /// The rules of the 100-point part and their national default weights.
-pub const DEFAULT_WEIGHTS: [(&str, f64, f64); 13] = [
+pub const DEFAULT_WEIGHTS: [(&str, f64, f64); 14] = [
     ("broken_link_home", 1.0, 5.0),
     ("broken_link", 0.2, 5.0),
     ("footer_missing", 1.0, 5.0),
@@ -372,6 +372,8 @@ pub const DEFAULT_WEIGHTS: [(&str, f64, f64); 13] = [
     ("no_ipv6", 2.0, 2.0),
     ("page_weight", 1.0, 2.0),
     ("slow_home", 2.0, 2.0),
+    // Sites of the cluster: an important policy left without an interpretation.
+    ("interpretation_missing", 1.0, 5.0),
 ];
 
 pub fn default_weights() -> BTreeMap<String, Weight> {

@@ -183,6 +183,7 @@ pub fn rule_label(rule: &str) -> &'static str {
         "no_lang" => "页面未声明语言",
         "no_https" => "未支持 HTTPS",
         "no_ipv6" => "未支持 IPv6",
+        "interpretation_missing" => "重要政策未解读",
         "page_weight" => "页面体积过大",
         "slow_home" => "首页打开缓慢",
         "robots_forbidden" => "robots.txt 禁止检查",

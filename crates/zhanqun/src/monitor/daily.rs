@@ -537,6 +537,7 @@ impl App {
                 report.warnings.push(v);
             }
         }
+        self.interpretations_missing(site, report).await?;
         let from = (today() - time::Duration::days(365)).to_string();
         let to = (today() - time::Duration::days(t.unanswered_days)).to_string();
         let open: Vec<(i64, String, String)> = sqlx::query_as(
@@ -563,6 +564,57 @@ impl App {
                         detail: format!("「{}」{on} 收到，至今未答复", super::shorten(&subject, 40)),
                     })
                     .collect(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Important policies of the past year published longer ago than the interpretation
+    /// limit (`interpretation_days` working days) without a published interpretation: a
+    /// finding each, deducted from the score by the rule's weight.
+    async fn interpretations_missing(&self, site: i64, report: &mut Report) -> AppResult<()> {
+        let since = now_ms() - 365 * 86_400_000;
+        let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+            "SELECT doc.id, e.title, doc.first_published_at FROM disclosures d JOIN documents doc ON doc.id = d.document_id \
+             JOIN editions e ON e.id = doc.live_edition_id WHERE doc.site_id = $1 AND d.important = 1 AND e.state = 'published' \
+             AND doc.first_published_at >= $2 \
+             AND NOT EXISTS (SELECT 1 FROM interpretation_links l JOIN documents i ON i.id = l.interpretation_id \
+               JOIN editions ie ON ie.id = i.live_edition_id WHERE l.policy_id = doc.id AND ie.state = 'published') \
+             ORDER BY doc.first_published_at",
+        )
+        .bind(site)
+        .bind(since)
+        .fetch_all(&self.db.pool)
+        .await?;
+        let cal = self.calendar.load();
+        let mut n = 0usize;
+        for (id, title, published) in rows {
+            let days = cal.working_days_between(local_date(published), today());
+            if days < self.config.interpretation_days {
+                continue;
+            }
+            n += 1;
+            let page = self.document_link(-1, site, id);
+            report.findings.push(check::Finding {
+                rule: "interpretation_missing",
+                page,
+                target: Some(format!("文档 {id}")),
+                element: None,
+                evidence: format!("重要政策「{}」发布 {days} 个工作日仍无解读", super::shorten(&title, 40)),
+            });
+        }
+        if n == 0 {
+            return Ok(());
+        }
+        let weights = self.config.monitor.options().weights;
+        if let (Some(score), Some(w)) = (report.score.as_mut(), weights.get("interpretation_missing")) {
+            let points = ((w.points * n as f64).min(w.cap) * 100.0).round() / 100.0;
+            score.value = ((score.value - points).max(0.0) * 100.0).round() / 100.0;
+            score.deductions.push(check::ScoredRule {
+                rule: "interpretation_missing".into(),
+                label: check::rule_label("interpretation_missing"),
+                count: n,
+                points,
             });
         }
         Ok(())

@@ -24,7 +24,8 @@ async fn every_documented_operation_is_routed_and_described_whole() {
             .replace("{user_id}", "1")
             .replace("{role}", "editor")
             .replace("{policy_id}", "1")
-            .replace("{date}", "2030-01-01");
+            .replace("{date}", "2030-01-01")
+            .replace("{year}", "2025");
         assert!(!concrete.contains('{'), "a path parameter this test does not know: {path}");
         for (method, op) in ops.as_object().unwrap() {
             let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();

@@ -513,7 +513,8 @@ behaviour!(
     the_office_watches_every_site_and_sees_findings_trends_and_ranking,
     a_check_killed_halfway_is_run_again_and_kept_once,
     a_rectification_notice_is_answered_rechecked_and_closed_or_escalated,
-    the_portal_publishes_the_results_and_the_method
+    the_portal_publishes_the_results_and_the_method,
+    important_policies_without_an_interpretation_cost_points
 );
 
 use crate::common::{Backend, Newsroom, TestServer};
@@ -887,5 +888,83 @@ async fn the_portal_publishes_the_results_and_the_method(bk: Backend) {
     assert!(page.contains("暂无公开的检查结果") && !page.contains("青岛市示范局"), "{page}");
     let (st, _, _) = s.page("www.qingdao.gov.cn", &format!("/evaluation/runs/{run}")).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
+    s.finish().await;
+}
+
+async fn important_policies_without_an_interpretation_cost_points(bk: Backend) {
+    let s = TestServer::start_with_config(bk, Some(&format!("interpretation_days = 0\n{QUICK}"))).await;
+    let port: u16 = s.base.rsplit(':').next().unwrap().trim_end_matches('/').parse().unwrap();
+    let _ = s.app().local_links.set(port);
+    let nr = Newsroom::new(&s).await;
+    let (_, body) = s.post("/api/v1/bodies", &s.admin, json!({"name": "青岛市教育局"})).await;
+    let body_id = body["id"].as_i64().unwrap();
+    s.call(
+        Method::PUT,
+        &format!("/api/v1/bodies/{body_id}/code"),
+        Some(&s.admin),
+        Some(json!({"code": "91440300708461136T"})),
+    )
+    .await;
+    let meta = |doc_type: &str, important: bool, number: Option<&str>| {
+        json!({"doc_type": doc_type, "issuing_body_id": body_id, "document_number": number, "subject": "科技、教育",
+               "date_written": "2026-01-05", "important": important})
+    };
+    let put = |doc: i64, v: Value| {
+        let (s, token) = (&s, nr.editor.1.clone());
+        async move { s.call(Method::PUT, &format!("/api/v1/documents/{doc}/disclosure"), Some(&token), Some(v)).await }
+    };
+    let policy = nr.draft(&s, "关于推进义务教育优质均衡发展的实施意见").await["id"].as_i64().unwrap();
+    assert_eq!(put(policy, meta("policy", true, Some("青教发〔2026〕8号"))).await.0, StatusCode::OK);
+    nr.publish(&s, policy).await;
+    let ordinary = nr.draft(&s, "关于做好寒假安全工作的通知").await["id"].as_i64().unwrap();
+    assert_eq!(put(ordinary, meta("policy", false, Some("青教发〔2026〕9号"))).await.0, StatusCode::OK);
+    nr.publish(&s, ordinary).await;
+
+    let check = |n: usize| {
+        let s = &s;
+        let site = nr.site;
+        async move {
+            let (st, _) = s.post("/api/v1/monitor/checks", &s.admin, json!({"site_id": site})).await;
+            assert_eq!(st, StatusCode::ACCEPTED);
+            let id = until(Duration::from_secs(60), "a run", || async {
+                let (_, r) = s.get(&format!("/api/v1/monitor/runs?site_id={site}"), &s.admin).await;
+                (r.as_array().unwrap().len() >= n).then(|| r[0]["id"].as_i64().unwrap())
+            })
+            .await;
+            s.get(&format!("/api/v1/monitor/runs/{id}"), &s.admin).await.1
+        }
+    };
+    let r = check(1).await;
+    let missing: Vec<&Value> =
+        r["report"]["findings"].as_array().unwrap().iter().filter(|f| f["rule"] == "interpretation_missing").collect();
+    assert_eq!(missing.len(), 1, "only the important policy: {missing:?}");
+    assert_eq!(missing[0]["target"], format!("文档 {policy}"));
+    assert!(missing[0]["page"].as_str().unwrap().ends_with(&format!("/articles/{policy}.html")));
+    let d = r["report"]["score"]["deductions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["rule"] == "interpretation_missing")
+        .cloned();
+    assert_eq!(d.map(|d| d["points"].as_f64()), Some(Some(1.0)), "{}", r["report"]["score"]);
+
+    // Interpreted: the next run no longer finds it.
+    let reading = nr.draft(&s, "解读：义务教育优质均衡发展实施意见").await["id"].as_i64().unwrap();
+    assert_eq!(put(reading, meta("interpretation", false, None)).await.0, StatusCode::OK);
+    let (st, l) = s
+        .post(
+            &format!("/api/v1/documents/{reading}/interprets"),
+            &nr.editor.1,
+            json!({"policy_id": policy, "kind": "text"}),
+        )
+        .await;
+    assert!(st.is_success(), "{l}");
+    nr.publish(&s, reading).await;
+    let r = check(2).await;
+    assert!(
+        r["report"]["findings"].as_array().unwrap().iter().all(|f| f["rule"] != "interpretation_missing"),
+        "{}",
+        r["report"]["findings"]
+    );
     s.finish().await;
 }
