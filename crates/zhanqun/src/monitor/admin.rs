@@ -22,6 +22,7 @@ pub fn router() -> Router<App> {
     Router::new()
         .route("/admin/monitor", get(overview))
         .route("/admin/monitor.csv", get(csv))
+        .route("/admin/monitor.xlsx", get(xlsx))
         .route("/admin/monitor/runs/{id}", get(run))
         .route("/admin/monitor/targets", post(add_target))
         .route("/admin/monitor/targets/{id}/remove", post(remove_target))
@@ -128,9 +129,9 @@ fn key(s: Subject) -> String {
 }
 
 /// The ranking as a spreadsheet.
-pub fn ranking_csv(list: &[Watched]) -> AppResult<String> {
-    let mut c = Csv::default();
-    c.row([
+/// The ranking's rows, header first.
+fn ranking_rows(list: &[Watched]) -> Vec<Vec<String>> {
+    let header = [
         "排名",
         "网站",
         "网址",
@@ -143,12 +144,13 @@ pub fn ranking_csv(list: &[Watched]) -> AppResult<String> {
         "预警",
         "问题数",
         "检查页面数",
-    ])?;
+    ];
+    let mut rows = vec![header.iter().map(|h| h.to_string()).collect()];
     let mut sorted: Vec<&Watched> = list.iter().collect();
     sorted.sort_by_key(|w| (w.rank.is_none(), w.rank));
     for w in sorted {
         let l = w.last.as_ref();
-        c.row([
+        rows.push(vec![
             w.rank.map(|r| r.to_string()).unwrap_or_default(),
             w.name.clone(),
             w.url.clone().unwrap_or_default(),
@@ -161,9 +163,47 @@ pub fn ranking_csv(list: &[Watched]) -> AppResult<String> {
             l.map(|l| l.warnings.to_string()).unwrap_or_default(),
             l.map(|l| l.findings.to_string()).unwrap_or_default(),
             l.map(|l| l.pages.to_string()).unwrap_or_default(),
-        ])?;
+        ]);
+    }
+    rows
+}
+
+/// The ranking as a spreadsheet (CSV).
+pub fn ranking_csv(list: &[Watched]) -> AppResult<String> {
+    let mut c = Csv::default();
+    for r in ranking_rows(list) {
+        c.row(r)?;
     }
     c.finish()
+}
+
+/// The ranking as an XLSX workbook: figures as numbers, text neutralised as in the CSV.
+pub fn ranking_xlsx(list: &[Watched]) -> AppResult<Vec<u8>> {
+    let fail = |e: rust_xlsxwriter::XlsxError| crate::kernel::AppError::Internal(anyhow::anyhow!("xlsx: {e}"));
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("网站检查排名").map_err(fail)?;
+    let bold = rust_xlsxwriter::Format::new().set_bold();
+    for (r, row) in ranking_rows(list).iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            let (r, c) = (r as u32, c as u16);
+            match cell.parse::<f64>() {
+                _ if r == 0 => ws.write_string_with_format(r, c, cell, &bold).map_err(fail)?,
+                Ok(n) if !cell.is_empty() => ws.write_number(r, c, n).map_err(fail)?,
+                _ => ws.write_string(r, c, crate::kernel::export::cell(cell)).map_err(fail)?,
+            };
+        }
+    }
+    ws.set_column_width(1, 30).map_err(fail)?;
+    ws.set_column_width(2, 36).map_err(fail)?;
+    wb.save_to_buffer().map_err(fail)
+}
+
+async fn xlsx(State(app): State<App>, a: Signed) -> Response {
+    match app.watched_sites(a.actor()).await.and_then(|l| ranking_xlsx(&l)) {
+        Ok(bytes) => crate::web::api::download(bytes, crate::annual::XLSX_TYPE, "网站检查排名.xlsx"),
+        Err(e) => a.fail(&e, "无法导出排名", "/admin/monitor"),
+    }
 }
 
 async fn csv(State(app): State<App>, a: Signed) -> Response {

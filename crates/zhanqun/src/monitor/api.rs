@@ -18,6 +18,7 @@ pub fn router() -> ApiRouter {
     ApiRouter::new()
         .routes(routes!(watched, add_target))
         .routes(routes!(ranking_csv))
+        .routes(routes!(ranking_xlsx))
         .routes(routes!(remove_target))
         .routes(routes!(runs))
         .routes(routes!(run))
@@ -40,6 +41,14 @@ async fn watched(State(app): State<App>, Auth(actor): Auth) -> AppResult<Json<Ve
 async fn ranking_csv(State(app): State<App>, Auth(actor): Auth) -> AppResult<Response> {
     let csv = super::admin::ranking_csv(&app.watched_sites(&actor).await?)?;
     Ok(download(csv.into_bytes(), "text/csv; charset=utf-8", "网站检查排名.csv"))
+}
+
+/// The ranking as XLSX.
+#[utoipa::path(get, path = "/monitor/sites.xlsx", tag = "monitor",
+    responses((status = 200, description = "XLSX", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>)))]
+async fn ranking_xlsx(State(app): State<App>, Auth(actor): Auth) -> AppResult<Response> {
+    let bytes = super::admin::ranking_xlsx(&app.watched_sites(&actor).await?)?;
+    Ok(download(bytes, crate::annual::XLSX_TYPE, "网站检查排名.xlsx"))
 }
 
 /// Adds a site outside the cluster to the daily checks, and checks it at once (the web office).

@@ -656,6 +656,14 @@ async fn the_office_watches_every_site_and_sees_findings_trends_and_ranking(bk: 
     let csv = r.text().await.unwrap();
     assert!(csv.starts_with("\u{feff}排名,网站,网址"), "{csv}");
     assert!(csv.contains("青岛市示范局（未迁入）"));
+    let r = s.client.get(format!("{}/api/v1/monitor/sites.xlsx", s.base)).bearer_auth(&s.admin).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let bytes = r.bytes().await.unwrap().to_vec();
+    let mut wb: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let sheet = calamine::Reader::worksheet_range_at(&mut wb, 0).unwrap().unwrap();
+    let rows: Vec<Vec<String>> = sheet.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect();
+    assert_eq!(rows[0][0], "排名");
+    assert!(rows.iter().any(|r| r[1] == "青岛市示范局（未迁入）" && r[3] == "否"), "{rows:?}");
 
     // Off the list: the runs stay on record.
     let (st, _) = s.call(Method::DELETE, &format!("/api/v1/monitor/targets/{target}"), Some(&s.admin), None).await;
