@@ -37,14 +37,7 @@ async fn screen(State(app): State<App>, a: Signed, Query(q): Query<HashMap<Strin
 pub async fn annual_screen(app: &App, a: &Admin, site: Option<i64>, year: i32, shown: Shown) -> Response {
     let read = async {
         let actor = a.actor();
-        let sites: Vec<(i64, String)> = app
-            .hosts
-            .load()
-            .sorted()
-            .into_iter()
-            .filter(|s| actor.on_site(s.id))
-            .map(|s| (s.id, s.name.clone()))
-            .collect();
+        let sites = a.sites_on(app);
         let site = site.or_else(|| sites.first().map(|s| s.0));
         let report = match site {
             Some(s) => Some(app.annual_report(actor, s, year).await?),

@@ -40,14 +40,7 @@ pub async fn corrections_screen(
 ) -> Response {
     let read = async {
         let actor = a.actor();
-        let sites: Vec<(i64, String)> = app
-            .hosts
-            .load()
-            .sorted()
-            .into_iter()
-            .filter(|s| actor.on_site(s.id))
-            .map(|s| (s.id, s.name.clone()))
-            .collect();
+        let sites = a.sites_on(app);
         let reports = app.error_reports(actor, None, None).await?;
         let year = crate::kernel::time::today().year();
         let counts = app.error_report_counts(actor, year).await?;

@@ -7,9 +7,8 @@ use zhanqun_domain::FieldErrors;
 use zhanqun_domain::calendar::fmt_date;
 use zhanqun_domain::workflow::Role;
 
-use super::day_field;
 use crate::app::App;
-use crate::kernel::time::{fmt_time, now_ms, today};
+use crate::kernel::time::{day_field, fmt_time, now_ms, today};
 use crate::kernel::{Actor, AppError, AppResult, Audit};
 
 /// Who reads the site on a day (the site's admins keep the roster).

@@ -9,7 +9,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use zhanqun_domain::FieldErrors;
-use zhanqun_domain::calendar::{fmt_date, parse_date};
+use zhanqun_domain::calendar::fmt_date;
 use zhanqun_domain::workflow::Role;
 
 pub mod admin;
@@ -470,13 +470,4 @@ impl App {
             replied_on,
         })
     }
-}
-
-/// `YYYY-MM-DD` or a field error.
-pub(crate) fn day_field(e: &mut FieldErrors, field: &str, s: &str) -> Option<time::Date> {
-    let d = parse_date(s.trim());
-    if d.is_none() {
-        e.add(field, "date", "日期格式应为 YYYY-MM-DD");
-    }
-    d
 }

@@ -69,6 +69,15 @@ pub fn parse_time(s: &str) -> Option<i64> {
     OffsetDateTime::parse(s, &Rfc3339).ok().map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
 }
 
+/// A `YYYY-MM-DD` form or API field, or the field's error (in Chinese) added to `e`.
+pub fn day_field(e: &mut zhanqun_domain::FieldErrors, field: &str, s: &str) -> Option<Date> {
+    let d = zhanqun_domain::calendar::parse_date(s.trim());
+    if d.is_none() {
+        e.add(field, "date", "日期格式应为 YYYY-MM-DD");
+    }
+    d
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,7 @@ pub mod admin;
 pub mod api;
 
 use crate::app::App;
-use crate::kernel::time::{now_ms, today};
+use crate::kernel::time::{day_field, now_ms, today};
 use crate::kernel::{Actor, AppError, AppResult, Audit};
 
 pub const ROLES: &[(&str, &str)] =
@@ -107,14 +107,6 @@ pub struct Contract {
     /// `current`, `ending` (within 60 days), `ended` or `future`.
     pub status: &'static str,
     pub status_label: &'static str,
-}
-
-fn date_field(e: &mut FieldErrors, field: &str, s: &str) -> Option<time::Date> {
-    let d = parse_date(s.trim());
-    if d.is_none() {
-        e.add(field, "date", "日期格式应为 YYYY-MM-DD");
-    }
-    d
 }
 
 fn length(e: &mut FieldErrors, field: &str, s: &str, min: usize, max: usize, msg: &str) {
@@ -222,7 +214,7 @@ impl App {
     /// Records a training a person attended (the web office).
     pub async fn record_training(&self, actor: &Actor, person: i64, t: TrainingInput) -> AppResult<Person> {
         let mut e = FieldErrors::new();
-        let held = date_field(&mut e, "held_on", &t.held_on);
+        let held = day_field(&mut e, "held_on", &t.held_on);
         if held.is_some_and(|d| d > today()) {
             e.add("held_on", "past", "培训日期不能晚于今天");
         }
@@ -342,8 +334,8 @@ impl App {
             e.push(fe);
         }
         length(&mut e, "duties", &c.duties, 2, 1000, "请写明委托的运维职责（2 到 1000 个字）");
-        let starts = date_field(&mut e, "starts_on", &c.starts_on);
-        let ends = date_field(&mut e, "ends_on", &c.ends_on);
+        let starts = day_field(&mut e, "starts_on", &c.starts_on);
+        let ends = day_field(&mut e, "ends_on", &c.ends_on);
         if let (Some(s), Some(t)) = (starts, ends)
             && t < s
         {

@@ -54,14 +54,7 @@ fn bars(counts: &[DayCount], width: f64, height: f64) -> (Vec<Bar>, i64) {
 async fn screen(State(app): State<App>, a: Signed, Query(q): Query<HashMap<String, String>>) -> Response {
     let read = async {
         let actor = a.actor();
-        let sites: Vec<(i64, String)> = app
-            .hosts
-            .load()
-            .sorted()
-            .into_iter()
-            .filter(|s| actor.on_site(s.id))
-            .map(|s| (s.id, s.name.clone()))
-            .collect();
+        let sites = a.sites_on(&app);
         let site = q.get("site").and_then(|s| s.parse::<i64>().ok()).or_else(|| sites.first().map(|s| s.0));
         let days = q.get("days").and_then(|d| d.parse::<i64>().ok()).unwrap_or(30).clamp(1, 366);
         let report = match site {

@@ -267,6 +267,18 @@ impl Admin {
         error_page(Some(self), e.status(), title, &e.public_message(), back)
     }
 
+    /// The sites of the cluster this person holds a role on (every site for the system
+    /// administrator), by name order, for a screen's site picker.
+    pub fn sites_on(&self, app: &App) -> Vec<(i64, String)> {
+        app.hosts
+            .load()
+            .sorted()
+            .into_iter()
+            .filter(|s| self.actor().on_site(s.id))
+            .map(|s| (s.id, s.name.clone()))
+            .collect()
+    }
+
     /// Where a site of the cluster opens for this person: `NAME.localhost:PORT` when they
     /// reach the admin on this machine, else the site's own domain.
     pub fn site_url(&self, app: &App, site_id: i64) -> Option<String> {
@@ -708,6 +720,11 @@ pub fn back(form: &FormData, fallback: &str) -> String {
 /// The screen at `path` shown again after a refused form: the dashboard, a document's
 /// editor, a site's disclosure page or the subject list (the screens whose forms post
 /// elsewhere).
+/// The query of a screen's address (`/admin/annual?site=3&year=2025`), for showing it again.
+fn query_of(path: &str) -> HashMap<String, String> {
+    url::form_urlencoded::parse(path.split_once('?').map(|(_, q)| q).unwrap_or("").as_bytes()).into_owned().collect()
+}
+
 pub async fn again(app: &App, a: &Admin, path: &str, shown: Shown) -> Response {
     let segs: Vec<&str> = path.split('?').next().unwrap_or("").trim_end_matches('/').split('/').collect();
     match segs.as_slice() {
@@ -723,10 +740,7 @@ pub async fn again(app: &App, a: &Admin, path: &str, shown: Shown) -> Response {
         ["", "admin", "subjects"] => crate::disclosure::admin::subjects_screen(app, a, shown).await,
         ["", "admin", "monitor"] => crate::monitor::admin::monitor_screen(app, a, shown).await,
         ["", "admin", "annual"] => {
-            let q: std::collections::HashMap<String, String> =
-                url::form_urlencoded::parse(path.split_once('?').map(|(_, q)| q).unwrap_or("").as_bytes())
-                    .into_owned()
-                    .collect();
+            let q = query_of(path);
             let site = q.get("site").and_then(|s| s.parse().ok());
             let year =
                 q.get("year").and_then(|y| y.parse().ok()).unwrap_or_else(|| crate::kernel::time::today().year() - 1);
@@ -734,10 +748,7 @@ pub async fn again(app: &App, a: &Admin, path: &str, shown: Shown) -> Response {
         }
         ["", "admin", "staffing"] => crate::staffing::admin::staffing_screen(app, a, shown).await,
         ["", "admin", "corrections"] => {
-            let q: std::collections::HashMap<String, String> =
-                url::form_urlencoded::parse(path.split_once('?').map(|(_, q)| q).unwrap_or("").as_bytes())
-                    .into_owned()
-                    .collect();
+            let q = query_of(path);
             let site = q.get("site").and_then(|s| s.parse().ok());
             crate::corrections::admin::corrections_screen(app, a, site, q.get("month").cloned(), shown).await
         }
