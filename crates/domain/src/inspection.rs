@@ -380,6 +380,87 @@ pub fn default_weights() -> BTreeMap<String, Weight> {
     DEFAULT_WEIGHTS.iter().map(|(r, p, c)| (r.to_string(), Weight { points: *p, cap: *c })).collect()
 }
 
+/// The most points the bonus part of a portal adds.
+pub const BONUS_MAX: f64 = 30.0;
+
+/// How a bonus indicator is earned from the pages alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BonusSign {
+    /// A page of the site whose title holds one of the words, or a working link whose text
+    /// does (the page of that kind exists and opens).
+    Words(&'static [&'static str]),
+    /// A search box on the home page whose results page answers.
+    SearchBox,
+}
+
+/// The 30-point bonus part for portals (加分指标): where a portal does more than the
+/// 100-point part asks — interpretation in many forms, answers to public concerns, online
+/// processing, published replies, consultations with their results, interviews, a working
+/// search, accessibility and the elderly mode. (indicator, label, national default points,
+/// how it is earned.) The points are configuration (`[monitor.bonus]`); their sum is capped
+/// at `BONUS_MAX`.
+pub const BONUS: [(&str, &str, f64, BonusSign); 9] = [
+    (
+        "interpretation_forms",
+        "解读形式多样",
+        4.0,
+        BonusSign::Words(&["图解", "一图读懂", "一图看懂", "视频解读", "动漫解读", "音频解读", "H5解读", "图表解读"]),
+    ),
+    (
+        "leader_interpretation",
+        "负责人解读",
+        3.0,
+        BonusSign::Words(&["负责人解读", "负责同志解读", "主要负责人", "负责人谈", "局长解读", "主任解读"]),
+    ),
+    (
+        "response",
+        "回应关切",
+        3.0,
+        BonusSign::Words(&["回应关切", "热点回应", "回应社会关切", "新闻发布会", "政策问答"]),
+    ),
+    (
+        "online_service",
+        "在线办理",
+        4.0,
+        BonusSign::Words(&["在线办理", "网上办理", "在线申报", "一网通办", "网上办事", "在线申请"]),
+    ),
+    (
+        "letters_public",
+        "留言办理公开",
+        4.0,
+        BonusSign::Words(&[
+            "信件公开",
+            "来信选登",
+            "留言选登",
+            "答复公开",
+            "留言公开",
+            "信件查询",
+            "来信公开",
+            "办理公开",
+        ]),
+    ),
+    (
+        "collection_feedback",
+        "征集调查结果反馈",
+        4.0,
+        BonusSign::Words(&["征集结果", "调查结果", "意见采纳", "采纳情况", "反馈情况", "结果反馈", "意见反馈"]),
+    ),
+    ("interviews", "在线访谈", 3.0, BonusSign::Words(&["在线访谈", "网上访谈", "访谈实录", "访谈直播"])),
+    ("search", "站内搜索可用", 3.0, BonusSign::SearchBox),
+    ("accessibility", "无障碍与适老化", 2.0, BonusSign::Words(&["无障碍", "长者模式", "适老化", "关怀版", "读屏"])),
+];
+
+/// The bonus points of each indicator: the national defaults with `overrides` applied.
+pub fn bonus_points(overrides: &BTreeMap<String, f64>) -> BTreeMap<String, f64> {
+    BONUS.iter().map(|(k, _, p, _)| (k.to_string(), overrides.get(*k).copied().unwrap_or(*p))).collect()
+}
+
+/// The bonus of the indicators earned: their points summed, at most `BONUS_MAX`.
+pub fn bonus_total<'a>(earned: impl IntoIterator<Item = &'a str>, points: &BTreeMap<String, f64>) -> f64 {
+    let sum: f64 = earned.into_iter().filter_map(|k| points.get(k)).sum();
+    (sum.min(BONUS_MAX) * 100.0).round() / 100.0
+}
+
 /// One rule's deduction: findings counted, points (capped).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Deduction {
@@ -410,6 +491,18 @@ pub fn score(counts: &BTreeMap<String, usize>, weights: &BTreeMap<String, Weight
 mod tests {
     use super::*;
     use time::macros::date;
+
+    #[test]
+    fn bonus_defaults_make_thirty_and_overrides_stay_capped() {
+        let points = bonus_points(&BTreeMap::new());
+        assert_eq!(points.values().sum::<f64>(), BONUS_MAX);
+        assert_eq!(bonus_total(["search", "interviews"], &points), 6.0);
+        let mut big = BTreeMap::new();
+        big.insert("search".to_string(), 25.0);
+        let points = bonus_points(&big);
+        assert_eq!(bonus_total(["search", "interviews", "response"], &points), 30.0);
+        assert_eq!(bonus_total(["no_such"], &points), 0.0);
+    }
 
     #[test]
     fn dates_in_every_form_sites_show() {

@@ -177,6 +177,9 @@ struct CheckArgs {
     /// Do not try links to other sites.
     #[arg(long)]
     no_external: bool,
+    /// The sites are portals (门户网站): judge the 30-point bonus part too.
+    #[arg(long)]
+    portal: bool,
 }
 
 #[derive(Subcommand)]
@@ -657,6 +660,7 @@ async fn monitor_check(mut o: zhanqun::monitor::Options, args: &CheckArgs) -> an
     if args.no_external {
         o.external_links = false;
     }
+    o.portal = args.portal;
     // Every address is checked before any is fetched: a typo fails at once.
     for u in &args.urls {
         zhanqun::monitor::check::parse_site_url(u).map_err(anyhow::Error::msg)?;

@@ -103,6 +103,9 @@ pub struct MonitorConfig {
     pub thresholds: zhanqun_domain::inspection::Thresholds,
     /// Weights that differ from the national defaults, by rule.
     pub weights: std::collections::BTreeMap<String, zhanqun_domain::inspection::Weight>,
+    /// Points of the portals' bonus indicators that differ from the national defaults
+    /// (`[monitor.bonus]`, e.g. `search = 5`); their sum counts up to 30.
+    pub bonus: std::collections::BTreeMap<String, f64>,
     /// Wrong expressions, each `[wrong, right]`, in addition to the seeded ones.
     pub wrong_expressions: Vec<[String; 2]>,
     /// The public evaluation page (`/evaluation/` on the city portal) shows runs this many
@@ -122,6 +125,15 @@ impl MonitorConfig {
             }
             if !(w.points >= 0.0 && w.cap >= 0.0 && w.cap <= 100.0) {
                 anyhow::bail!("monitor.weights.{rule}: points and cap must be between 0 and 100");
+            }
+        }
+        for (indicator, points) in &self.bonus {
+            if !zhanqun_domain::inspection::BONUS.iter().any(|(k, ..)| k == indicator) {
+                let names: Vec<&str> = zhanqun_domain::inspection::BONUS.iter().map(|(k, ..)| *k).collect();
+                anyhow::bail!("monitor.bonus.{indicator}: no such indicator (the indicators are {})", names.join(", "));
+            }
+            if !(*points >= 0.0 && *points <= zhanqun_domain::inspection::BONUS_MAX) {
+                anyhow::bail!("monitor.bonus.{indicator}: points must be between 0 and 30");
             }
         }
         if self.max_pages == 0 || self.per_host == 0 || self.max_page_kib == 0 {
@@ -150,6 +162,7 @@ impl MonitorConfig {
         o.probes = self.thresholds.oneoff_probes;
         o.thresholds = self.thresholds.clone();
         o.weights.extend(self.weights.iter().map(|(k, v)| (k.clone(), *v)));
+        o.bonus = zhanqun_domain::inspection::bonus_points(&self.bonus);
         o.wrong_expressions.extend(self.wrong_expressions.iter().map(|[w, r]| (w.clone(), r.clone())));
         o
     }
@@ -167,6 +180,7 @@ impl Default for MonitorConfig {
             external_links: true,
             thresholds: Default::default(),
             weights: Default::default(),
+            bonus: Default::default(),
             wrong_expressions: Vec::new(),
             publish_delay_days: 0,
             publish_evidence: false,

@@ -24,6 +24,7 @@ pub fn router() -> Router<App> {
         .route("/admin/monitor.csv", get(csv))
         .route("/admin/monitor.xlsx", get(xlsx))
         .route("/admin/monitor/runs/{id}", get(run))
+        .route("/admin/monitor/runs/{id}/report.xlsx", get(run_export))
         .route("/admin/monitor/targets", post(add_target))
         .route("/admin/monitor/targets/{id}/remove", post(remove_target))
         .route("/admin/monitor/check", post(request_check))
@@ -128,7 +129,6 @@ fn key(s: Subject) -> String {
     }
 }
 
-/// The ranking as a spreadsheet.
 /// The ranking's rows, header first.
 fn ranking_rows(list: &[Watched]) -> Vec<Vec<String>> {
     let header = [
@@ -139,6 +139,7 @@ fn ranking_rows(list: &[Watched]) -> Vec<Vec<String>> {
         "检查日期",
         "状态",
         "得分",
+        "门户加分",
         "单项否决",
         "否决项",
         "预警",
@@ -158,6 +159,7 @@ fn ranking_rows(list: &[Watched]) -> Vec<Vec<String>> {
             l.map(|l| l.day.clone()).unwrap_or_default(),
             l.map(|l| status_label(&l.status).to_string()).unwrap_or_else(|| "未检查".into()),
             l.and_then(|l| l.score).map(|s| format!("{s:.1}")).unwrap_or_default(),
+            l.and_then(|l| l.bonus).map(|s| format!("{s:.1}")).unwrap_or_default(),
             l.map(|l| l.vetoes.to_string()).unwrap_or_default(),
             l.map(|l| indicator_labels(&l.indicators).join("、")).unwrap_or_default(),
             l.map(|l| l.warnings.to_string()).unwrap_or_default(),
@@ -177,26 +179,163 @@ pub fn ranking_csv(list: &[Watched]) -> AppResult<String> {
     c.finish()
 }
 
-/// The ranking as an XLSX workbook: figures as numbers, text neutralised as in the CSV.
-pub fn ranking_xlsx(list: &[Watched]) -> AppResult<Vec<u8>> {
-    let fail = |e: rust_xlsxwriter::XlsxError| crate::kernel::AppError::Internal(anyhow::anyhow!("xlsx: {e}"));
-    let mut wb = rust_xlsxwriter::Workbook::new();
+fn xlsx_fail(e: rust_xlsxwriter::XlsxError) -> crate::kernel::AppError {
+    crate::kernel::AppError::Internal(anyhow::anyhow!("xlsx: {e}"))
+}
+
+/// A cell that is a figure (digits, one point, a leading minus), written as a number.
+fn figure(cell: &str) -> Option<f64> {
+    let digits = cell.strip_prefix('-').unwrap_or(cell);
+    let ok = !digits.is_empty()
+        && digits.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && digits.chars().filter(|c| *c == '.').count() <= 1
+        && !digits.starts_with('.');
+    ok.then(|| cell.parse().ok()).flatten()
+}
+
+/// One worksheet of `rows` (header first, bold): figures as numbers, text neutralised as in
+/// the CSV exports; `widths` sets the first columns' widths.
+fn sheet(wb: &mut rust_xlsxwriter::Workbook, name: &str, rows: &[Vec<String>], widths: &[f64]) -> AppResult<()> {
     let ws = wb.add_worksheet();
-    ws.set_name("网站检查排名").map_err(fail)?;
+    ws.set_name(name).map_err(xlsx_fail)?;
     let bold = rust_xlsxwriter::Format::new().set_bold();
-    for (r, row) in ranking_rows(list).iter().enumerate() {
+    for (r, row) in rows.iter().enumerate() {
         for (c, cell) in row.iter().enumerate() {
             let (r, c) = (r as u32, c as u16);
-            match cell.parse::<f64>() {
-                _ if r == 0 => ws.write_string_with_format(r, c, cell, &bold).map_err(fail)?,
-                Ok(n) if !cell.is_empty() => ws.write_number(r, c, n).map_err(fail)?,
-                _ => ws.write_string(r, c, crate::kernel::export::cell(cell)).map_err(fail)?,
+            match figure(cell) {
+                _ if r == 0 => ws.write_string_with_format(r, c, cell, &bold).map_err(xlsx_fail)?,
+                Some(n) => ws.write_number(r, c, n).map_err(xlsx_fail)?,
+                None => ws.write_string(r, c, crate::kernel::export::cell(cell)).map_err(xlsx_fail)?,
             };
         }
     }
-    ws.set_column_width(1, 30).map_err(fail)?;
-    ws.set_column_width(2, 36).map_err(fail)?;
-    wb.save_to_buffer().map_err(fail)
+    for (c, w) in widths.iter().enumerate() {
+        ws.set_column_width(c as u16, *w).map_err(xlsx_fail)?;
+    }
+    Ok(())
+}
+
+/// The ranking as an XLSX workbook: figures as numbers, text neutralised as in the CSV.
+pub fn ranking_xlsx(list: &[Watched]) -> AppResult<Vec<u8>> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    sheet(&mut wb, "网站检查排名", &ranking_rows(list), &[6.0, 30.0, 36.0])?;
+    wb.save_to_buffer().map_err(xlsx_fail)
+}
+
+/// One run's report as an XLSX workbook: an overview, the single-veto indicators (and
+/// warnings) with each piece of evidence, the deductions, the portal bonus, every finding.
+pub fn run_xlsx(name: &str, run: &super::daily::RunSummary, report: &serde_json::Value) -> AppResult<Vec<u8>> {
+    let text = |v: &serde_json::Value, k: &str| -> String {
+        match v.get(k) {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(serde_json::Value::Number(n)) => n.to_string(),
+            Some(serde_json::Value::Bool(b)) => if *b { "是" } else { "否" }.to_string(),
+            _ => String::new(),
+        }
+    };
+    let list = |v: &serde_json::Value, k: &str| v.get(k).and_then(|l| l.as_array()).cloned().unwrap_or_default();
+    let probes = report.get("probes").cloned().unwrap_or_default();
+    let figure_or_dash = |x: Option<f64>| x.map(|x| format!("{x:.1}")).unwrap_or_else(|| "—".into());
+    let overview: Vec<Vec<String>> = [
+        ("项目", "内容".to_string()),
+        ("网站", name.to_string()),
+        ("网址", run.url.clone()),
+        ("检查日期", run.day.clone()),
+        ("完成时间", run.finished_at.clone()),
+        ("状态", run.status_label.to_string()),
+        ("百分制得分", figure_or_dash(run.score)),
+        ("门户加分（满分 30）", figure_or_dash(run.bonus)),
+        ("单项否决", run.vetoes.to_string()),
+        ("预警", run.warnings.to_string()),
+        ("问题数", run.findings.to_string()),
+        ("检查页面数", text(report, "pages_checked")),
+        ("检查链接数", text(report, "links_checked")),
+        ("超出预算未检", text(report, "not_checked")),
+        ("robots.txt 不允许", text(report, "robots_skipped")),
+        ("首页探测次数", text(&probes, "total")),
+        ("首页探测失败", text(&probes, "failed")),
+        ("首页平均用时（毫秒）", text(&probes, "average_ms")),
+    ]
+    .into_iter()
+    .map(|(k, v)| vec![k.to_string(), v])
+    .collect();
+    let mut vetoes = vec![["类别", "指标", "类型", "结论", "证据", "页面", "对象", "日期"].map(String::from).to_vec()];
+    for (key, what) in [("vetoes", "单项否决"), ("warnings", "预警")] {
+        for v in list(report, key) {
+            let ind = text(&v, "indicator");
+            let label = super::indicator_label(&ind).to_string();
+            let evidence = list(&v, "evidence");
+            let head = [what.to_string(), label, text(&v, "kind"), text(&v, "message")];
+            if evidence.is_empty() {
+                let mut row = head.to_vec();
+                row.extend([String::new(), String::new(), String::new(), String::new()]);
+                vetoes.push(row);
+            }
+            for e in evidence {
+                let mut row = head.to_vec();
+                row.extend([text(&e, "detail"), text(&e, "page"), text(&e, "target"), text(&e, "date")]);
+                vetoes.push(row);
+            }
+        }
+    }
+    let score = report.get("score").cloned().unwrap_or_default();
+    let mut deductions = vec![["扣分项", "规则", "问题数", "扣分"].map(String::from).to_vec()];
+    for d in list(&score, "deductions") {
+        deductions.push(vec![text(&d, "label"), text(&d, "rule"), text(&d, "count"), text(&d, "points")]);
+    }
+    let mut findings = vec![["问题", "规则", "所在页面", "对象", "元素", "说明"].map(String::from).to_vec()];
+    for f in list(report, "findings") {
+        let rule = text(&f, "rule");
+        findings.push(vec![
+            super::check::rule_label(&rule).to_string(),
+            rule,
+            text(&f, "page"),
+            text(&f, "target"),
+            text(&f, "element"),
+            text(&f, "evidence"),
+        ]);
+    }
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    sheet(&mut wb, "概况", &overview, &[22.0, 50.0])?;
+    sheet(&mut wb, "单项否决", &vetoes, &[10.0, 18.0, 14.0, 30.0, 40.0, 40.0, 30.0, 12.0])?;
+    sheet(&mut wb, "百分制扣分", &deductions, &[20.0, 22.0, 8.0, 8.0])?;
+    if let Some(bonus) = report.get("bonus").filter(|b| !b.is_null()) {
+        let mut rows = vec![["加分项", "指标", "分值", "结果", "依据", "页面", "对象"].map(String::from).to_vec()];
+        for i in list(bonus, "items") {
+            let e = i.get("evidence").cloned().unwrap_or_default();
+            let earned = i.get("earned").and_then(|b| b.as_bool()).unwrap_or(false);
+            rows.push(vec![
+                text(&i, "label"),
+                text(&i, "indicator"),
+                text(&i, "points"),
+                if earned { "得分" } else { "未见" }.to_string(),
+                text(&e, "detail"),
+                text(&e, "page"),
+                text(&e, "target"),
+            ]);
+        }
+        sheet(&mut wb, "门户加分", &rows, &[18.0, 22.0, 8.0, 8.0, 40.0, 40.0, 30.0])?;
+    }
+    sheet(&mut wb, "问题明细", &findings, &[18.0, 18.0, 50.0, 40.0, 20.0, 50.0])?;
+    wb.save_to_buffer().map_err(xlsx_fail)
+}
+
+/// The file name of a run's report.
+pub fn run_file_name(name: &str, run: &super::daily::RunSummary) -> String {
+    let safe: String = name.chars().filter(|c| !"\\/:*?\"<>|".contains(*c)).collect();
+    format!("检查报告-{safe}-{}.xlsx", run.day)
+}
+
+async fn run_export(State(app): State<App>, a: Signed, Path(id): Path<i64>) -> Response {
+    let made = async {
+        let (run, report) = app.monitor_run(a.actor(), id).await?;
+        let name = app.monitor_site_name(a.actor(), &run).await?;
+        Ok::<_, crate::kernel::AppError>((run_file_name(&name, &run), run_xlsx(&name, &run, &report)?))
+    };
+    match made.await {
+        Ok((file, bytes)) => crate::web::api::download(bytes, crate::annual::XLSX_TYPE, &file),
+        Err(e) => a.fail(&e, "无法导出检查报告", "/admin/monitor"),
+    }
 }
 
 async fn xlsx(State(app): State<App>, a: Signed) -> Response {
@@ -229,13 +368,7 @@ pub async fn run_screen(app: &App, a: &Admin, id: i64, all: bool, shown: Shown) 
         let history = app.monitor_runs(a.actor(), run.subject, 60).await?;
         let trend: Vec<TrendPoint> =
             history.iter().rev().map(|r| TrendPoint { day: r.day.clone(), score: r.score, vetoes: r.vetoes }).collect();
-        let name = app
-            .watched_sites(a.actor())
-            .await?
-            .into_iter()
-            .find(|w| w.subject == run.subject)
-            .map(|w| w.name)
-            .unwrap_or_else(|| run.url.clone());
+        let name = app.monitor_site_name(a.actor(), &run).await?;
         // Findings grouped by rule, each group's first entries shown (all with ?all=1).
         let mut groups: Vec<(String, &'static str, Vec<serde_json::Value>, usize)> = Vec::new();
         if let Some(list) = report.get("findings").and_then(|f| f.as_array()) {
@@ -292,7 +425,11 @@ pub async fn run_screen(app: &App, a: &Admin, id: i64, all: bool, shown: Shown) 
 
 async fn add_target(State(app): State<App>, p: Posted) -> Response {
     let to = back(&p.form, "/admin/monitor");
-    let input = TargetInput { name: p.form.get("name").into(), url: p.form.get("url").into() };
+    let input = TargetInput {
+        name: p.form.get("name").into(),
+        url: p.form.get("url").into(),
+        portal: p.form.get("portal") == "1",
+    };
     match app.add_monitor_target(p.actor(), input).await {
         Ok(w) => p.done(&to, &format!("已加入检查名单：{}，正在进行首次检查", w.name)),
         Err(e) => again(&app, &p, &to, p.shown(&e).as_form("target")).await,

@@ -22,6 +22,7 @@ pub fn router() -> ApiRouter {
         .routes(routes!(remove_target))
         .routes(routes!(runs))
         .routes(routes!(run))
+        .routes(routes!(run_xlsx))
         .routes(routes!(request_check))
         .routes(routes!(list_notices, send_notice))
         .routes(routes!(notice))
@@ -49,6 +50,17 @@ async fn ranking_csv(State(app): State<App>, Auth(actor): Auth) -> AppResult<Res
 async fn ranking_xlsx(State(app): State<App>, Auth(actor): Auth) -> AppResult<Response> {
     let bytes = super::admin::ranking_xlsx(&app.watched_sites(&actor).await?)?;
     Ok(download(bytes, crate::annual::XLSX_TYPE, "网站检查排名.xlsx"))
+}
+
+/// One run's report as XLSX: overview, single-veto indicators with their evidence,
+/// deductions, the portal bonus, every finding.
+#[utoipa::path(get, path = "/monitor/runs/{id}/report.xlsx", tag = "monitor", params(("id" = i64, Path)),
+    responses((status = 200, description = "XLSX", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>)))]
+async fn run_xlsx(State(app): State<App>, Auth(actor): Auth, ApiPath(id): ApiPath<i64>) -> AppResult<Response> {
+    let (run, report) = app.monitor_run(&actor, id).await?;
+    let name = app.monitor_site_name(&actor, &run).await?;
+    let bytes = super::admin::run_xlsx(&name, &run, &report)?;
+    Ok(download(bytes, crate::annual::XLSX_TYPE, &super::admin::run_file_name(&name, &run)))
 }
 
 /// Adds a site outside the cluster to the daily checks, and checks it at once (the web office).

@@ -11,8 +11,8 @@ use time::Date;
 use tokio::task::JoinSet;
 use url::Url;
 use zhanqun_domain::inspection::{
-    self, ARTICLE_METAS, ColumnKind, FOOTER_LABELS, Robots, SERVICE_GUIDE_ELEMENTS, SITE_METAS, ShownDate, Thresholds,
-    Weight,
+    self, ARTICLE_METAS, BONUS, BONUS_MAX, BonusSign, ColumnKind, FOOTER_LABELS, Robots, SERVICE_GUIDE_ELEMENTS,
+    SITE_METAS, ShownDate, Thresholds, Weight,
 };
 
 use super::fetch::{FetchError, FetchLimits, Fetched, Fetcher, USER_AGENT};
@@ -35,6 +35,10 @@ pub struct Options {
     pub probe_interval: Duration,
     pub thresholds: Thresholds,
     pub weights: BTreeMap<String, Weight>,
+    /// Judge the 30-point bonus part too (portals: the city's and the districts').
+    pub portal: bool,
+    /// The points of each bonus indicator.
+    pub bonus: BTreeMap<String, f64>,
     /// Wrong expressions and what is right instead.
     pub wrong_expressions: Vec<(String, String)>,
     /// The day the check judges ages against.
@@ -61,6 +65,8 @@ impl Default for Options {
             probe_interval: Duration::from_secs(1),
             thresholds,
             weights: inspection::default_weights(),
+            portal: false,
+            bonus: inspection::bonus_points(&BTreeMap::new()),
             wrong_expressions: inspection::SEEDED_WRONG_EXPRESSIONS
                 .iter()
                 .map(|(w, r)| (w.to_string(), r.to_string()))
@@ -134,6 +140,27 @@ pub struct Score {
     pub deductions: Vec<ScoredRule>,
 }
 
+/// One indicator of the bonus part: earned or not, and where.
+#[derive(Debug, Clone, Serialize)]
+pub struct BonusItem {
+    pub indicator: &'static str,
+    pub label: &'static str,
+    /// What it is worth.
+    pub points: f64,
+    pub earned: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
+}
+
+/// The 30-point bonus part of a portal.
+#[derive(Debug, Clone, Serialize)]
+pub struct Bonus {
+    /// Points earned, at most `max`.
+    pub value: f64,
+    pub max: f64,
+    pub items: Vec<BonusItem>,
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Probes {
     pub total: u32,
@@ -160,6 +187,9 @@ pub struct Report {
     pub warnings: Vec<Veto>,
     /// None when the site could not be read.
     pub score: Option<Score>,
+    /// The bonus part, for a portal that could be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bonus: Option<Bonus>,
     pub findings: Vec<Finding>,
 }
 
@@ -219,6 +249,8 @@ struct PageRecord {
     guide_missing: Option<Vec<&'static str>>,
     /// The footer labels it lacks (kept for the home page).
     footer_missing: Vec<&'static str>,
+    /// Its search box's results address for a sample query.
+    search: Option<Url>,
     bytes: u64,
     truncated: bool,
 }
@@ -265,6 +297,7 @@ impl PageRecord {
                 .filter(|(_, words)| !words.iter().any(|w| f.text.contains(w)))
                 .map(|(label, _)| *label)
                 .collect(),
+            search: f.search,
             title: f.title,
             url,
             bytes: fetched.bytes,
@@ -425,6 +458,7 @@ pub async fn check(url: &str, opts: Options, progress: &(dyn Fn(usize, usize) + 
         vetoes: Vec::new(),
         warnings: Vec::new(),
         score: None,
+        bonus: None,
         findings: Vec::new(),
     };
 
@@ -941,6 +975,67 @@ async fn judge(report: &mut Report, crawl: &Crawl, origin: &Url, opts: &Options)
             .collect(),
     });
     report.findings = f;
+    if opts.portal {
+        report.bonus = Some(bonus(crawl, home, opts).await);
+    }
+}
+
+/// The bonus part: each indicator earned by a page of its kind (by its title), a working
+/// link to one (by its text), or for the search, a search box whose results page opens.
+async fn bonus(crawl: &Crawl, home: &PageRecord, opts: &Options) -> Bonus {
+    let mut items = Vec::new();
+    for (indicator, label, _, sign) in BONUS {
+        let evidence = match sign {
+            BonusSign::Words(words) => {
+                let has = |t: &str| words.iter().find(|w| t.contains(**w));
+                let page = crawl
+                    .pages
+                    .iter()
+                    .filter_map(|p| has(&p.title).map(|w| (p, w)))
+                    .min_by(|a, b| a.0.url.as_str().cmp(b.0.url.as_str()))
+                    .map(|(p, w)| Evidence {
+                        page: Some(p.url.to_string()),
+                        detail: format!("页面“{}”（{w}）", super::shorten(&p.title, 40)),
+                        ..Default::default()
+                    });
+                page.or_else(|| {
+                    crawl
+                        .link_text
+                        .iter()
+                        .filter(|(u, _)| matches!(crawl.status.get(*u), Some(Ok(c)) if *c < 400))
+                        .filter_map(|(u, t)| has(t).map(|w| (u, t, w)))
+                        .min_by(|a, b| a.0.as_str().cmp(b.0.as_str()))
+                        .map(|(u, t, w)| Evidence {
+                            page: crawl.sources.get(u).and_then(|s| s.first()).map(Url::to_string),
+                            target: Some(u.to_string()),
+                            detail: format!("链接“{}”可以打开（{w}）", super::shorten(t, 40)),
+                            ..Default::default()
+                        })
+                })
+            }
+            BonusSign::SearchBox => match &home.search {
+                Some(u) => {
+                    let r = crawl.fetcher.fetch(u, false).await;
+                    r.ok().then(|| Evidence {
+                        page: Some(home.url.to_string()),
+                        target: Some(u.to_string()),
+                        detail: format!("首页搜索框检索“{}”可以打开结果页", page::SAMPLE_QUERY),
+                        ..Default::default()
+                    })
+                }
+                None => None,
+            },
+        };
+        items.push(BonusItem {
+            indicator,
+            label,
+            points: opts.bonus.get(indicator).copied().unwrap_or(0.0),
+            earned: evidence.is_some(),
+            evidence,
+        });
+    }
+    let value = inspection::bonus_total(items.iter().filter(|i| i.earned).map(|i| i.indicator), &opts.bonus);
+    Bonus { value, max: BONUS_MAX, items }
 }
 
 /// Whether the site's host has an IPv6 address (as overridden by `--resolve`, if it is).

@@ -69,6 +69,8 @@ pub struct RunSummary {
     pub status_label: &'static str,
     /// Out of 100; none when the site could not be read.
     pub score: Option<f64>,
+    /// The bonus part of a portal, out of 30; none for other sites.
+    pub bonus: Option<f64>,
     pub vetoes: i64,
     pub warnings: i64,
     pub findings: i64,
@@ -90,15 +92,27 @@ pub struct TrendPoint {
 pub struct TargetInput {
     pub name: String,
     pub url: String,
+    /// A portal (门户网站): judged on the 30-point bonus part too.
+    #[serde(default)]
+    pub portal: bool,
+}
+
+/// Where a watched site is checked (see `App::monitor_address`).
+struct Address {
+    url: String,
+    resolve: Vec<(String, u16, std::net::IpAddr)>,
+    portal: bool,
 }
 
 /// A column with an update duty: id, name, duty, its days, last publication, opened.
 type DutyRow = (i64, String, String, Option<i64>, Option<i64>, i64);
-type RunRow = (i64, Option<i64>, Option<i64>, String, String, i64, String, Option<i64>, i64, i64, i64, i64, String);
-const RUN_COLUMNS: &str = "id, site_id, target_id, url, day, finished_at, status, score_tenths, vetoes, warnings, findings, pages, indicators";
+type RunRow =
+    (i64, Option<i64>, Option<i64>, String, String, i64, String, Option<i64>, i64, i64, i64, i64, String, Option<i64>);
+const RUN_COLUMNS: &str = "id, site_id, target_id, url, day, finished_at, status, score_tenths, vetoes, warnings, findings, pages, indicators, bonus_tenths";
 
 fn summary(r: RunRow) -> RunSummary {
-    let (id, site_id, target_id, url, day, finished_at, status, score, vetoes, warnings, findings, pages, ind) = r;
+    let (id, site_id, target_id, url, day, finished_at, status, score, vetoes, warnings, findings, pages, ind, bonus) =
+        r;
     RunSummary {
         id,
         subject: Subject { site_id, target_id },
@@ -108,6 +122,7 @@ fn summary(r: RunRow) -> RunSummary {
         status_label: status_label(&status),
         status,
         score: score.map(|s| s as f64 / 10.0),
+        bonus: bonus.map(|b| b as f64 / 10.0),
         vetoes,
         warnings,
         findings,
@@ -204,6 +219,17 @@ impl App {
     }
 
     /// One run: its figures and its whole report (vetoes, deductions, findings, evidence).
+    /// The name of the site a run checked (its address when the site is gone).
+    pub async fn monitor_site_name(&self, actor: &Actor, run: &RunSummary) -> AppResult<String> {
+        Ok(self
+            .watched_sites(actor)
+            .await?
+            .into_iter()
+            .find(|w| w.subject == run.subject)
+            .map(|w| w.name)
+            .unwrap_or_else(|| run.url.clone()))
+    }
+
     pub async fn monitor_run(&self, actor: &Actor, id: i64) -> AppResult<(RunSummary, serde_json::Value)> {
         let row: Option<RunRow> =
             sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {RUN_COLUMNS} FROM monitor_runs WHERE id = $1")))
@@ -266,8 +292,9 @@ impl App {
             .await?;
         let id = match existing {
             Some(id) => {
-                sqlx::query("UPDATE monitor_targets SET active = 1, name = $1 WHERE id = $2")
+                sqlx::query("UPDATE monitor_targets SET active = 1, name = $1, portal = $2 WHERE id = $3")
                     .bind(name)
+                    .bind(i64::from(i.portal))
                     .bind(id)
                     .execute(cmd.conn())
                     .await?;
@@ -275,18 +302,26 @@ impl App {
             }
             None => {
                 sqlx::query_scalar(
-                    "INSERT INTO monitor_targets (name, url, active, created_by, created_at) VALUES ($1, $2, 1, $3, $4) RETURNING id",
+                    "INSERT INTO monitor_targets (name, url, active, portal, created_by, created_at) \
+                     VALUES ($1, $2, 1, $3, $4, $5) RETURNING id",
                 )
                 .bind(name)
                 .bind(&url)
+                .bind(i64::from(i.portal))
                 .bind(&actor.name)
                 .bind(now_ms())
                 .fetch_one(cmd.conn())
                 .await?
             }
         };
-        cmd.audit(Audit::event(None, "monitor_target", id, "create", serde_json::json!({"name": name, "url": url})))
-            .await?;
+        cmd.audit(Audit::event(
+            None,
+            "monitor_target",
+            id,
+            "create",
+            serde_json::json!({"name": name, "url": url, "portal": i.portal}),
+        ))
+        .await?;
         let payload = serde_json::to_string(&Subject::target(id)).unwrap_or_default();
         cmd.enqueue(MonitorCheck.name(), &payload, now_ms()).await?;
         cmd.commit().await?;
@@ -362,19 +397,29 @@ impl App {
         Ok(id)
     }
 
-    /// Where a watched site is checked, and the address overrides that reach it.
-    async fn monitor_address(&self, s: Subject) -> AppResult<Option<(String, Vec<(String, u16, std::net::IpAddr)>)>> {
-        let url = match (s.site_id, s.target_id) {
-            (Some(id), _) => self.site_base(id).map(|b| format!("{b}/")),
-            (_, Some(id)) => {
-                sqlx::query_scalar("SELECT url FROM monitor_targets WHERE id = $1 AND active = 1")
+    /// Where a watched site is checked, the address overrides that reach it, and whether it
+    /// is a portal.
+    async fn monitor_address(&self, s: Subject) -> AppResult<Option<Address>> {
+        let found: Option<(String, bool)> = match (s.site_id, s.target_id) {
+            (Some(id), _) => {
+                let kind: Option<String> = sqlx::query_scalar("SELECT kind FROM sites WHERE id = $1")
                     .bind(id)
                     .fetch_optional(&self.db.pool)
-                    .await?
+                    .await?;
+                let portal = matches!(kind.as_deref(), Some("city_portal" | "district_portal"));
+                self.site_base(id).map(|b| (format!("{b}/"), portal))
+            }
+            (_, Some(id)) => {
+                let row: Option<(String, i64)> =
+                    sqlx::query_as("SELECT url, portal FROM monitor_targets WHERE id = $1 AND active = 1")
+                        .bind(id)
+                        .fetch_optional(&self.db.pool)
+                        .await?;
+                row.map(|(u, p)| (u, p == 1))
             }
             _ => None,
         };
-        let Some(url) = url else { return Ok(None) };
+        let Some((url, portal)) = found else { return Ok(None) };
         let mut resolve = Vec::new();
         // `NAME.localhost` is this machine (RFC 6761), whatever the resolver says.
         if let Ok(u) = url::Url::parse(&url)
@@ -387,14 +432,15 @@ impl App {
                 std::net::Ipv4Addr::LOCALHOST.into(),
             ));
         }
-        Ok(Some((url, resolve)))
+        Ok(Some(Address { url, resolve, portal }))
     }
 
     /// Runs one check and keeps it.
     async fn run_monitor_check(&self, s: Subject, progress: &(dyn Fn(usize, usize) + Sync)) -> AppResult<Option<i64>> {
-        let Some((url, resolve)) = self.monitor_address(s).await? else { return Ok(None) };
+        let Some(Address { url, resolve, portal }) = self.monitor_address(s).await? else { return Ok(None) };
         let mut opts = self.config.monitor.options();
         opts.limits.resolve = resolve;
+        opts.portal = portal;
         let started = now_ms();
         let mut report =
             check::check(&url, opts.clone(), progress).await.map_err(|m| AppError::field("url", "url", m))?;
@@ -407,8 +453,8 @@ impl App {
         let mut w = self.db.begin_write().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO monitor_runs (site_id, target_id, url, day, started_at, finished_at, status, score_tenths, \
-             vetoes, warnings, findings, pages, indicators, report) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+             vetoes, warnings, findings, pages, indicators, report, bonus_tenths) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
         )
         .bind(s.site_id)
         .bind(s.target_id)
@@ -424,6 +470,7 @@ impl App {
         .bind(report.pages_checked as i64)
         .bind(indicators.join(","))
         .bind(json)
+        .bind(report.bonus.as_ref().map(|b| (b.value * 10.0).round() as i64))
         .fetch_one(w.conn())
         .await?;
         w.commit().await?;
@@ -649,7 +696,7 @@ impl App {
         let limits = FetchLimits { timeout: Duration::from_secs(t.probe_timeout_seconds), ..Default::default() };
         let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(8));
         let mut tasks = tokio::task::JoinSet::new();
-        for (s, (url, resolve)) in targets {
+        for (s, Address { url, resolve, .. }) in targets {
             let limits = FetchLimits { resolve, ..limits.clone() };
             let sem = sem.clone();
             tasks.spawn(async move {

@@ -89,6 +89,19 @@ pub fn render_text(r: &Report) -> String {
             let _ = writeln!(s, "  −{:.1}　{}（{} 处）", d.points, d.label, d.count);
         }
     }
+    if let Some(b) = &r.bonus {
+        let _ = writeln!(s, "加分：{:.1} / {:.0}", b.value, b.max);
+        for i in &b.items {
+            match &i.evidence {
+                Some(e) => {
+                    let _ = writeln!(s, "  +{:.1}　{}：{}", i.points, i.label, e.detail);
+                }
+                None => {
+                    let _ = writeln!(s, "  　　 {}：未见", i.label);
+                }
+            }
+        }
+    }
     let mut rules: Vec<&str> = Vec::new();
     for f in &r.findings {
         if !rules.contains(&f.rule) {

@@ -39,7 +39,16 @@ pub struct PageFacts {
     pub items: Vec<Item>,
     /// All visible text, whitespace collapsed.
     pub text: String,
+    /// A search box (a GET form with a search field): its results address for a sample
+    /// query.
+    pub search: Option<Url>,
 }
+
+/// The names search fields go by on government sites.
+const SEARCH_FIELDS: [&str; 10] =
+    ["q", "query", "keyword", "keywords", "searchword", "wd", "kw", "word", "key", "text"];
+/// The query a search box is tried with.
+pub const SAMPLE_QUERY: &str = "政务公开";
 
 impl PageFacts {
     pub fn meta(&self, name: &str) -> Option<&str> {
@@ -62,6 +71,8 @@ struct Selectors {
     img: Selector,
     items: Selector,
     body: Selector,
+    form: Selector,
+    input: Selector,
 }
 
 static SEL: std::sync::LazyLock<Selectors> = std::sync::LazyLock::new(|| Selectors {
@@ -74,6 +85,8 @@ static SEL: std::sync::LazyLock<Selectors> = std::sync::LazyLock::new(|| Selecto
     img: sel("img"),
     items: sel("li, tr, dd"),
     body: sel("body"),
+    form: sel("form"),
+    input: sel("input[name]"),
 });
 
 fn text_of(e: ElementRef<'_>) -> String {
@@ -162,5 +175,27 @@ pub fn read(html: &str, url: &Url) -> PageFacts {
     if let Some(body) = doc.select(&s.body).next() {
         f.text = text_of(body);
     }
+    f.search = doc.select(&s.form).find_map(|form| search_of(form, &base));
     f
+}
+
+/// The results address of a GET form with a search field, for `SAMPLE_QUERY`.
+fn search_of(form: ElementRef<'_>, base: &Url) -> Option<Url> {
+    let v = form.value();
+    if v.attr("method").is_some_and(|m| !m.trim().eq_ignore_ascii_case("get")) {
+        return None;
+    }
+    let field = form.select(&SEL.input).find_map(|i| {
+        let (name, kind) = (i.value().attr("name")?, i.value().attr("type").unwrap_or("text"));
+        let searchy = kind.eq_ignore_ascii_case("search")
+            || (kind.eq_ignore_ascii_case("text") && SEARCH_FIELDS.iter().any(|n| name.eq_ignore_ascii_case(n)));
+        searchy.then(|| name.to_string())
+    })?;
+    let mut u = match v.attr("action").map(str::trim).filter(|a| !a.is_empty()) {
+        Some(a) => resolve(base, a)?,
+        None => base.clone(),
+    };
+    u.set_query(None);
+    u.query_pairs_mut().append_pair(&field, SAMPLE_QUERY);
+    Some(u)
 }

@@ -32,19 +32,21 @@ pub struct PublicResult {
     pub passed: bool,
     pub vetoes: Vec<&'static str>,
     pub score: Option<f64>,
+    /// A portal's bonus part, out of 30.
+    pub bonus: Option<f64>,
     pub findings: i64,
     pub rank: usize,
 }
 
-/// Run, site name, target name, url, day, score ×10, vetoes, findings, indicators.
-type ResultRow = (i64, Option<String>, Option<String>, String, String, Option<i64>, i64, i64, String);
+/// Run, site name, target name, url, day, score ×10, vetoes, findings, indicators, bonus ×10.
+type ResultRow = (i64, Option<String>, Option<String>, String, String, Option<i64>, i64, i64, String, Option<i64>);
 
 impl App {
     /// The latest run of each watched site finished before the publishing delay, ranked.
     pub async fn public_results(&self) -> AppResult<Vec<PublicResult>> {
         let cutoff = now_ms() - i64::from(self.config.monitor.publish_delay_days) * 86_400_000;
         let rows: Vec<ResultRow> = sqlx::query_as(
-            "SELECT r.id, s.name, t.name, r.url, r.day, r.score_tenths, r.vetoes, r.findings, r.indicators \
+            "SELECT r.id, s.name, t.name, r.url, r.day, r.score_tenths, r.vetoes, r.findings, r.indicators, r.bonus_tenths \
              FROM monitor_runs r LEFT JOIN sites s ON s.id = r.site_id LEFT JOIN monitor_targets t ON t.id = r.target_id \
              WHERE r.id IN (SELECT MAX(id) FROM monitor_runs WHERE finished_at <= $1 GROUP BY site_id, target_id) \
              AND (s.state = 'online' OR t.active = 1)",
@@ -54,7 +56,7 @@ impl App {
         .await?;
         let mut out: Vec<PublicResult> = rows
             .into_iter()
-            .map(|(run_id, site, target, url, day, score, vetoes, findings, ind)| PublicResult {
+            .map(|(run_id, site, target, url, day, score, vetoes, findings, ind, bonus)| PublicResult {
                 run_id,
                 name: site.or(target).unwrap_or_default(),
                 url,
@@ -62,6 +64,7 @@ impl App {
                 passed: vetoes == 0,
                 vetoes: ind.split(',').filter(|s| !s.is_empty()).map(super::indicator_label).collect(),
                 score: score.map(|s| s as f64 / 10.0),
+                bonus: bonus.map(|b| b as f64 / 10.0),
                 findings,
                 rank: 0,
             })
@@ -85,7 +88,15 @@ fn method(app: &App) -> minijinja::Value {
         .map(|(rule, w)| (rule.clone(), super::check::rule_label(&rule), w.points, w.cap))
         .collect();
     weights.sort_by(|a, b| a.0.cmp(&b.0));
-    context! { t => minijinja::Value::from_serialize(t), weights, delay => app.config.monitor.publish_delay_days }
+    let points = app.config.monitor.options().bonus;
+    let bonus: Vec<(&str, &str, f64)> = zhanqun_domain::inspection::BONUS
+        .iter()
+        .map(|(k, label, ..)| (*k, *label, points.get(*k).copied().unwrap_or(0.0)))
+        .collect();
+    context! {
+        t => minijinja::Value::from_serialize(t), weights, bonus,
+        bonus_max => zhanqun_domain::inspection::BONUS_MAX, delay => app.config.monitor.publish_delay_days,
+    }
 }
 
 async fn index(State(app): State<App>, v: Visitor) -> Response {
@@ -128,6 +139,13 @@ async fn run(State(app): State<App>, v: Visitor, Path(id): Path<i64>) -> Respons
             }
             if let Some(o) = report.as_object_mut() {
                 o.remove("findings");
+            }
+            if let Some(items) = report.pointer_mut("/bonus/items").and_then(|l| l.as_array_mut()) {
+                for i in items {
+                    if let Some(o) = i.as_object_mut() {
+                        o.remove("evidence");
+                    }
+                }
             }
         }
         let vetoes: Vec<_> = report

@@ -227,6 +227,77 @@ async fn the_monitor_finds_every_planted_defect_with_its_page_and_evidence() {
     assert!((score.value - (100.0 - total)).abs() < 0.01);
 }
 
+/// A portal with some of the bonus part's marks: a search box (working or not), an
+/// interview page found by its title, an infographic found by a working link, an elderly
+/// mode link that is broken, and an online-processing link.
+fn portal_site(search_works: bool) -> Router {
+    let action = if search_works { "/search/" } else { "/nosearch/" };
+    Router::new()
+        .route(
+            "/",
+            get(move || async move {
+                let body = format!(
+                    "<form action=\"{action}\" method=\"get\"><input type=\"text\" name=\"q\"><button>搜索</button></form>\
+                     <nav><a href=\"/fangtan/\">访谈</a> <a href=\"/tujie/1.html\">一图读懂营商环境新政</a> \
+                     <a href=\"/zhangzhe/\">长者模式</a> <a href=\"/banshi/\">在线办理</a> <a href=\"/mailbox/\">市长信箱</a></nav>{}",
+                    list(&[("/news/1.html".into(), "市政府常务会议召开".into(), day(1))])
+                );
+                html(page("青岛市人民政府", "", &body))
+            }),
+        )
+        .route("/search/", get(|| async { html(page("搜索结果", "", "<p>找到 3 条</p>")) }))
+        .route("/fangtan/", get(|| async { html(page("在线访谈 - 青岛市人民政府", "", "<p>访谈</p>")) }))
+        .route("/tujie/1.html", get(|| async { html(article("图说新政", &format!("{} 09:00", day(2)), "正文。")) }))
+        .route("/banshi/", get(|| async { html(page("办事大厅", "", "<p>办事</p>")) }))
+        .route("/mailbox/", get(|| async { html(page("市长信箱", "", "<form><textarea></textarea></form>")) }))
+        .route("/news/1.html", get(|| async { html(article("市政府常务会议召开", &format!("{} 09:00", day(1)), "会议。")) }))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_portal_earns_the_bonus_part_by_what_its_pages_show() {
+    let addr = serve(portal_site(true)).await;
+    let base = format!("http://{addr}");
+    let mut o = quick();
+    // Not a portal: no bonus part at all.
+    let r = run(&format!("{base}/"), o.clone()).await;
+    assert!(r.bonus.is_none());
+    o.portal = true;
+    let r = run(&format!("{base}/"), o.clone()).await;
+    let b = r.bonus.as_ref().expect("a portal's bonus part");
+    assert_eq!(b.max, 30.0);
+    assert_eq!(b.items.len(), 9, "every indicator is listed, earned or not");
+    let item = |k: &str| b.items.iter().find(|i| i.indicator == k).unwrap();
+    let earned: Vec<&str> = b.items.iter().filter(|i| i.earned).map(|i| i.indicator).collect();
+    assert_eq!(earned, ["interpretation_forms", "online_service", "interviews", "search"], "{b:#?}");
+    assert_eq!(b.value, 4.0 + 4.0 + 3.0 + 3.0);
+    // Evidence: the page found by its title, the working link by its text.
+    let interview = item("interviews").evidence.as_ref().unwrap();
+    assert_eq!(interview.page.as_deref(), Some(format!("{base}/fangtan/").as_str()));
+    assert!(interview.detail.contains("在线访谈"), "{interview:?}");
+    let forms = item("interpretation_forms").evidence.as_ref().unwrap();
+    assert_eq!(forms.target.as_deref(), Some(format!("{base}/tujie/1.html").as_str()));
+    assert!(forms.detail.contains("一图读懂"), "{forms:?}");
+    let search = item("search").evidence.as_ref().unwrap();
+    assert!(search.target.as_deref().unwrap().starts_with(&format!("{base}/search/?q=")), "{search:?}");
+    // A link that does not open earns nothing.
+    assert!(!item("accessibility").earned && item("accessibility").evidence.is_none());
+    // The text report says so too.
+    let text = zhanqun::monitor::render_text(&r);
+    assert!(text.contains("加分：14.0 / 30") && text.contains("无障碍与适老化：未见"), "{text}");
+
+    // A search box whose results page does not open is not a working search.
+    let addr = serve(portal_site(false)).await;
+    let r = run(&format!("http://{addr}/"), o.clone()).await;
+    let b = r.bonus.as_ref().unwrap();
+    assert!(!b.items.iter().find(|i| i.indicator == "search").unwrap().earned);
+    assert_eq!(b.value, 11.0);
+    // The points are configuration; their sum never passes 30.
+    o.bonus.insert("search".into(), 25.0);
+    let addr = serve(portal_site(true)).await;
+    let r = run(&format!("http://{addr}/"), o).await;
+    assert_eq!(r.bonus.unwrap().value, 30.0);
+}
+
 /// A neglected site: old news on the home page, stale and empty columns, no way to write
 /// in and no services.
 fn neglected_site() -> Router {
@@ -665,6 +736,79 @@ async fn the_office_watches_every_site_and_sees_findings_trends_and_ranking(bk: 
     assert_eq!(rows[0][0], "排名");
     assert!(rows.iter().any(|r| r[1] == "青岛市示范局（未迁入）" && r[3] == "否"), "{rows:?}");
 
+    // One run's report as XLSX: overview, vetoes with evidence, deductions, every finding.
+    let (_, rep) = s.get(&format!("/api/v1/monitor/runs/{run_id}"), &s.admin).await;
+    let r = s
+        .client
+        .get(format!("{}/api/v1/monitor/runs/{run_id}/report.xlsx", s.base))
+        .bearer_auth(&s.admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let disposition = r.headers()[header::CONTENT_DISPOSITION].to_str().unwrap().to_string();
+    assert!(disposition.contains("attachment") && disposition.contains(".xlsx"), "{disposition}");
+    let bytes = r.bytes().await.unwrap().to_vec();
+    let mut wb: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let names = calamine::Reader::sheet_names(&wb);
+    assert_eq!(names, ["概况", "单项否决", "百分制扣分", "问题明细"], "not a portal: no bonus sheet");
+    let rows_of = |wb: &mut calamine::Xlsx<_>, name: &str| -> Vec<Vec<String>> {
+        let range = calamine::Reader::worksheet_range(wb, name).unwrap();
+        range.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect()
+    };
+    let overview = rows_of(&mut wb, "概况");
+    assert!(overview.iter().any(|r| r[0] == "网站" && r[1] == "青岛市示范局（未迁入）"), "{overview:?}");
+    let score = rep["run"]["score"].as_f64().unwrap();
+    let cell = overview.iter().find(|r| r[0] == "百分制得分").unwrap()[1].clone();
+    assert_eq!(cell.parse::<f64>().unwrap(), score, "the score is a number: {cell}");
+    let vetoes = rows_of(&mut wb, "单项否决");
+    assert!(vetoes.iter().any(|r| r[1] == "严重表述错误" && r[4].contains("一带一路战略")), "{vetoes:?}");
+    let found = rows_of(&mut wb, "问题明细");
+    assert_eq!(found.len() - 1, rep["report"]["findings"].as_array().unwrap().len());
+    assert!(found.iter().any(|r| r[1] == "broken_link" && r[3].ends_with("/missing.html")), "{found:?}");
+    let (st, html) = admin.get(&format!("/admin/monitor/runs/{run_id}")).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(html.contains(&format!("/admin/monitor/runs/{run_id}/report.xlsx")));
+    let (st, _) = admin.get(&format!("/admin/monitor/runs/{run_id}/report.xlsx")).await;
+    assert_eq!(st, StatusCode::OK);
+    let r = s
+        .client
+        .get(format!("{}/api/v1/monitor/runs/{run_id}/report.xlsx", s.base))
+        .bearer_auth(&nr.editor.1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "the external site's report is the office's");
+
+    // A portal outside the cluster is judged on the bonus part too; the ranking shows it.
+    let portal = serve(portal_site(true)).await;
+    let (st, t) = s
+        .post(
+            "/api/v1/monitor/sites",
+            &s.admin,
+            json!({"name": "某区政府门户（未迁入）", "url": format!("http://{portal}/"), "portal": true}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{t}");
+    let portal_id = t["target_id"].as_i64().unwrap();
+    let last = until(Duration::from_secs(60), "the portal checked", || async {
+        let (_, l) = s.get("/api/v1/monitor/sites", &s.admin).await;
+        let last = watched(&l, "target_id", portal_id)["last"].clone();
+        (!last.is_null()).then_some(last)
+    })
+    .await;
+    assert_eq!(last["bonus"], 14.0, "{last}");
+    let (_, l) = s.get("/api/v1/monitor/sites", &s.admin).await;
+    assert!(watched(&l, "site_id", nr.site)["last"]["bonus"].is_null(), "a department site has no bonus part");
+    let (_, pr) = s.get(&format!("/api/v1/monitor/runs/{}", last["id"]), &s.admin).await;
+    assert_eq!(pr["report"]["bonus"]["value"], 14.0);
+    let r = s.client.get(format!("{}/api/v1/monitor/sites.csv", s.base)).bearer_auth(&s.admin).send().await.unwrap();
+    let csv = r.text().await.unwrap();
+    assert!(csv.lines().next().unwrap().contains("门户加分"), "{csv}");
+    assert!(csv.lines().any(|l| l.contains("某区政府门户（未迁入）") && l.contains(",14.0,")), "{csv}");
+    let (_, html) = admin.get(&format!("/admin/monitor/runs/{}", last["id"])).await;
+    assert!(html.contains("门户网站加分：14") && html.contains("在线访谈"), "{html}");
+
     // Off the list: the runs stay on record.
     let (st, _) = s.call(Method::DELETE, &format!("/api/v1/monitor/targets/{target}"), Some(&s.admin), None).await;
     assert_eq!(st, StatusCode::NO_CONTENT);
@@ -875,6 +1019,10 @@ async fn the_portal_publishes_the_results_and_the_method(bk: Backend) {
     let (st, _, page) = s.page("www.qingdao.gov.cn", "/evaluation/").await;
     assert_eq!(st, StatusCode::OK);
     assert!(page.contains("青岛市示范局") && page.contains("检查方法") && page.contains("每处扣分"), "{page}");
+    assert!(
+        page.contains("门户加分") && page.contains("站内搜索可用") && page.contains("不超过 30"),
+        "the bonus method too: {page}"
+    );
     assert!(page.contains(&format!("/evaluation/runs/{run}")));
     let (st, _, detail) = s.page("www.qingdao.gov.cn", &format!("/evaluation/runs/{run}")).await;
     assert_eq!(st, StatusCode::OK);
