@@ -607,6 +607,18 @@ where
     }
 }
 
+type Workbook = calamine::Xlsx<std::io::Cursor<Vec<u8>>>;
+
+fn workbook(bytes: Vec<u8>) -> Workbook {
+    calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap()
+}
+
+/// A worksheet's cells as text, row by row.
+fn rows_of(wb: &mut Workbook, name: &str) -> Vec<Vec<String>> {
+    let range = calamine::Reader::worksheet_range(wb, name).unwrap();
+    range.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect()
+}
+
 fn watched<'a>(list: &'a Value, key: &str, id: i64) -> &'a Value {
     list.as_array().unwrap().iter().find(|w| w[key] == id).unwrap_or_else(|| panic!("{key} {id} not watched: {list}"))
 }
@@ -722,40 +734,27 @@ async fn the_office_watches_every_site_and_sees_findings_trends_and_ranking(bk: 
         )
         .await;
     assert!(out.contains("只能检查 http 或 https 网址") && out.contains("某某局"), "{out}");
-    let r = s.client.get(format!("{}/api/v1/monitor/sites.csv", s.base)).bearer_auth(&s.admin).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    let csv = r.text().await.unwrap();
+    let (st, _, csv) = s.download("/api/v1/monitor/sites.csv", &s.admin).await;
+    assert_eq!(st, StatusCode::OK);
+    let csv = String::from_utf8(csv).unwrap();
     assert!(csv.starts_with("\u{feff}排名,网站,网址"), "{csv}");
     assert!(csv.contains("青岛市示范局（未迁入）"));
-    let r = s.client.get(format!("{}/api/v1/monitor/sites.xlsx", s.base)).bearer_auth(&s.admin).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    let bytes = r.bytes().await.unwrap().to_vec();
-    let mut wb: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
-    let sheet = calamine::Reader::worksheet_range_at(&mut wb, 0).unwrap().unwrap();
-    let rows: Vec<Vec<String>> = sheet.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect();
+    let (st, _, bytes) = s.download("/api/v1/monitor/sites.xlsx", &s.admin).await;
+    assert_eq!(st, StatusCode::OK);
+    let mut wb = workbook(bytes);
+    let rows = rows_of(&mut wb, "网站检查排名");
     assert_eq!(rows[0][0], "排名");
     assert!(rows.iter().any(|r| r[1] == "青岛市示范局（未迁入）" && r[3] == "否"), "{rows:?}");
 
     // One run's report as XLSX: overview, vetoes with evidence, deductions, every finding.
     let (_, rep) = s.get(&format!("/api/v1/monitor/runs/{run_id}"), &s.admin).await;
-    let r = s
-        .client
-        .get(format!("{}/api/v1/monitor/runs/{run_id}/report.xlsx", s.base))
-        .bearer_auth(&s.admin)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    let disposition = r.headers()[header::CONTENT_DISPOSITION].to_str().unwrap().to_string();
+    let (st, headers, bytes) = s.download(&format!("/api/v1/monitor/runs/{run_id}/report.xlsx"), &s.admin).await;
+    assert_eq!(st, StatusCode::OK);
+    let disposition = headers[header::CONTENT_DISPOSITION].to_str().unwrap().to_string();
     assert!(disposition.contains("attachment") && disposition.contains(".xlsx"), "{disposition}");
-    let bytes = r.bytes().await.unwrap().to_vec();
-    let mut wb: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let mut wb = workbook(bytes);
     let names = calamine::Reader::sheet_names(&wb);
     assert_eq!(names, ["概况", "单项否决", "百分制扣分", "问题明细"], "not a portal: no bonus sheet");
-    let rows_of = |wb: &mut calamine::Xlsx<_>, name: &str| -> Vec<Vec<String>> {
-        let range = calamine::Reader::worksheet_range(wb, name).unwrap();
-        range.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect()
-    };
     let overview = rows_of(&mut wb, "概况");
     assert!(overview.iter().any(|r| r[0] == "网站" && r[1] == "青岛市示范局（未迁入）"), "{overview:?}");
     let score = rep["run"]["score"].as_f64().unwrap();
@@ -771,14 +770,8 @@ async fn the_office_watches_every_site_and_sees_findings_trends_and_ranking(bk: 
     assert!(html.contains(&format!("/admin/monitor/runs/{run_id}/report.xlsx")));
     let (st, _) = admin.get(&format!("/admin/monitor/runs/{run_id}/report.xlsx")).await;
     assert_eq!(st, StatusCode::OK);
-    let r = s
-        .client
-        .get(format!("{}/api/v1/monitor/runs/{run_id}/report.xlsx", s.base))
-        .bearer_auth(&nr.editor.1)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::FORBIDDEN, "the external site's report is the office's");
+    let (st, _, _) = s.download(&format!("/api/v1/monitor/runs/{run_id}/report.xlsx"), &nr.editor.1).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "the external site's report is the office's");
 
     // A portal outside the cluster is judged on the bonus part too; the ranking shows it.
     let portal = serve(portal_site(true)).await;
@@ -802,8 +795,8 @@ async fn the_office_watches_every_site_and_sees_findings_trends_and_ranking(bk: 
     assert!(watched(&l, "site_id", nr.site)["last"]["bonus"].is_null(), "a department site has no bonus part");
     let (_, pr) = s.get(&format!("/api/v1/monitor/runs/{}", last["id"]), &s.admin).await;
     assert_eq!(pr["report"]["bonus"]["value"], 14.0);
-    let r = s.client.get(format!("{}/api/v1/monitor/sites.csv", s.base)).bearer_auth(&s.admin).send().await.unwrap();
-    let csv = r.text().await.unwrap();
+    let (_, _, csv) = s.download("/api/v1/monitor/sites.csv", &s.admin).await;
+    let csv = String::from_utf8(csv).unwrap();
     assert!(csv.lines().next().unwrap().contains("门户加分"), "{csv}");
     assert!(csv.lines().any(|l| l.contains("某区政府门户（未迁入）") && l.contains(",14.0,")), "{csv}");
     let (_, html) = admin.get(&format!("/admin/monitor/runs/{}", last["id"])).await;

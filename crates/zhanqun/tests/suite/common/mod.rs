@@ -253,6 +253,12 @@ impl TestServer {
     pub async fn patch(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
         self.call(Method::PATCH, path, Some(token), Some(body)).await
     }
+    /// A file the API gives for download (CSV, XLSX …): status, headers, bytes.
+    pub async fn download(&self, path: &str, token: &str) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
+        let r = self.client.get(format!("{}{path}", self.base)).bearer_auth(token).send().await.unwrap();
+        let (status, headers) = (r.status(), r.headers().clone());
+        (status, headers, r.bytes().await.unwrap().to_vec())
+    }
 
     /// Adds a person and returns (id, token).
     pub async fn person(&self, username: &str) -> (i64, String) {
