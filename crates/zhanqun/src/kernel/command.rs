@@ -25,9 +25,13 @@ pub struct Command<'a> {
 
 impl App {
     /// Starts a command on behalf of `actor`.
-    pub async fn begin<'a>(&'a self, actor: &'a Actor) -> AppResult<Command<'a>> {
-        let tx = self.db.begin_write().await?;
-        Ok(Command { app: self, actor, tx, events: Vec::new(), jobs_queued: false })
+    #[track_caller]
+    pub fn begin<'a>(&'a self, actor: &'a Actor) -> impl Future<Output = AppResult<Command<'a>>> + Send + 'a {
+        let by = std::panic::Location::caller();
+        async move {
+            let tx = self.db.begin_write_for(by).await?;
+            Ok(Command { app: self, actor, tx, events: Vec::new(), jobs_queued: false })
+        }
     }
 }
 

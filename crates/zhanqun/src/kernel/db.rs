@@ -66,6 +66,25 @@ pub struct Db {
 pub struct WriteTx {
     pub tx: Transaction<'static, Any>,
     _guard: Option<OwnedMutexGuard<()>>,
+    _held: Held,
+}
+
+/// How long a write transaction has been open, and who opened it: one held past [`LONG`]
+/// is logged when it ends, because on SQLite every other write waits for it.
+struct Held {
+    since: std::time::Instant,
+    by: &'static std::panic::Location<'static>,
+}
+
+const LONG: Duration = Duration::from_secs(1);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let took = self.since.elapsed();
+        if took >= LONG {
+            tracing::warn!(opened_at = %self.by, ms = took.as_millis() as u64, "a write transaction was held long");
+        }
+    }
 }
 
 impl WriteTx {
@@ -269,13 +288,20 @@ impl Db {
     }
 
     /// Starts a write transaction.
-    pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
+    #[track_caller]
+    pub fn begin_write(&self) -> impl Future<Output = Result<WriteTx, sqlx::Error>> + Send + '_ {
+        self.begin_write_for(std::panic::Location::caller())
+    }
+
+    /// [`Db::begin_write`] on behalf of `by`, the code that asked (a command's caller).
+    pub async fn begin_write_for(&self, by: &'static std::panic::Location<'static>) -> Result<WriteTx, sqlx::Error> {
         let guard = match &self.write_lock {
             Some(l) => Some(l.clone().lock_owned().await),
             None => None,
         };
+        let since = std::time::Instant::now();
         let tx = self.pool.begin().await?;
-        Ok(WriteTx { tx, _guard: guard })
+        Ok(WriteTx { tx, _guard: guard, _held: Held { since, by } })
     }
 
     /// Applies the embedded migrations that are not applied yet, each in its own

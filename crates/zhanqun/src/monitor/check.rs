@@ -414,7 +414,16 @@ struct Done {
 
 async fn run_job(fetcher: Arc<Fetcher>, opts: Arc<Options>, job: Job) -> Done {
     let fetched = fetcher.fetch(&job.url, job.page).await;
-    done(job, fetched, &opts)
+    if fetched.text.is_none() {
+        return done(job, fetched, &opts);
+    }
+    // Parsing a page is CPU work: on the blocking pool, so that a crawl (of this very
+    // server, in the demo) never holds up the runtime's workers answering requests.
+    // A panic there ends this task as it did before: the crawl skips the address.
+    match tokio::task::spawn_blocking(move || done(job, fetched, &opts)).await {
+        Ok(d) => d,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
 }
 
 fn done(job: Job, mut fetched: Fetched, opts: &Options) -> Done {

@@ -47,7 +47,23 @@ fn router(app: App) -> Router {
         .layer(axum::middleware::from_fn_with_state(app.clone(), record_refusals))
         .layer(axum::middleware::from_fn_with_state(app.clone(), admin_reach))
         .layer(axum::middleware::from_fn(headers::layer))
+        .layer(axum::middleware::from_fn(note_slow))
         .with_state(app)
+}
+
+/// Answers slower than this are logged as warnings, whatever the log level of the tracing
+/// layer: a stall shows up in the operators' log (and in CI's attack suite) with its path.
+const SLOW: std::time::Duration = std::time::Duration::from_secs(1);
+
+async fn note_slow(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let started = std::time::Instant::now();
+    let (method, path) = (req.method().clone(), req.uri().path().to_string());
+    let r = next.run(req).await;
+    let took = started.elapsed();
+    if took >= SLOW {
+        tracing::warn!(%method, %path, status = r.status().as_u16(), ms = took.as_millis() as u64, "slow answer");
+    }
+    r
 }
 
 /// Who a request turned out to be, as the API's and the admin's extractors learn it; read
