@@ -60,13 +60,18 @@ pub struct Db {
     /// SQLite allows one writer at a time; writers queue here instead of failing with
     /// `SQLITE_BUSY` when a deferred transaction tries to upgrade its lock.
     write_lock: Option<Arc<Mutex<()>>>,
+    /// Who holds the writer lock and since when: named when another writer waits long.
+    holder: Holder,
 }
+
+type Holder = Arc<std::sync::Mutex<Option<(&'static std::panic::Location<'static>, std::time::Instant)>>>;
 
 /// A write transaction. On SQLite it also holds the process-wide writer lock.
 pub struct WriteTx {
     pub tx: Transaction<'static, Any>,
-    _guard: Option<OwnedMutexGuard<()>>,
+    // Dropped before the guard: the holder is cleared before the next writer sets itself.
     _held: Held,
+    _guard: Option<OwnedMutexGuard<()>>,
 }
 
 /// How long a write transaction has been open, and who opened it: one held past [`LONG`]
@@ -74,12 +79,19 @@ pub struct WriteTx {
 struct Held {
     since: std::time::Instant,
     by: &'static std::panic::Location<'static>,
+    holder: Holder,
 }
 
 const LONG: Duration = Duration::from_secs(1);
 
+/// A writer waiting longer than this for the lock names the one holding it.
+const LONG_WAIT: Duration = Duration::from_secs(5);
+
 impl Drop for Held {
     fn drop(&mut self) {
+        if let Ok(mut h) = self.holder.lock() {
+            *h = None;
+        }
         let took = self.since.elapsed();
         if took >= LONG {
             tracing::warn!(opened_at = %self.by, ms = took.as_millis() as u64, "a write transaction was held long");
@@ -277,7 +289,7 @@ impl Db {
             private_file(url);
         }
         let write_lock = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
-        Ok(Db { pool, backend, url: url.into(), write_lock })
+        Ok(Db { pool, backend, url: url.into(), write_lock, holder: Holder::default() })
     }
 
     /// Connects and brings the schema up to date.
@@ -296,12 +308,28 @@ impl Db {
     /// [`Db::begin_write`] on behalf of `by`, the code that asked (a command's caller).
     pub async fn begin_write_for(&self, by: &'static std::panic::Location<'static>) -> Result<WriteTx, sqlx::Error> {
         let guard = match &self.write_lock {
-            Some(l) => Some(l.clone().lock_owned().await),
+            Some(l) => Some(match tokio::time::timeout(LONG_WAIT, l.clone().lock_owned()).await {
+                Ok(g) => g,
+                Err(_) => {
+                    let held = self.holder.lock().ok().and_then(|h| *h);
+                    tracing::warn!(
+                        waiting_at = %by,
+                        held_by = %held.map_or("?".to_string(), |(at, _)| at.to_string()),
+                        held_ms = held.map_or(0, |(_, t)| t.elapsed().as_millis() as u64),
+                        "waiting long for the write lock"
+                    );
+                    l.clone().lock_owned().await
+                }
+            }),
             None => None,
         };
         let since = std::time::Instant::now();
+        if let Ok(mut h) = self.holder.lock() {
+            *h = Some((by, since));
+        }
+        let held = Held { since, by, holder: self.holder.clone() };
         let tx = self.pool.begin().await?;
-        Ok(WriteTx { tx, _guard: guard, _held: Held { since, by } })
+        Ok(WriteTx { tx, _held: held, _guard: guard })
     }
 
     /// Applies the embedded migrations that are not applied yet, each in its own

@@ -841,21 +841,27 @@ impl JobKind for MonitorCheck {
                     let _ = tx.send((done, known));
                 }
             };
-            let run = ctx.app.run_monitor_check(s, &progress);
-            tokio::pin!(run);
-            loop {
-                tokio::select! {
-                    r = &mut run => {
-                        return match r? {
-                            Some(id) => ctx.progress(&format!("检查完成，记录 {id}")).await,
-                            None => ctx.progress("没有可检查的网址（站点没有域名，或已移出名单）").await,
-                        };
+            // The progress is written by a task of its own, never by pausing the check: a
+            // check paused while it holds the write lock (keeping its run) would wait for
+            // its own progress, which waits for that lock, and every writer with them.
+            let writer = {
+                let ctx = JobCtx { app: ctx.app.clone(), job_id: ctx.job_id };
+                tokio::spawn(async move {
+                    while rx.changed().await.is_ok() {
+                        let (done, known) = *rx.borrow_and_update();
+                        if let Err(e) = ctx.progress(&format!("已检查 {done} / {known} 个地址")).await {
+                            tracing::warn!(job = ctx.job_id, error = %e, "recording a check's progress");
+                        }
                     }
-                    Ok(()) = rx.changed() => {
-                        let (done, known) = *rx.borrow();
-                        ctx.progress(&format!("已检查 {done} / {known} 个地址")).await?;
-                    }
-                }
+                })
+            };
+            let r = ctx.app.run_monitor_check(s, &progress).await;
+            // The sender goes with the callback: the writer ends after its last update.
+            drop(progress);
+            let _ = writer.await;
+            match r? {
+                Some(id) => ctx.progress(&format!("检查完成，记录 {id}")).await,
+                None => ctx.progress("没有可检查的网址（站点没有域名，或已移出名单）").await,
             }
         })
     }
