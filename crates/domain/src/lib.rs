@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod column;
 pub mod disclosure;
 pub mod domain_rules;
+pub mod expressions;
 pub mod inspection;
 pub mod mailbox;
 pub mod site;

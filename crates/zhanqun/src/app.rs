@@ -51,6 +51,8 @@ pub struct Services {
     pub themes: Arc<Themes>,
     /// Calendar: holidays and make-up working days, as deadlines are counted.
     pub calendar: Arc<ArcSwap<zhanqun_domain::calendar::Calendar>>,
+    /// Wrong and sensitive expressions (错敏词): the office's list, ready to find in texts.
+    pub expressions: Arc<ArcSwap<zhanqun_domain::expressions::Matcher>>,
     /// Public forms: submissions per client address (bounded).
     pub form_limiter: Arc<RateLimiter>,
     /// Searches per client address (the database search scans; a flood must not).
@@ -96,6 +98,7 @@ impl App {
             pages: Arc::new(PageCache::new(budget)),
             hosts: Arc::new(ArcSwap::from_pointee(HostMap::default())),
             calendar: Arc::new(ArcSwap::from_pointee(zhanqun_domain::calendar::Calendar::default())),
+            expressions: Arc::new(ArcSwap::from_pointee(zhanqun_domain::expressions::Matcher::new(Vec::new()))),
             form_limiter: Arc::new(RateLimiter::new(10, 10 * 60_000, 100_000)),
             search_limiter: Arc::new(RateLimiter::new(120, 60_000, 100_000)),
             login_limiter: Arc::new(RateLimiter::new(
@@ -123,6 +126,7 @@ impl App {
         e.subscribe(Arc::new(crate::public::PageInvalidation));
         e.subscribe(Arc::new(crate::public::HostTable));
         e.subscribe(Arc::new(crate::calendar::CalendarReload));
+        e.subscribe(Arc::new(crate::expressions::ExpressionsReload));
         e.subscribe(Arc::new(crate::disclosure::CatalogListing));
         e.on_commit_of(Arc::new(crate::disclosure::IndexNumbers));
         let j = &self.jobs;

@@ -20,6 +20,7 @@ pub mod corrections;
 pub mod demo;
 pub mod disclosure;
 pub mod documents;
+pub mod expressions;
 pub mod inventory;
 pub mod kernel;
 pub mod mailbox;

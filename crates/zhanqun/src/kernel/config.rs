@@ -106,7 +106,7 @@ pub struct MonitorConfig {
     /// Points of the portals' bonus indicators that differ from the national defaults
     /// (`[monitor.bonus]`, e.g. `search = 5`); their sum counts up to 30.
     pub bonus: std::collections::BTreeMap<String, f64>,
-    /// Wrong expressions, each `[wrong, right]`, in addition to the seeded ones.
+    /// Wrong expressions, each `[wrong, right]`, in addition to the office's list (错敏词).
     pub wrong_expressions: Vec<[String; 2]>,
     /// The public evaluation page (`/evaluation/` on the city portal) shows runs this many
     /// days old and older, so that sites can fix before results go public (0: at once).
@@ -148,8 +148,14 @@ impl MonitorConfig {
         Ok(())
     }
 
-    /// The options of one check as configured.
+    /// The options of one check as configured, with the seeded expression list.
     pub fn options(&self) -> crate::monitor::Options {
+        self.options_with(zhanqun_domain::expressions::seeded())
+    }
+
+    /// The options of one check as configured, looking for `list` (the office's list of
+    /// expressions) and the configured wrong expressions.
+    pub fn options_with(&self, mut list: Vec<zhanqun_domain::expressions::Entry>) -> crate::monitor::Options {
         let mut o = crate::monitor::Options::default();
         o.limits.per_host = self.per_host;
         o.limits.rate_per_second = self.rate_per_second;
@@ -163,7 +169,12 @@ impl MonitorConfig {
         o.thresholds = self.thresholds.clone();
         o.weights.extend(self.weights.iter().map(|(k, v)| (k.clone(), *v)));
         o.bonus = zhanqun_domain::inspection::bonus_points(&self.bonus);
-        o.wrong_expressions.extend(self.wrong_expressions.iter().map(|[w, r]| (w.clone(), r.clone())));
+        list.extend(self.wrong_expressions.iter().map(|[w, r]| zhanqun_domain::expressions::Entry {
+            word: w.clone(),
+            kind: zhanqun_domain::expressions::Kind::Wrong,
+            suggestion: Some(r.clone()),
+        }));
+        o.expressions = std::sync::Arc::new(zhanqun_domain::expressions::Matcher::new(list));
         o
     }
 }

@@ -60,6 +60,8 @@ pub enum Event {
     SubjectsChanged,
     /// A holiday or make-up working day was set or removed.
     CalendarChanged,
+    /// The list of wrong and sensitive expressions (错敏词) changed.
+    ExpressionsChanged,
     /// A citizen's letter arrived.
     LetterReceived { letter_id: i64, site_id: Option<i64> },
 }
@@ -79,6 +81,7 @@ impl Event {
             Event::TopicChanged { .. } => "topic_changed",
             Event::SubjectsChanged => "subjects_changed",
             Event::CalendarChanged => "calendar_changed",
+            Event::ExpressionsChanged => "expressions_changed",
             Event::LetterReceived { .. } => "letter_received",
         }
     }
@@ -96,7 +99,7 @@ impl Event {
             | Event::RepostRemoved { site_id, .. }
             | Event::TopicChanged { site_id, .. } => Some(*site_id),
             Event::LetterReceived { site_id, .. } => *site_id,
-            Event::SubjectsChanged | Event::CalendarChanged => None,
+            Event::SubjectsChanged | Event::CalendarChanged | Event::ExpressionsChanged => None,
         }
     }
 

@@ -15,6 +15,8 @@ use zhanqun_domain::inspection::{
     SITE_METAS, ShownDate, Thresholds, Weight,
 };
 
+use zhanqun_domain::expressions::{self, Kind, Matcher};
+
 use super::fetch::{FetchError, FetchLimits, Fetched, Fetcher, USER_AGENT};
 use super::page::{self, PageFacts};
 
@@ -39,8 +41,9 @@ pub struct Options {
     pub portal: bool,
     /// The points of each bonus indicator.
     pub bonus: BTreeMap<String, f64>,
-    /// Wrong expressions and what is right instead.
-    pub wrong_expressions: Vec<(String, String)>,
+    /// The expressions (错敏词) looked for: wrong and forbidden ones on a page are serious
+    /// errors.
+    pub expressions: Arc<Matcher>,
     /// The day the check judges ages against.
     pub today: Date,
     /// A home page heavier than this is a finding.
@@ -67,10 +70,7 @@ impl Default for Options {
             weights: inspection::default_weights(),
             portal: false,
             bonus: inspection::bonus_points(&BTreeMap::new()),
-            wrong_expressions: inspection::SEEDED_WRONG_EXPRESSIONS
-                .iter()
-                .map(|(w, r)| (w.to_string(), r.to_string()))
-                .collect(),
+            expressions: Arc::new(Matcher::new(expressions::seeded())),
             today: crate::kernel::time::today(),
             max_home_bytes: 3 * 1024 * 1024,
             slow_home: Duration::from_secs(3),
@@ -242,8 +242,8 @@ struct PageRecord {
     dated: Vec<(Option<Url>, ShownDate)>,
     /// Entries without a date, in a list that dates others.
     undated: Vec<(String, Option<Url>)>,
-    /// Wrong expressions on the page.
-    wrong: Vec<(String, String)>,
+    /// Wrong and forbidden expressions on the page, each once, with what to write instead.
+    wrong: Vec<(String, Option<String>)>,
     blank: bool,
     /// For a service guide, the elements it lacks.
     guide_missing: Option<Vec<&'static str>>,
@@ -253,6 +253,17 @@ struct PageRecord {
     search: Option<Url>,
     bytes: u64,
     truncated: bool,
+}
+
+/// The wrong and forbidden expressions in `text`, each once (sensitive ones need a
+/// person's judgement: the monitor leaves them to the editor's check).
+fn serious_expressions(m: &Matcher, text: &str) -> Vec<(String, Option<String>)> {
+    let mut seen = HashSet::new();
+    m.find(text)
+        .into_iter()
+        .filter(|h| h.kind != Kind::Sensitive && seen.insert(h.word.clone()))
+        .map(|h| (h.word, if h.kind == Kind::Wrong { h.suggestion } else { None }))
+        .collect()
 }
 
 impl PageRecord {
@@ -289,7 +300,7 @@ impl PageRecord {
             images_without_alt: f.images.iter().filter(|(_, alt)| !alt).map(|(s, _)| s.clone()).collect(),
             dated: f.items.iter().filter_map(|i| i.date.map(|d| (i.target.clone(), d))).collect(),
             undated,
-            wrong: opts.wrong_expressions.iter().filter(|(w, _)| f.text.contains(w.as_str())).cloned().collect(),
+            wrong: serious_expressions(&opts.expressions, &f.text),
             blank: dated_count == 0 && BLANK_WORDS.iter().any(|w| f.text.contains(w)),
             guide_missing,
             footer_missing: FOOTER_LABELS
@@ -797,7 +808,10 @@ async fn judge(report: &mut Report, crawl: &Crawl, origin: &Url, opts: &Options)
         for (wrong, right) in &p.wrong {
             serious.push(Evidence {
                 page: Some(p.url.to_string()),
-                detail: format!("错误表述“{wrong}”，应为“{right}”"),
+                detail: match right {
+                    Some(r) => format!("错误表述“{wrong}”，应为“{r}”"),
+                    None => format!("禁用表述“{wrong}”"),
+                },
                 ..Default::default()
             });
         }

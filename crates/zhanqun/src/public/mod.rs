@@ -124,7 +124,7 @@ impl Subscriber for PageInvalidation {
                     vec![Tag::Document(document_id), Tag::Home(site_id), Tag::Column(column_id)]
                 }
                 Event::SubjectsChanged => vec![Tag::All],
-                Event::CalendarChanged | Event::LetterReceived { .. } => return Ok(()),
+                Event::CalendarChanged | Event::ExpressionsChanged | Event::LetterReceived { .. } => return Ok(()),
             };
             app.pages.invalidate(&tags);
             Ok(())

@@ -148,6 +148,7 @@ pub const ADMIN_TEMPLATES: &[(&str, &str)] = &[
     ("letters.html", include_str!("../../themes/admin/letters.html")),
     ("letter.html", include_str!("../../themes/admin/letter.html")),
     ("calendar.html", include_str!("../../themes/admin/calendar.html")),
+    ("expressions.html", include_str!("../../themes/admin/expressions.html")),
     ("participation.html", include_str!("../../themes/admin/participation.html")),
     ("site_disclosure.html", include_str!("../../themes/admin/site_disclosure.html")),
     ("subjects.html", include_str!("../../themes/admin/subjects.html")),

@@ -50,6 +50,7 @@ pub fn router() -> Router<App> {
         .merge(crate::people::admin::router())
         .merge(crate::bodies::admin::router())
         .merge(crate::calendar::admin::router())
+        .merge(crate::expressions::admin::router())
         .merge(crate::mailbox::admin::router())
         .merge(crate::participation::admin::router())
         .merge(crate::disclosure::admin::router())

@@ -17,6 +17,7 @@ mod cluster;
 mod contract;
 mod corrections;
 mod disclosure;
+mod expressions;
 mod feeds;
 mod first_hour;
 mod fuzz;
