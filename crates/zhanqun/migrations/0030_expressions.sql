@@ -10,5 +10,3 @@ CREATE TABLE expressions (
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
 );
--- One row once the seeded list was written: what the office deletes stays deleted.
-CREATE TABLE expressions_seeded (seeded_at BIGINT NOT NULL);

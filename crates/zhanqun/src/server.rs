@@ -40,7 +40,6 @@ impl Settings {
             crate::kernel::personal::PersonalData::load(config.personal_data_key_file.as_deref(), &self.data_dir)?;
         let app = App::new(db, config, absolute(&self.data_dir), personal);
         app.reload_calendar().await.map_err(|e| anyhow::anyhow!("loading the calendar: {e}"))?;
-        app.seed_expressions().await.map_err(|e| anyhow::anyhow!("seeding the expression list: {e}"))?;
         app.reload_expressions().await.map_err(|e| anyhow::anyhow!("loading the expression list: {e}"))?;
         app.load_secrets().await.map_err(|e| anyhow::anyhow!("loading secrets: {e}"))?;
         app.seal_personal_data().await.map_err(|e| anyhow::anyhow!("personal data: {e}"))?;

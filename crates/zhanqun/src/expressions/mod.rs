@@ -12,7 +12,7 @@ use futures_util::future::BoxFuture;
 use serde::Serialize;
 use sqlx::FromRow;
 use zhanqun_domain::FieldErrors;
-use zhanqun_domain::expressions::{Entry, Hit, Kind, Matcher, check_entry, seeded};
+use zhanqun_domain::expressions::{Entry, Hit, Kind, Matcher, check_entry};
 
 use crate::app::App;
 use crate::kernel::events::{Scope, StoredEvent, Subscriber};
@@ -115,54 +115,20 @@ fn input_entry(i: &ExpressionInput) -> AppResult<(Kind, String, Option<String>, 
 const COLUMNS: &str = "id, word, kind, suggestion, note, updated_by, updated_at";
 
 impl App {
-    /// Writes the seeded list once, on a database that never had it.
-    pub async fn seed_expressions(&self) -> AppResult<()> {
-        let done: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM expressions_seeded").fetch_one(&self.db.pool).await?;
-        if done > 0 {
-            return Ok(());
-        }
-        let system = Actor::system("词库初始化");
-        let mut cmd = self.begin(&system).await?;
-        let done: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM expressions_seeded").fetch_one(cmd.conn()).await?;
-        if done > 0 {
-            return Ok(());
-        }
-        let now = now_ms();
-        for e in seeded() {
-            sqlx::query(
-                "INSERT INTO expressions (word, kind, suggestion, note, updated_by, created_at, updated_at) \
-                 VALUES ($1, $2, $3, '', $4, $5, $5) ON CONFLICT (word) DO NOTHING",
-            )
-            .bind(&e.word)
-            .bind(e.kind.as_str())
-            .bind(&e.suggestion)
-            .bind(&system.name)
-            .bind(now)
-            .execute(cmd.conn())
-            .await?;
-        }
-        sqlx::query("INSERT INTO expressions_seeded (seeded_at) VALUES ($1)").bind(now).execute(cmd.conn()).await?;
-        cmd.emit(Event::ExpressionsChanged).await?;
-        cmd.commit().await
-    }
-
-    /// Reads the list into this node's matcher.
+    /// Reads the list, with the configured `[monitor] wrong_expressions`, into this node's
+    /// matcher (the editor's check and the monitor both read it).
     pub async fn reload_expressions(&self) -> AppResult<()> {
-        let entries = self.expression_entries().await?;
-        self.expressions.store(Arc::new(Matcher::new(entries)));
-        Ok(())
-    }
-
-    /// The list as the matcher takes it.
-    pub async fn expression_entries(&self) -> AppResult<Vec<Entry>> {
         let rows: Vec<(String, String, Option<String>)> =
             sqlx::query_as("SELECT word, kind, suggestion FROM expressions ORDER BY id")
                 .fetch_all(&self.db.pool)
                 .await?;
-        Ok(rows
+        let mut entries: Vec<Entry> = rows
             .into_iter()
             .filter_map(|(word, kind, suggestion)| Some(Entry { word, kind: Kind::parse(&kind)?, suggestion }))
-            .collect())
+            .collect();
+        entries.extend(self.config.monitor.extra_expressions());
+        self.expressions.store(Arc::new(Matcher::new(entries)));
+        Ok(())
     }
 
     /// The list, filtered by kind and by a part of the word or suggestion (signed-in staff).
@@ -204,13 +170,7 @@ impl App {
         actor.require_admin()?;
         let (kind, word, suggestion, note) = input_entry(i)?;
         let mut cmd = self.begin(actor).await?;
-        let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM expressions WHERE word = $1")
-            .bind(&word)
-            .fetch_optional(cmd.conn())
-            .await?;
-        if taken.is_some() {
-            return Err(AppError::field("word", "unique", format!("表述「{word}」已在词库中")));
-        }
+        refuse_taken(cmd.conn(), &word, None).await?;
         let now = now_ms();
         let x: Expression = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "INSERT INTO expressions (word, kind, suggestion, note, updated_by, created_at, updated_at) \
@@ -242,14 +202,7 @@ impl App {
         actor.require_admin()?;
         let (kind, word, suggestion, note) = input_entry(i)?;
         let mut cmd = self.begin(actor).await?;
-        let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM expressions WHERE word = $1 AND id <> $2")
-            .bind(&word)
-            .bind(id)
-            .fetch_optional(cmd.conn())
-            .await?;
-        if taken.is_some() {
-            return Err(AppError::field("word", "unique", format!("表述「{word}」已在词库中")));
-        }
+        refuse_taken(cmd.conn(), &word, Some(id)).await?;
         let x: Option<Expression> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "UPDATE expressions SET word = $1, kind = $2, suggestion = $3, note = $4, updated_by = $5, updated_at = $6 \
              WHERE id = $7 RETURNING {COLUMNS}"
@@ -309,6 +262,19 @@ impl App {
             .await
             .map_err(|e| AppError::Internal(anyhow::anyhow!("checking expressions: {e}")))?;
         Ok(CheckResult::of(hits))
+    }
+}
+
+/// Refuses a word an entry other than `except` already has.
+async fn refuse_taken(conn: &mut sqlx::AnyConnection, word: &str, except: Option<i64>) -> AppResult<()> {
+    let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM expressions WHERE word = $1 AND id <> $2")
+        .bind(word)
+        .bind(except.unwrap_or(0))
+        .fetch_optional(conn)
+        .await?;
+    match taken {
+        Some(_) => Err(AppError::field("word", "unique", format!("表述「{word}」已在词库中"))),
+        None => Ok(()),
     }
 }
 

@@ -148,14 +148,18 @@ impl MonitorConfig {
         Ok(())
     }
 
-    /// The options of one check as configured, with the seeded expression list.
-    pub fn options(&self) -> crate::monitor::Options {
-        self.options_with(zhanqun_domain::expressions::seeded())
+    /// The configured wrong expressions, as entries of the expression list.
+    pub fn extra_expressions(&self) -> impl Iterator<Item = zhanqun_domain::expressions::Entry> + '_ {
+        self.wrong_expressions.iter().map(|[w, r]| zhanqun_domain::expressions::Entry {
+            word: w.clone(),
+            kind: zhanqun_domain::expressions::Kind::Wrong,
+            suggestion: Some(r.clone()),
+        })
     }
 
-    /// The options of one check as configured, looking for `list` (the office's list of
-    /// expressions) and the configured wrong expressions.
-    pub fn options_with(&self, mut list: Vec<zhanqun_domain::expressions::Entry>) -> crate::monitor::Options {
+    /// The options of one check as configured, looking for the seeded expressions and the
+    /// configured ones (a server's checks look for the office's list instead).
+    pub fn options(&self) -> crate::monitor::Options {
         let mut o = crate::monitor::Options::default();
         o.limits.per_host = self.per_host;
         o.limits.rate_per_second = self.rate_per_second;
@@ -169,12 +173,10 @@ impl MonitorConfig {
         o.thresholds = self.thresholds.clone();
         o.weights.extend(self.weights.iter().map(|(k, v)| (k.clone(), *v)));
         o.bonus = zhanqun_domain::inspection::bonus_points(&self.bonus);
-        list.extend(self.wrong_expressions.iter().map(|[w, r]| zhanqun_domain::expressions::Entry {
-            word: w.clone(),
-            kind: zhanqun_domain::expressions::Kind::Wrong,
-            suggestion: Some(r.clone()),
-        }));
-        o.expressions = std::sync::Arc::new(zhanqun_domain::expressions::Matcher::new(list));
+        if !self.wrong_expressions.is_empty() {
+            let list = zhanqun_domain::expressions::seeded().into_iter().chain(self.extra_expressions()).collect();
+            o.expressions = std::sync::Arc::new(zhanqun_domain::expressions::Matcher::new(list));
+        }
         o
     }
 }

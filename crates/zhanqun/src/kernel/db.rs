@@ -619,7 +619,8 @@ const MIGRATIONS: &[Migration] = &[
     },
 ];
 
-/// Data a migration brings with it: the shipped holiday calendar, once.
+/// Data a migration brings with it, once: the shipped holiday calendar, the default
+/// subjects, the seeded expression list.
 async fn seed(conn: &mut AnyConnection, version: i64) -> anyhow::Result<()> {
     if version == 4 {
         // The key that signs public-form challenges, shared by every node.
@@ -666,6 +667,24 @@ async fn seed(conn: &mut AnyConnection, version: i64) -> anyhow::Result<()> {
             .bind(&d.source)
             .bind("随项目发布的数据")
             .bind(now_ms())
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    if version == 30 {
+        // Common errors in official names and titles (错敏词); what the office deletes
+        // stays deleted.
+        let now = now_ms();
+        for e in zhanqun_domain::expressions::seeded() {
+            sqlx::query(
+                "INSERT INTO expressions (word, kind, suggestion, note, updated_by, created_at, updated_at) \
+                 VALUES ($1, $2, $3, '', $4, $5, $5)",
+            )
+            .bind(&e.word)
+            .bind(e.kind.as_str())
+            .bind(&e.suggestion)
+            .bind("随项目发布的数据")
+            .bind(now)
             .execute(&mut *conn)
             .await?;
         }

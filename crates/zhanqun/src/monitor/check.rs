@@ -70,7 +70,7 @@ impl Default for Options {
             weights: inspection::default_weights(),
             portal: false,
             bonus: inspection::bonus_points(&BTreeMap::new()),
-            expressions: Arc::new(Matcher::new(expressions::seeded())),
+            expressions: seeded_matcher(),
             today: crate::kernel::time::today(),
             max_home_bytes: 3 * 1024 * 1024,
             slow_home: Duration::from_secs(3),
@@ -253,6 +253,12 @@ struct PageRecord {
     search: Option<Url>,
     bytes: u64,
     truncated: bool,
+}
+
+/// The seeded expressions, made ready once per process.
+fn seeded_matcher() -> Arc<Matcher> {
+    static SEEDED: std::sync::OnceLock<Arc<Matcher>> = std::sync::OnceLock::new();
+    SEEDED.get_or_init(|| Arc::new(Matcher::new(expressions::seeded()))).clone()
 }
 
 /// The wrong and forbidden expressions in `text`, each once (sensitive ones need a

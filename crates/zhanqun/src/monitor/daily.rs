@@ -438,7 +438,8 @@ impl App {
     /// Runs one check and keeps it.
     async fn run_monitor_check(&self, s: Subject, progress: &(dyn Fn(usize, usize) + Sync)) -> AppResult<Option<i64>> {
         let Some(Address { url, resolve, portal }) = self.monitor_address(s).await? else { return Ok(None) };
-        let mut opts = self.config.monitor.options_with(self.expression_entries().await?);
+        let mut opts = self.config.monitor.options();
+        opts.expressions = self.expressions.load_full();
         opts.limits.resolve = resolve;
         opts.portal = portal;
         let started = now_ms();
