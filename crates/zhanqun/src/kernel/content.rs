@@ -71,6 +71,10 @@ pub fn render_body(format: BodyFormat, source: &str) -> String {
 /// `**` show as written; line breaks stay line breaks.
 pub fn markdown_literal(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 4);
+    // CommonMark ends a line at `\n`, `\r` or `\r\n`; a lone `\r` left inside a line would
+    // start a new one there, and one indented by a tab after a blank line is a code block
+    // (found by the fuzz target).
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
     for (i, line) in text.lines().enumerate() {
         if i > 0 {
             // A backslash at the end of a line is a hard line break in CommonMark.
@@ -250,6 +254,10 @@ mod tests {
         assert!(html.contains("[官网](https://evil.example)"), "{html}");
         assert!(html.contains("&lt;a href=x&gt;y&lt;/a&gt;"), "{html}");
         assert!(html.contains("<br>"), "line breaks kept: {html}");
+        // A carriage return alone ends a line too: what follows it is still only text.
+        let html = render_body(BodyFormat::Markdown, &markdown_literal("¡\r\r\t<script>alert(1)</script>"));
+        assert!(!html.contains("<code") && !html.contains("<pre"), "{html}");
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{html}");
     }
 
     #[test]
