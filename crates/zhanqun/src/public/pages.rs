@@ -38,6 +38,8 @@ struct SiteCtx {
     icp_filing: String,
     psb_filing: String,
     party_label_url: String,
+    /// The city portal's footer links the public evaluation of the city's sites (R11.2).
+    city_portal: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -126,6 +128,7 @@ fn site_ctx(s: &SiteRow) -> SiteCtx {
         icp_filing: s.icp_filing.clone().unwrap_or_default(),
         psb_filing: s.psb_filing.clone().unwrap_or_default(),
         party_label_url: s.party_label_url.clone().unwrap_or_default(),
+        city_portal: s.kind == SiteKind::CityPortal,
     }
 }
 

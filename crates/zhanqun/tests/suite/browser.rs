@@ -74,6 +74,11 @@ async fn login(c: &Client, s: &TestServer, user: &str) {
 }
 
 async fn logout(c: &Client) {
+    // From the workbench, a page that has finished loading: a click on a page still being
+    // replaced (after a form's redirect) can land on an element that is already gone.
+    let home = c.current_url().await.unwrap().join("/admin/").unwrap();
+    c.goto(home.as_str()).await.unwrap();
+    c.wait().for_element(Locator::XPath("//h1[contains(., '我的工作台')]")).await.unwrap();
     c.find(Locator::XPath("//button[contains(., '退出')]")).await.unwrap().click().await.unwrap();
     c.wait().for_element(Locator::Id("username")).await.unwrap();
 }

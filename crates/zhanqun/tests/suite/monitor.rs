@@ -1025,6 +1025,11 @@ async fn the_portal_publishes_the_results_and_the_method(bk: Backend) {
     );
     let (st, _, _) = s.page("jyj.qingdao.gov.cn", "/evaluation/").await;
     assert_eq!(st, StatusCode::NOT_FOUND, "the evaluation is the portal's");
+    // Citizens find it from the portal's footer; a department site does not link it.
+    let (_, _, home) = s.page("www.qingdao.gov.cn", "/").await;
+    assert!(home.contains(r#"<a href="/evaluation/">政府网站检查结果</a>"#), "{home}");
+    let (_, _, home) = s.page("jyj.qingdao.gov.cn", "/").await;
+    assert!(!home.contains("/evaluation/"), "{home}");
     let (st, _, _) = s.page("www.qingdao.gov.cn", "/evaluation/runs/99999").await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 
