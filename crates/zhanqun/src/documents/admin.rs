@@ -127,7 +127,13 @@ async fn editor_screen(
             }
             None => (None, Vec::new(), Vec::new()),
         };
+        // The 错敏词 check of the edition in hand, for the writer and the reviewers alike.
+        let expressions = match &doc {
+            Some(d) => app.document_expressions(a.actor(), d.id).await.ok(),
+            None => None,
+        };
         Ok::<_, AppError>(context! {
+            expressions,
             title => if doc.is_some() { "编辑稿件" } else { "写新稿件" }, site, columns, doc, history, actions, editable, form_token,
             local_url, v, checked => extra.checked.clone().unwrap_or(checked), conflict => extra.conflict.clone(),
             dv => Value::from_serialize(&disclosure), disclosure => Value::from_serialize(&disclosure),
@@ -236,6 +242,7 @@ async fn document_transition(State(app): State<App>, Path(id): Path<i64>, p: Pos
         mode: None,
         redirect_url: None,
         version: f.int("version"),
+        confirm_expressions: Some(f.get("confirm_expressions") == "1"),
     };
     match app.transition_document(p.actor(), id, input).await {
         Ok(d) => p.done(&format!("/admin/documents/{id}"), &format!("操作成功，稿件现为「{}」", d.state_label)),

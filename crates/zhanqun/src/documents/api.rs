@@ -19,6 +19,7 @@ pub fn router() -> ApiRouter {
         .routes(routes!(get_document, update_document))
         .routes(routes!(document_transition))
         .routes(routes!(document_history))
+        .routes(routes!(document_expressions))
         .routes(routes!(upload_attachment).layer(DefaultBodyLimit::disable()))
         .routes(routes!(download_attachment))
 }
@@ -98,6 +99,18 @@ async fn document_history(
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Json<History>> {
     Ok(Json(app.document_history(&actor, id).await?))
+}
+
+/// The 错敏词 check of the edition in hand (the draft, else the live one): every wrong,
+/// sensitive and forbidden expression, by field, with the text around it.
+#[utoipa::path(get, path = "/documents/{id}/expressions", tag = "documents", params(("id" = i64, Path)),
+    responses((status = 200, body = super::checks::EditionCheck)))]
+async fn document_expressions(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<Json<super::checks::EditionCheck>> {
+    Ok(Json(app.document_expressions(&actor, id).await?))
 }
 
 /// `multipart/form-data` with one part named `file`; checked by its content, not its name.

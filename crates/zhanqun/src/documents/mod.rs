@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod checks;
 pub mod queries;
 pub mod workflow;
 

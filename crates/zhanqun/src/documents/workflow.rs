@@ -29,6 +29,9 @@ pub struct TransitionInput {
     pub redirect_url: Option<String>,
     /// When given, the transition is refused if the document changed since.
     pub version: Option<i64>,
+    /// With `submit`: the editor has checked the wrong expressions (错误表述) the edition
+    /// carries and submits it as it is (forbidden ones are never let through).
+    pub confirm_expressions: Option<bool>,
 }
 
 /// The job payload of a scheduled publication.
@@ -153,6 +156,15 @@ impl App {
         if action == DocAction::Reject && comment.is_empty() {
             return Err(AppError::field("comment", "required", "退回时请填写退回理由"));
         }
+        // The 错敏词 gate: what the edition carries is checked as it is submitted.
+        let expressions = if action == DocAction::Submit {
+            let confirmed = input.confirm_expressions.unwrap_or(false);
+            let check = super::checks::check_edition(&self.expressions.load_full(), &edition);
+            super::checks::gate(&check, confirmed)?;
+            (!check.hits.is_empty()).then(|| super::checks::audit_detail(&check, confirmed))
+        } else {
+            None
+        };
         cmd.claim(Versioned::Documents, doc.id, doc.version).await?;
         match step.to {
             DocState::Published => publish_edition(&mut cmd, &doc, edition_id, now).await?,
@@ -186,7 +198,10 @@ impl App {
                 .map_err(|e| AppError::Internal(e.into()))?;
             cmd.enqueue(PUBLISH, &payload, publish_at.unwrap_or(now)).await?;
         }
-        let detail = serde_json::json!({"edition": edition.number, "publish_at": publish_at.map(fmt_time)});
+        let mut detail = serde_json::json!({"edition": edition.number, "publish_at": publish_at.map(fmt_time)});
+        if let Some(x) = expressions {
+            detail["expressions"] = x;
+        }
         cmd.audit(
             doc_audit(&doc, action.as_str(), detail)
                 .moved(Some(from.as_str()), Some(step.to.as_str()))

@@ -9,13 +9,14 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::admin::Browser;
-use crate::common::{Backend, TestServer};
+use crate::common::{Backend, Newsroom, PW, TestServer};
 
 behaviour!(
     the_office_keeps_the_list_and_staff_check_texts_against_it,
     bad_entries_and_texts_are_explained_and_nothing_is_kept,
     the_monitor_reports_the_offices_expressions_on_a_site,
     the_screen_keeps_the_list_and_marks_a_pasted_text,
+    submitting_is_gated_by_the_list_and_the_reviewer_sees_the_hits,
 );
 
 async fn check(s: &TestServer, token: &str, text: &str) -> Value {
@@ -291,5 +292,128 @@ async fn the_screen_keeps_the_list_and_marks_a_pasted_text(b: Backend) {
     let r =
         editor.submit("/admin/expressions", "/admin/expressions", &[("word", "又一表述"), ("kind", "sensitive")]).await;
     assert_eq!(r.0, StatusCode::FORBIDDEN);
+    s.finish().await;
+}
+
+fn rules(problem: &Value) -> Vec<(String, String)> {
+    problem["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("a problem with field errors: {problem}"))
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap().to_string(), e["rule"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+async fn submitting_is_gated_by_the_list_and_the_reviewer_sees_the_hits(b: Backend) {
+    let s = TestServer::start(b).await;
+    let nr = Newsroom::new(&s).await;
+    for (word, kind) in [("示范禁用语", "forbidden"), ("示范敏感语", "sensitive")] {
+        let (st, e) = s.post("/api/v1/expressions", &s.admin, json!({"word": word, "kind": kind})).await;
+        assert_eq!(st, StatusCode::CREATED, "{e}");
+    }
+    until_found(&s, "示范禁用语 示范敏感语", |r| r["hits"].as_array().unwrap().len() == 2).await;
+
+    let (st, d) = s
+        .post(
+            &format!("/api/v1/sites/{}/documents", nr.site),
+            &nr.editor.1,
+            json!({"title": "转发国务院办公室关于招生工作的通知", "keywords": "招生",
+                   "body": "各学校：\n\n现将有关事项通知如下，其中示范禁用语一节删去。\n\n另：示范敏感语。",
+                   "columns": [nr.column], "source": "青岛市教育局"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{d}");
+    let id = d["id"].as_i64().unwrap();
+
+    // The writer sees every hit before submitting: where, what, the fix, and its context.
+    let (st, c) = s.get(&format!("/api/v1/documents/{id}/expressions"), &nr.editor.1).await;
+    assert_eq!(st, StatusCode::OK, "{c}");
+    assert_eq!((c["wrong"].as_u64(), c["sensitive"].as_u64(), c["forbidden"].as_u64()), (Some(1), Some(1), Some(1)));
+    let title = c["hits"].as_array().unwrap().iter().find(|h| h["field"] == "title").expect("the title's hit");
+    assert_eq!((title["word"].as_str(), title["kind"].as_str()), (Some("国务院办公室"), Some("wrong")));
+    assert_eq!(title["suggestion"], "国务院办公厅");
+    assert_eq!((title["before"].as_str(), title["after"].as_str()), (Some("转发"), Some("关于招生工作的通知")));
+    let body = c["hits"].as_array().unwrap().iter().find(|h| h["kind"] == "forbidden").unwrap();
+    assert_eq!(body["field"], "body");
+    assert!(!body["before"].as_str().unwrap().contains('\n'), "context on one line: {body}");
+    assert_eq!(body["before"].as_str().unwrap().chars().count(), 12, "{body}");
+
+    // A forbidden expression is never submitted, confirmed or not; nothing changes.
+    for confirm in [false, true] {
+        let (st, p) = nr.act(&s, &nr.editor.1, id, json!({"action": "submit", "confirm_expressions": confirm})).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+        assert!(rules(&p).contains(&("body".into(), "forbidden_expression".into())), "{p}");
+        assert!(p.to_string().contains("示范禁用语"), "{p}");
+    }
+    let (_, d) = s.get(&format!("/api/v1/documents/{id}"), &nr.editor.1).await;
+    assert_eq!(d["state"], "draft");
+
+    // Without it, the wrong form still needs the editor's confirmation, which names the fix.
+    let (st, d) = s
+        .patch(
+            &format!("/api/v1/documents/{id}"),
+            &nr.editor.1,
+            json!({"version": d["version"], "body": "各学校：\n\n现将有关事项通知如下。\n\n另：示范敏感语。"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{d}");
+    let (st, p) = nr.act(&s, &nr.editor.1, id, json!({"action": "submit"})).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+    assert_eq!(rules(&p), vec![("title".to_string(), "wrong_expression".to_string())], "{p}");
+    assert!(p.to_string().contains("国务院办公厅"), "the fix is named: {p}");
+    let (st, d) = nr.act(&s, &nr.editor.1, id, json!({"action": "submit", "confirm_expressions": true})).await;
+    assert_eq!(st, StatusCode::OK, "{d}");
+    assert_eq!(d["state"], "submitted");
+
+    // The trail keeps what was confirmed; the secrecy reviewer sees the same hits.
+    let (_, h) = s.get(&format!("/api/v1/documents/{id}/history"), &nr.secrecy.1).await;
+    let submit = h["entries"].as_array().unwrap().iter().rev().find(|e| e["action"] == "submit").unwrap();
+    assert_eq!(submit["detail"]["expressions"]["confirmed_wrong"], true, "{submit}");
+    let words: Vec<&str> = submit["detail"]["expressions"]["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["word"].as_str().unwrap())
+        .collect();
+    assert_eq!(words, vec!["国务院办公室", "示范敏感语"]);
+    let (st, c) = s.get(&format!("/api/v1/documents/{id}/expressions"), &nr.secrecy.1).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!((c["wrong"].as_u64(), c["sensitive"].as_u64(), c["forbidden"].as_u64()), (Some(1), Some(1), Some(0)));
+    let reviewer = Browser::login(&s, "secrecy", PW).await;
+    let (st, page) = reviewer.get(&format!("/admin/documents/{id}")).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(page.contains("错敏词检查") && page.contains("转发<mark>国务院办公室</mark>关于"), "{page}");
+    assert!(page.contains("敏感表述") && page.contains("国务院办公厅"), "{page}");
+
+    // Someone without a role on the site sees nothing of it.
+    let (_, outsider) = s.person("outsider").await;
+    let (st, _) = s.get(&format!("/api/v1/documents/{id}/expressions"), &outsider).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, p) = s.get("/api/v1/documents/99999/expressions", &nr.editor.1).await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "{p}");
+
+    // In the admin: the refusal in Chinese, then the checkbox that confirms.
+    let editor = Browser::login(&s, "editor", PW).await;
+    let (st, d) = s
+        .post(
+            &format!("/api/v1/sites/{}/documents", nr.site),
+            &nr.editor.1,
+            json!({"title": "国务院办公室通知", "body": "内容。", "columns": [nr.column], "source": "青岛市教育局"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (id, version) = (d["id"].as_i64().unwrap(), d["version"].to_string());
+    let page = format!("/admin/documents/{id}");
+    let (_, html) = editor.get(&page).await;
+    assert!(html.contains("已核对错误表述，确认报送"), "the checkbox is offered: {html}");
+    let action = format!("/admin/documents/{id}/transition");
+    let r = editor.submit(&page, &action, &[("version", &version), ("action", "submit")]).await;
+    assert_eq!(r.0, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.2);
+    assert!(r.2.contains("标题含错误表述「国务院办公室」（建议改为「国务院办公厅」）"), "{}", r.2);
+    let r = editor
+        .submit(&page, &action, &[("version", &version), ("action", "submit"), ("confirm_expressions", "1")])
+        .await;
+    assert_eq!(r.0, StatusCode::SEE_OTHER, "{}", r.2);
+    assert!(editor.outcome(r).await.contains("稿件现为「待保密审查」"));
     s.finish().await;
 }
