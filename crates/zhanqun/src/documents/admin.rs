@@ -128,10 +128,10 @@ async fn editor_screen(
             None => (None, Vec::new(), Vec::new()),
         };
         // The 错敏词 check of the edition in hand, for the writer and the reviewers alike.
-        let expressions = match &doc {
-            Some(d) => app.document_expressions(a.actor(), d.id).await.ok(),
-            None => None,
-        };
+        let expressions = doc
+            .as_ref()
+            .and_then(|d| d.draft.as_ref().or(d.live.as_ref()))
+            .map(|e| crate::documents::checks::check_edition(&app.expressions.load_full(), e.into()));
         Ok::<_, AppError>(context! {
             expressions,
             title => if doc.is_some() { "编辑稿件" } else { "写新稿件" }, site, columns, doc, history, actions, editable, form_token,

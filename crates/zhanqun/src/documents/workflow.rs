@@ -159,7 +159,7 @@ impl App {
         // The 错敏词 gate: what the edition carries is checked as it is submitted.
         let expressions = if action == DocAction::Submit {
             let confirmed = input.confirm_expressions.unwrap_or(false);
-            let check = super::checks::check_edition(&self.expressions.load_full(), &edition);
+            let check = super::checks::check_edition(&self.expressions.load_full(), (&edition).into());
             super::checks::gate(&check, confirmed)?;
             (!check.hits.is_empty()).then(|| super::checks::audit_detail(&check, confirmed))
         } else {
