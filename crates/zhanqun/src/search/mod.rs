@@ -32,7 +32,7 @@ use tantivy::{
 use crate::kernel::events::Position;
 
 /// Bumped when the schema or the tokenizer changes: an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 /// The most results one query pages through (50 pages of 20).
 pub const MAX_RESULTS: usize = 1000;
 
@@ -53,14 +53,16 @@ pub struct Fields {
     pub year: Field,
     /// First publication, ms.
     pub published: Field,
+    /// Every word of the document in one field: title, subtitle, keywords, issuing body,
+    /// body text, attachment names and text, document numbers. A word is looked for here,
+    /// in one list of postings, and the short fields below only lift where it is found.
+    pub all: Field,
     pub title: Field,
     pub subtitle: Field,
     pub keywords: Field,
-    /// The body as plain text (stored: snippets are cut from it).
+    /// The body as plain text, stored only: snippets are cut from it (its words are in `all`).
     pub text: Field,
     pub issuer: Field,
-    /// Attachment names and the text read from them.
-    pub files: Field,
     /// Document and index numbers, each one normalised token.
     pub codes: Field,
     /// Document and index numbers as words (a number cited in part).
@@ -89,12 +91,12 @@ pub fn schema() -> (Schema, Fields) {
         body: b.add_u64_field("body", INDEXED | FAST),
         year: b.add_u64_field("year", INDEXED | FAST),
         published: b.add_i64_field("published", STORED | FAST),
+        all: b.add_text_field("all", words(false)),
         title: b.add_text_field("title", words(true)),
         subtitle: b.add_text_field("subtitle", words(false)),
         keywords: b.add_text_field("keywords", words(false)),
-        text: b.add_text_field("text", words(true)),
+        text: b.add_text_field("text", STORED),
         issuer: b.add_text_field("issuer", words(false)),
-        files: b.add_text_field("files", words(false)),
         codes: b.add_text_field("codes", code),
         numbers: b.add_text_field("numbers", words(false)),
     };
@@ -155,10 +157,19 @@ impl IndexDoc {
         d.add_text(f.keywords, &self.keywords);
         d.add_text(f.text, &self.text);
         d.add_text(f.issuer, &self.issuer);
-        d.add_text(f.files, &self.files);
         for c in &self.codes {
             d.add_text(f.codes, c);
             d.add_text(f.numbers, c);
+        }
+        // One value after another: tantivy leaves a position between values, so a phrase
+        // is never found across the end of one and the start of the next.
+        for v in [&self.title, &self.subtitle, &self.keywords, &self.issuer, &self.text, &self.files] {
+            if !v.is_empty() {
+                d.add_text(f.all, v);
+            }
+        }
+        for c in &self.codes {
+            d.add_text(f.all, c);
         }
         d
     }
@@ -530,90 +541,98 @@ fn boosted(q: Box<dyn Query>, boost: f32) -> Box<dyn Query> {
 /// text to be read on every query (the title's positions still are).
 const COMMON_WORD_DOCS: u64 = 10_000;
 
+/// One word found in `field`, its frequency counted for the ranking.
+fn word_in(field: Field, word: &str) -> Box<dyn Query> {
+    Box::new(TermQuery::new(Term::from_field_text(field, word), IndexRecordOption::WithFreqs))
+}
+
 /// The words `tokens` found one after the other in `field` (one word: found at all).
 fn sequence(field: Field, tokens: &[String]) -> Box<dyn Query> {
     if tokens.len() == 1 {
-        Box::new(TermQuery::new(Term::from_field_text(field, &tokens[0]), IndexRecordOption::WithFreqs))
+        word_in(field, &tokens[0])
     } else {
         Box::new(PhraseQuery::new(tokens.iter().map(|t| Term::from_field_text(field, t)).collect()))
     }
 }
 
 impl Live {
-    /// The text fields a word is looked for in, with their weight in the ranking.
-    fn weighted(&self) -> [(Field, f32); 7] {
+    /// The short fields whose words lift a document where a word is found in `all`, with
+    /// the lift (the body text counts 1, through `all`).
+    fn lifts(&self) -> [(Field, f32); 5] {
         let f = &self.f;
-        [
-            (f.title, 4.0),
-            (f.subtitle, 2.0),
-            (f.keywords, 2.5),
-            (f.numbers, 2.0),
-            (f.issuer, 1.5),
-            (f.text, 1.0),
-            (f.files, 0.5),
-        ]
+        [(f.title, 3.0), (f.subtitle, 1.0), (f.keywords, 1.5), (f.numbers, 1.0), (f.issuer, 0.5)]
     }
 
-    /// One typed word: each of its segments somewhere in the document (title weighted),
-    /// the whole word in the title ranked higher (and in the text, unless its segments are
-    /// so common that reading their positions in every document would cost more than the
-    /// ranking gains); a document number as a whole.
+    /// One typed word: each of its segments somewhere in the document (one list of
+    /// postings, `all`), lifted where it is in the title or another short field; the whole
+    /// word in the title ranked higher (and anywhere, unless its segments are so common that
+    /// reading their positions in every document would cost more than the ranking gains);
+    /// a document number as a whole.
     fn word_query(&self, searcher: &Searcher, word: &str) -> Option<Box<dyn Query>> {
         let tokens = tokenizer::query_words(word);
         if tokens.is_empty() {
             return None;
         }
+        let f = &self.f;
         if tokenizer::looks_like_code(word) {
-            let mut any: Vec<(Occur, Box<dyn Query>)> = vec![(
-                Occur::Should,
-                boosted(
-                    Box::new(TermQuery::new(
-                        Term::from_field_text(self.f.codes, &tokenizer::normalize_code(word)),
-                        IndexRecordOption::Basic,
-                    )),
-                    20.0,
-                ),
-            )];
-            for (field, w) in [(self.f.numbers, 4.0), (self.f.title, 2.0), (self.f.text, 1.0)] {
+            let code: Box<dyn Query> = Box::new(TermQuery::new(
+                Term::from_field_text(f.codes, &tokenizer::normalize_code(word)),
+                IndexRecordOption::Basic,
+            ));
+            let mut any: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Should, boosted(code, 20.0))];
+            for (field, w) in [(f.numbers, 3.0), (f.title, 1.0), (f.all, 1.0)] {
                 any.push((Occur::Should, boosted(sequence(field, &tokens), w)));
             }
             return Some(Box::new(BooleanQuery::new(any)));
         }
-        let mut all: Vec<(Occur, Box<dyn Query>)> = tokens
-            .iter()
-            .map(|t| {
-                let anywhere: Vec<(Occur, Box<dyn Query>)> = self
-                    .weighted()
-                    .iter()
-                    .map(|(field, w)| {
-                        let q: Box<dyn Query> =
-                            Box::new(TermQuery::new(Term::from_field_text(*field, t), IndexRecordOption::WithFreqs));
-                        (Occur::Should, boosted(q, *w))
-                    })
-                    .collect();
-                (Occur::Must, Box::new(BooleanQuery::new(anywhere)) as Box<dyn Query>)
-            })
-            .collect();
+        let mut all: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for t in &tokens {
+            all.push((Occur::Must, word_in(f.all, t)));
+            for (field, w) in self.lifts() {
+                all.push((Occur::Should, boosted(word_in(field, t), w)));
+            }
+        }
         if tokens.len() > 1 {
-            all.push((Occur::Should, boosted(sequence(self.f.title, &tokens), 3.0)));
-            let rare = tokens.iter().any(|t| {
-                searcher.doc_freq(&Term::from_field_text(self.f.text, t)).unwrap_or(u64::MAX) <= COMMON_WORD_DOCS
-            });
+            all.push((Occur::Should, boosted(sequence(f.title, &tokens), 3.0)));
+            let rare = tokens
+                .iter()
+                .any(|t| searcher.doc_freq(&Term::from_field_text(f.all, t)).unwrap_or(u64::MAX) <= COMMON_WORD_DOCS);
             if rare {
-                all.push((Occur::Should, sequence(self.f.text, &tokens)));
+                all.push((Occur::Should, sequence(f.all, &tokens)));
             }
         }
         Some(Box::new(BooleanQuery::new(all)))
     }
 
-    /// A quoted phrase: its words one after the other in one field.
+    /// A quoted phrase: its words one after the other in one field (`all` holds each field
+    /// apart from the next), higher in the title.
     fn phrase_query(&self, phrase: &str) -> Option<Box<dyn Query>> {
         let tokens = tokenizer::query_words(phrase);
         if tokens.is_empty() {
             return None;
         }
-        let any = self.weighted().iter().map(|(f, w)| (Occur::Should, boosted(sequence(*f, &tokens), *w))).collect();
-        Some(Box::new(BooleanQuery::new(any)))
+        Some(Box::new(BooleanQuery::new(vec![
+            (Occur::Must, sequence(self.f.all, &tokens)),
+            (Occur::Should, boosted(sequence(self.f.title, &tokens), 3.0)),
+        ])))
+    }
+
+    /// Cuts snippets of `field` around the words `query` looks for anywhere (in `all`),
+    /// the rarer a word the more it counts, as tantivy's own generator weighs them.
+    fn snippets(&self, searcher: &Searcher, query: &dyn Query, field: Field, max_chars: usize) -> SnippetGenerator {
+        let mut words: std::collections::BTreeMap<String, Score> = Default::default();
+        query.query_terms(&mut |term, _| {
+            if term.field() == self.f.all
+                && let Some(w) = term.value().as_str()
+                && !words.contains_key(w)
+            {
+                let df = searcher.doc_freq(term).unwrap_or(0);
+                if df > 0 {
+                    words.insert(w.to_string(), 1.0 / (1.0 + df as Score));
+                }
+            }
+        });
+        SnippetGenerator::new(words, TextAnalyzer::from(tokenizer::Jieba), field, max_chars)
     }
 
     /// The whole query: every word (or a synonym), every phrase, every filter.
@@ -675,10 +694,8 @@ impl Live {
             let (docs, total, facets) = searcher.search(&query, &(c, Count, FacetCounts))?;
             (docs.into_iter().map(|(_, a)| a).collect(), total, facets)
         };
-        let mut body_snips = SnippetGenerator::create(&searcher, &*query, self.f.text)?;
-        body_snips.set_max_num_chars(120);
-        let mut title_snips = SnippetGenerator::create(&searcher, &*query, self.f.title)?;
-        title_snips.set_max_num_chars(400);
+        let body_snips = self.snippets(&searcher, &*query, self.f.text, 120);
+        let title_snips = self.snippets(&searcher, &*query, self.f.title, 400);
         let mut hits = Vec::with_capacity(addrs.len());
         for a in addrs {
             let doc: TantivyDocument = searcher.doc(a)?;
